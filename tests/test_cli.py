@@ -1,0 +1,132 @@
+"""The command line end to end: real videos, real result folders, clear errors."""
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT, SHARED
+
+
+def run_cli(*args, env=None, script="face_classifier.py"):
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, str(PROJECT / script), *map(str, args)],
+                          capture_output=True, text=True, env=environment, timeout=300)
+
+
+def persons_in(result):
+    with open(result / "faces.csv", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def assert_one_line_error(completed, code, *words):
+    assert completed.returncode == code, completed
+    assert "Traceback" not in completed.stderr
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["-t", "abc"], ["threshold", "not a number"]),
+    (["-t", "0"], ["threshold", "outside"]),
+    (["-t", "2.5"], ["threshold", "outside"]),
+    (["-S", "-1"], ["seconds", "outside"]),
+    (["-r", "0"], ["resize-ratio", "outside"]),
+])
+def test_bad_flag_values_are_usage_errors(tmp_path, flags, words):
+    assert_one_line_error(run_cli("video.mp4", *flags), 2, *words)
+
+
+def test_a_missing_file_is_one_clear_line(tmp_path):
+    assert_one_line_error(run_cli(tmp_path / "nope.mp4", "--result", tmp_path / "r"), 1,
+                          "no such file", "nope.mp4")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_file_that_is_not_a_video_is_one_clear_line(tmp_path):
+    (tmp_path / "notes.mp4").write_text("hello")
+    assert_one_line_error(run_cli(tmp_path / "notes.mp4", "--result", tmp_path / "r"), 1,
+                          "cannot read", "as a video")
+
+
+def test_a_camera_that_is_not_there_is_one_clear_line(tmp_path):
+    assert_one_line_error(run_cli("99", "--result", tmp_path / "r"), 1, "cannot open camera 99")
+
+
+def test_result_pointing_at_a_file_is_a_usage_error(tmp_path):
+    (tmp_path / "result").write_text("mine")
+    assert_one_line_error(run_cli("video.mp4", "--result", tmp_path / "result"), 2, "is a file")
+    assert (tmp_path / "result").read_text() == "mine"
+
+
+def test_display_without_a_screen_is_a_usage_error(tmp_path, demo_videos):
+    completed = run_cli(demo_videos[0], "-d", "--result", tmp_path / "r",
+                        env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert_one_line_error(completed, 2, "-d needs a display")
+
+
+@pytest.mark.slow
+def test_two_people_are_found_then_a_renamed_folder_names_them_next_run(tmp_path, demo_videos):
+    first, second = demo_videos
+    result = tmp_path / "result"
+    completed = run_cli(first, "--result", result)
+    assert completed.returncode == 0, completed.stderr
+    assert "2 persons, 10 known faces, 0 unknown faces" in completed.stdout
+    assert sorted(p.name for p in result.iterdir() if p.is_dir()) == ["person_01", "person_02"]
+    rows = persons_in(result)
+    assert {r["person"] for r in rows} == {"person_01", "person_02"}
+    # no face row puts both people in one person within one frame
+    frames = [(r["frame"], r["person"]) for r in rows]
+    assert len(frames) == len(set(frames))
+
+    hopper = next(r["person"] for r in rows if r["frame"] == "0")  # shot 1 shows Grace Hopper
+    (result / hopper).rename(result / "grace hopper")
+    completed = run_cli(second, "--result", result)
+    assert completed.returncode == 0, completed.stderr
+    assert "grace hopper has 5 faces" in completed.stdout
+    rows = persons_in(result)
+    from_second = [r for r in rows if r["source"] == str(second)]
+    assert len(from_second) == 10
+    assert {r["person"] for r in from_second if r["frame"] == "0"} == {"grace hopper"}
+    assert len({r["person"] for r in rows}) == 2  # still two people, no new person_03
+
+
+@pytest.mark.slow
+def test_a_rerun_on_the_same_video_keeps_the_users_sorting(tmp_path, demo_videos):
+    result = tmp_path / "result"
+    assert run_cli(demo_videos[0], "--result", result).returncode == 0
+    moved = sorted((result / "person_02").iterdir())[0]
+    moved.rename(result / "person_01" / moved.name)
+    completed = run_cli(demo_videos[0], "--result", result, "-c", tmp_path / "frames")
+    assert completed.returncode == 0, completed.stderr
+    rows = persons_in(result)
+    assert len(rows) == 10  # the same faces, not saved twice
+    assert next(r for r in rows if r["file"].endswith(moved.name))["person"] == "person_01"
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 8  # one annotated frame a second
+
+
+@pytest.mark.slow
+def test_person_db_main_prints_the_summary_and_table(tmp_path, demo_videos):
+    result = tmp_path / "result"
+    assert run_cli(demo_videos[0], "--result", result, "-S", "2").returncode == 0
+    (result / "montage.person_01-00.png").unlink()
+    completed = run_cli(result, script="person_db.py")
+    assert completed.returncode == 0, completed.stderr
+    assert "persons," in completed.stdout and "person_01  [ 0.000" in completed.stdout
+    assert (result / "montage.person_01-00.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "data" / "legacy-result").is_dir(), reason="../shared is absent")
+def test_a_result_of_the_original_tool_is_taken_over(tmp_path):
+    result = tmp_path / "legacy"
+    shutil.copytree(SHARED / "data" / "legacy-result", result)
+    completed = run_cli(result, script="person_db.py")
+    assert completed.returncode == 0, completed.stderr
+    assert "2 persons, 6 known faces, 5 unknown faces" in completed.stdout
+    assert "calculate encoding" not in completed.stdout
+    assert len(persons_in(result)) == 11

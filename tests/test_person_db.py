@@ -1,0 +1,159 @@
+"""PersonDB and the result directory: round trips, the user's renames and moves, legacy files."""
+import csv
+import logging
+import os
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+
+from person_db import ENCODINGS_FILE, FACES_CSV, Person, PersonDB
+from tests.conftest import SHARED, encoding_at
+
+
+def never_encode(image):
+    raise AssertionError("a stored encoding should have been reused")
+
+
+def saved_db(result_dir, make_face, sizes=(3, 2), unknowns=1):
+    db = PersonDB()
+    for number, size in enumerate(sizes):
+        db.new_person([make_face(float(number), 0.01 * k) for k in range(size)])
+    for _ in range(unknowns):
+        db.unknown.add_face(make_face(9.0))
+    db.save(result_dir)
+    return db
+
+
+def read_rows(result_dir):
+    with open(result_dir / FACES_CSV, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_save_writes_folders_montages_encodings_and_an_index(tmp_path, make_face):
+    saved_db(tmp_path, make_face, sizes=(13, 2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ENCODINGS_FILE, FACES_CSV, "montage.person_01-00.png", "montage.person_01-01.png",
+        "montage.person_02-00.png", "montage.unknowns-00.png", "person_01", "person_02", "unknowns"]
+    assert len(list((tmp_path / "person_01").iterdir())) == 13
+    rows = read_rows(tmp_path)
+    assert len(rows) == 16
+    first = rows[0]
+    assert first["person"] == "person_01" and first["file"] == "person_01/clip_f000000_0.png"
+    assert (first["source"], first["frame"], first["time_s"]) == ("clip.mp4", "0", "0.000")
+    assert (first["top"], first["right"], first["bottom"], first["left"]) == ("10", "40", "40", "10")
+
+
+def test_rename_and_move_survive_a_reload_without_recomputing(tmp_path, make_face):
+    db = saved_db(tmp_path, make_face)
+    moved = db.persons[1].faces[0]
+    (tmp_path / "person_01").rename(tmp_path / "giwoo")
+    (tmp_path / "person_02" / moved.file_name).rename(tmp_path / "giwoo" / moved.file_name)
+
+    reloaded = PersonDB()
+    reloaded.load(tmp_path, encode_image=never_encode)
+    names = {p.name: p for p in reloaded.persons}
+    assert sorted(names) == ["giwoo", "person_02"]
+    assert moved.file_name in [f.file_name for f in names["giwoo"].faces]
+    assert len(names["giwoo"].faces) == 4 and len(names["person_02"].faces) == 1
+    reloaded_face = next(f for f in names["giwoo"].faces if f.file_name == moved.file_name)
+    np.testing.assert_array_equal(reloaded_face.encoding, moved.encoding)
+    reloaded.save(tmp_path)
+    rows = {r["file"]: r for r in read_rows(tmp_path)}
+    assert rows[f"giwoo/{moved.file_name}"]["person"] == "giwoo"
+    assert rows[f"giwoo/{moved.file_name}"]["frame"] == str(moved.frame)  # metadata follows the move
+    assert not (tmp_path / "montage.person_01-00.png").exists()
+    assert (tmp_path / "montage.giwoo-00.png").exists()
+
+
+def test_a_face_moved_to_unknowns_is_unknown_after_reload(tmp_path, make_face):
+    db = saved_db(tmp_path, make_face)
+    name = db.persons[0].faces[0].file_name
+    (tmp_path / "person_01" / name).rename(tmp_path / "unknowns" / name)
+    reloaded = PersonDB()
+    reloaded.load(tmp_path, encode_image=never_encode)
+    assert reloaded.person_of(name).name == "unknowns"
+    assert len(reloaded.unknown.faces) == 2
+
+
+def test_numbering_continues_after_the_highest_folder_on_disk(tmp_path, make_face):
+    saved_db(tmp_path, make_face, sizes=(2, 2))
+    (tmp_path / "person_01").rename(tmp_path / "person_12")
+    db = PersonDB()
+    db.load(tmp_path, encode_image=never_encode)
+    assert db.new_person([make_face(3.0)]).name == "person_13"
+
+
+def test_an_image_without_a_stored_encoding_is_encoded_once(tmp_path, make_face):
+    saved_db(tmp_path, make_face)
+    shutil.copy(tmp_path / "person_01" / "clip_f000000_0.png", tmp_path / "person_01" / "added.png")
+    calls = []
+    db = PersonDB()
+    db.load(tmp_path, encode_image=lambda image: calls.append(image.shape) or encoding_at(0.5))
+    assert calls == [(48, 48, 3)]
+    assert any(f.file_name == "added.png" for f in db.persons[0].faces)
+
+
+def test_unreadable_images_and_user_files_are_left_alone(tmp_path, make_face, caplog):
+    saved_db(tmp_path, make_face)
+    (tmp_path / "person_01" / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "notes.txt").write_text("who is who")
+    (tmp_path / "my folder").mkdir()
+    (tmp_path / "my folder" / "list.txt").write_text("keep me")
+    db = PersonDB()
+    with caplog.at_level(logging.WARNING):
+        db.load(tmp_path, encode_image=lambda image: encoding_at(0.5))
+    assert "broken.png" in caplog.text
+    db.save(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "who is who"
+    assert (tmp_path / "my folder" / "list.txt").read_text() == "keep me"
+    assert (tmp_path / "person_01" / "broken.png").read_bytes() == b"not a png"
+
+
+def legacy_result(tmp_path, make_face, payload):
+    """A result directory as the original tool wrote it: folders + a pickled encodings dict."""
+    for folder, faces in (("person_01", 2), ("unknowns", 1)):
+        (tmp_path / folder).mkdir()
+        for k in range(faces):
+            face = make_face(float(k))
+            from storage import write_image
+            write_image(tmp_path / folder / f"20200816_17510{k}.123-0{folder[0]}.png", face.crop)
+    (tmp_path / "face_encodings").write_bytes(pickle.dumps(payload))
+
+
+def test_a_legacy_pickle_of_encodings_is_imported(tmp_path, make_face):
+    payload = {"20200816_175100.123-0p.png": encoding_at(0.1), "20200816_175101.123-0p.png":
+               encoding_at(0.2), "20200816_175100.123-0u.png": encoding_at(3.0)}
+    legacy_result(tmp_path, make_face, payload)
+    db = PersonDB()
+    db.load(tmp_path, encode_image=never_encode)
+    assert [p.name for p in db.persons] == ["person_01"]
+    np.testing.assert_allclose(db.persons[0].encoding, encoding_at(0.15))
+    assert len(db.unknown.faces) == 1
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_a_pickle_carrying_code_is_refused_and_never_run(tmp_path, make_face, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    legacy_result(tmp_path, make_face, {"x.png": Exploit()})
+    encoded = []
+    db = PersonDB()
+    with caplog.at_level(logging.WARNING):
+        db.load(tmp_path, encode_image=lambda image: encoded.append(1) or encoding_at(0.0))
+    assert not (tmp_path / "pwned").exists()
+    assert "refusing to load posix.system" in caplog.text
+    assert len(encoded) == 3  # the faces are kept, encoded from their images instead
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "legacy-result").is_dir(), reason="../shared is absent")
+def test_the_original_tools_result_directory_loads(tmp_path):
+    result = tmp_path / "result"
+    shutil.copytree(SHARED / "data" / "legacy-result", result)
+    db = PersonDB()
+    db.load(result, encode_image=never_encode)
+    assert repr(db) == "2 persons, 6 known faces, 5 unknown faces"
