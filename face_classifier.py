@@ -21,7 +21,7 @@ import numpy as np
 import storage
 from classifier import DEFAULT_THRESHOLD, FaceClassifier
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
-from person_db import Box, PersonDB
+from person_db import Box, Face, PersonDB
 from video_source import Sampling, SourceError, open_source, sampled_frames
 
 log = logging.getLogger("face_classifier")
@@ -145,6 +145,56 @@ def print_source(info, args: argparse.Namespace, step: int) -> None:
         print(f"Detecting will be stopped after {args.stop:g} second.")
 
 
+def sort_faces(faces: list[Face], classifier: FaceClassifier, db: PersonDB) -> list[str]:
+    """Classify each face of one frame into ``db``; return the name to show for each."""
+    names = []
+    for face in faces:
+        if db.has_saved_face(face.file_name):  # a rerun on the same video: keep the user's sorting
+            earlier = db.person_of(face.file_name)
+            if earlier is not None:
+                names.append(earlier.name)
+                continue
+        person = classifier.classify(face, db)
+        names.append(person.name if person else "unknown")
+    return names
+
+
+@dataclass
+class FrameOutput:
+    """Where annotated frames go: the -d window and the -c directory."""
+
+    display: bool
+    capture_dir: Path | None
+    captures: int = 0
+
+    def show(self, frame: np.ndarray, faces: list[Face], names: list[str], stem: str,
+             stop: StopRequest) -> None:
+        capture = self.capture_dir is not None and bool(faces)
+        if not (self.display or capture):
+            return
+        for face, name in zip(faces, names):
+            draw_face(frame, face.box, name)
+        if capture:
+            storage.write_image(self.capture_dir / f"{stem}.png", frame)
+            self.captures += 1
+        if self.display:
+            cv2.imshow(WINDOW, frame)
+            if cv2.waitKey(1) & 0xFF == ord("q"):
+                stop.request()
+
+    def close(self) -> None:
+        if self.display:
+            cv2.destroyAllWindows()
+
+
+def status_line(index: int, seconds: float, took: float, faces: int, db: PersonDB,
+                captures: int) -> str:
+    """The post's per-frame line: frame, time, cost, faces found, then the db's counts."""
+    line = (f"\rframe {index} @ time {seconds:.3f} takes {took:.3f} second, "
+            f"{faces} new faces -> {db!r}")
+    return line + (f", {captures} captures" if captures else "")
+
+
 def run(args: argparse.Namespace) -> int:
     check_result_dir(args.result)
     if args.display:
@@ -163,10 +213,11 @@ def run(args: argparse.Namespace) -> int:
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
 
     classifier = FaceClassifier(args.threshold)
+    output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
     previous_handlers = {sig: signal.signal(sig, stop.request)
                          for sig in (signal.SIGINT, signal.SIGTERM)}
-    captures, failure = 0, None
+    failure = None
     show_status = sys.stdout.isatty()
     started = time.time()
     try:
@@ -175,30 +226,11 @@ def run(args: argparse.Namespace) -> int:
                 break
             frame_started = time.time()
             faces = detector.detect(frame, source=info.name, frame=index, time_s=seconds)
-            names = []
-            for face in faces:
-                earlier = db.person_of(face.file_name) if db.has_saved_face(face.file_name) else None
-                if earlier is not None:  # a rerun on the same video: keep the user's sorting
-                    names.append(earlier.name)
-                    continue
-                person = classifier.classify(face, db)
-                names.append(person.name if person else "unknown")
-            if args.display or (args.capture and faces):
-                for face, name in zip(faces, names):
-                    draw_face(frame, face.box, name)
-                if args.capture and faces:
-                    storage.write_image(args.capture / f"{frame_stem(info.name, index)}.png", frame)
-                    captures += 1
-                if args.display:
-                    cv2.imshow(WINDOW, frame)
-                    if cv2.waitKey(1) & 0xFF == ord("q"):
-                        stop.request()
+            names = sort_faces(faces, classifier, db)
+            output.show(frame, faces, names, frame_stem(info.name, index), stop)
             if show_status:
-                status = (f"\rframe {index} @ time {seconds:.3f} takes "
-                          f"{time.time() - frame_started:.3f} second, {len(faces)} new faces -> {db!r}")
-                if captures:
-                    status += f", {captures} captures"
-                print(status, end="    ", flush=True)
+                print(status_line(index, seconds, time.time() - frame_started, len(faces), db,
+                                  output.captures), end="    ", flush=True)
     except Exception as error:  # keep what was collected, then report
         failure = error
         log.debug("the frame loop failed", exc_info=True)
@@ -206,8 +238,7 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
         capture.release()
-        if args.display:
-            cv2.destroyAllWindows()
+        output.close()
     if show_status:
         print()
     print(f"total elapsed time: {time.time() - started:.3f} second")
