@@ -21,8 +21,9 @@ import numpy as np
 import storage
 from classifier import DEFAULT_THRESHOLD, FaceClassifier
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
+from face_pipeline import SMALL_FACE_MODES, FacePipeline, FaithfulPipeline, PipelineSettings
 from person_db import Box, Face, PersonDB
-from video_source import Sampling, SourceError, open_source, sampled_frames
+from video_source import Sampling, SourceError, open_source
 
 log = logging.getLogger("face_classifier")
 
@@ -88,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
                         help="result directory, loaded at start and saved at the end "
                              "(default=result)")
+    parser.add_argument("--faithful", action="store_true",
+                        help="the original algorithm: every looked-at frame searched at full "
+                             "resolution, every face found encoded (about 10x slower)")
+    parser.add_argument("--small-faces", choices=SMALL_FACE_MODES, default="motion",
+                        help="faces below ~100 px: 'motion' looks for them at full resolution "
+                             "where the picture changed (default), 'full' on the whole frame "
+                             "every time (slower), 'off' not at all (fastest)")
+    # play a video file as if it were a camera, at its own frame rate (tests, demos)
+    parser.add_argument("--as-live", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -167,13 +177,13 @@ class FrameOutput:
     capture_dir: Path | None
     captures: int = 0
 
-    def show(self, frame: np.ndarray, faces: list[Face], names: list[str], stem: str,
-             stop: StopRequest) -> None:
-        capture = self.capture_dir is not None and bool(faces)
+    def show(self, frame: np.ndarray, boxes: list[Box], names: list[str], stem: str,
+             stop: StopRequest, capture: bool = True) -> None:
+        capture = capture and self.capture_dir is not None and bool(boxes)
         if not (self.display or capture):
             return
-        for face, name in zip(faces, names):
-            draw_face(frame, face.box, name)
+        for box, name in zip(boxes, names):
+            draw_face(frame, box, name)
         if capture:
             storage.write_image(self.capture_dir / f"{stem}.png", frame)
             self.captures += 1
@@ -195,6 +205,15 @@ def status_line(index: int, seconds: float, took: float, faces: int, db: PersonD
     return line + (f", {captures} captures" if captures else "")
 
 
+def make_pipeline(args: argparse.Namespace, info, detector: FaceDetector):
+    """The original algorithm with --faithful, else detection at intervals and tracking."""
+    if args.faithful:
+        return FaithfulPipeline(detector)
+    settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=args.small_faces,
+                                switch_distance=args.threshold)
+    return FacePipeline(settings, info.name, info.fps, live=info.is_camera or args.as_live)
+
+
 def run(args: argparse.Namespace) -> int:
     check_result_dir(args.result)
     if args.display:
@@ -214,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
 
     classifier = FaceClassifier(args.threshold)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
+    pipeline = make_pipeline(args, info, detector)
+    track_names: dict[int, str] = {}  # the name last given to a face of each track
     stop = StopRequest()
     previous_handlers = {sig: signal.signal(sig, stop.request)
                          for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -221,22 +242,28 @@ def run(args: argparse.Namespace) -> int:
     show_status = sys.stdout.isatty()
     started = time.time()
     try:
-        for index, seconds, frame in sampled_frames(capture, info, sampling):
+        frame_started = time.time()
+        for found in pipeline.run(capture, info, sampling):
             if stop.requested:
                 break
-            frame_started = time.time()
-            faces = detector.detect(frame, source=info.name, frame=index, time_s=seconds)
-            names = sort_faces(faces, classifier, db)
-            output.show(frame, faces, names, frame_stem(info.name, index), stop)
+            names = sort_faces(found.new_faces, classifier, db)
+            track_names.update(zip((face.track_id for face in found.new_faces), names))
+            output.show(found.frame, [b.box for b in found.boxes],
+                        [track_names.get(b.track_id, "") for b in found.boxes],
+                        frame_stem(info.name, found.index), stop, capture=found.looked_at)
             if show_status:
-                print(status_line(index, seconds, time.time() - frame_started, len(faces), db,
-                                  output.captures), end="    ", flush=True)
+                print(status_line(found.index, found.seconds, time.time() - frame_started,
+                                  len(found.new_faces), db, output.captures),
+                      end="    ", flush=True)
+            frame_started = time.time()
+        sort_faces(pipeline.drain(), classifier, db)
     except Exception as error:  # keep what was collected, then report
         failure = error
         log.debug("the frame loop failed", exc_info=True)
     finally:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
+        pipeline.close()
         capture.release()
         output.close()
     if show_status:

@@ -85,15 +85,24 @@ class FaceDetector:
             )
         return self._models
 
-    def locate(self, bgr: np.ndarray) -> list[Box]:
-        """Face boxes in original pixels; detection runs on a copy resized by resize_ratio."""
+    def warm_up(self) -> None:
+        """Load the models now rather than on the first face (worker processes do this)."""
+        self._load()
+
+    def locate(self, bgr: np.ndarray, settings: DetectorSettings | None = None) -> list[Box]:
+        """Face boxes in original pixels; detection runs on a copy resized by resize_ratio.
+
+        ``settings`` overrides this detector's own for one call (one set of models serves
+        passes at several scales).
+        """
         hog, _, _, _ = self._load()
-        ratio = self.settings.resize_ratio
+        settings = settings or self.settings
+        ratio = settings.resize_ratio
         small = bgr if ratio == 1.0 else cv2.resize(bgr, (0, 0), fx=ratio, fy=ratio,
                                                     interpolation=cv2.INTER_AREA)
         height, width = bgr.shape[:2]
         boxes = []
-        for rect in hog(to_rgb(small), self.settings.upsample):
+        for rect in hog(to_rgb(small), settings.upsample):
             top = max(int(rect.top() / ratio), 0)
             right = min(int(rect.right() / ratio), width - 1)
             bottom = min(int(rect.bottom() / ratio), height - 1)

@@ -53,6 +53,7 @@ class Face:
     frame: int | None = None
     time_s: float | None = None
     crop: np.ndarray | None = field(default=None, repr=False)
+    track_id: int | None = None  # faces of one track (followed over frames) are one person
 
 
 @dataclass

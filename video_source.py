@@ -1,11 +1,17 @@
-"""Open a video file or a webcam and hand out the frames to look at (every -S seconds)."""
+"""Open a video file or a webcam and hand out the frames to look at (every -S seconds).
+
+Decoding can run in its own thread (read_ahead), and a live source hands out its newest
+frame only (live_frames), so a slow consumer never falls behind the camera.
+"""
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 # FFmpeg inside OpenCV prints its own complaints ("moov atom not found") unless told not to;
 # we print one clear line instead. Read when FFmpeg starts, so set before cv2 loads it.
@@ -15,6 +21,7 @@ import cv2  # noqa: E402
 import numpy as np
 
 CAMERA_FALLBACK_FPS = 30.0
+T = TypeVar("T")
 
 
 class SourceError(Exception):
@@ -111,3 +118,111 @@ def sampled_frames(capture: cv2.VideoCapture, info: SourceInfo,
         if not ok or frame is None:
             return
         yield index, seconds, frame
+
+
+_END = object()
+
+
+def read_ahead(frames: Iterator[T], depth: int = 4) -> Iterator[T]:
+    """The same items, produced by a thread up to ``depth`` items ahead.
+
+    OpenCV decodes with the GIL released, so decoding runs on the other core while the
+    frame loop works. Closing the iterator stops the thread; an error in it is re-raised here.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(_END)
+        except BaseException as error:  # handed to the consumer, raised there
+            items.put(error)
+
+    thread = threading.Thread(target=produce, daemon=True, name="frame-reader")
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a put() so the thread sees the stop
+            try:
+                items.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+def live_frames(capture: cv2.VideoCapture, info: SourceInfo, sampling: Sampling,
+                paced: bool = False) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Every frame of a live source as it comes, for a window at the camera's rate.
+
+    A thread reads the source all the time; the consumer gets the newest frame, and frames it
+    was too slow for are dropped, as a camera drops them. ``paced`` plays a video file as if it
+    were a camera: frame i is released at i/fps seconds after the start (for tests and demos).
+    Times are wall-clock seconds for a camera and video time for a paced file; -k and -s apply.
+    """
+    newest: list = [None]           # (index, seconds, frame) or _END or an exception
+    ready = threading.Condition()
+    stop = threading.Event()
+
+    def produce() -> None:
+        started = time.monotonic()
+        index = -1
+        try:
+            while not stop.is_set():
+                index += 1
+                if paced:
+                    delay = started + index / info.fps - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                ok, frame = capture.read()
+                if not ok or frame is None:
+                    break
+                seconds = index / info.fps if paced else time.monotonic() - started
+                if sampling.stop_s > 0 and seconds > sampling.stop_s:
+                    break
+                if seconds < sampling.skip_s:
+                    continue
+                with ready:
+                    newest[0] = (index, seconds, frame)
+                    ready.notify()
+            item: object = _END
+        except BaseException as error:  # handed to the consumer, raised there
+            item = error
+        with ready:
+            newest[0] = item
+            ready.notify()
+
+    thread = threading.Thread(target=produce, daemon=True, name="live-reader")
+    thread.start()
+    last = -1
+    try:
+        while True:
+            with ready:
+                while newest[0] is None or (isinstance(newest[0], tuple) and newest[0][0] == last):
+                    ready.wait()
+                item = newest[0]
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            last = item[0]
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -1,0 +1,228 @@
+"""The two detection passes and the jobs a worker process runs for them.
+
+- The coarse pass looks for big faces on the whole frame at reduced size (cheap).
+- The fine pass looks for small faces at full resolution, upsampled once, only where they may
+  be: where the picture changed since the last fine pass (away from faces already known),
+  around followed faces too small for the coarse pass, and where a small face was lost. On the
+  first frame, every ``full_every_s``, and (at most every ``full_min_gap_s``) when most of the
+  frame changed, it covers the whole frame: that is the original's detector.
+
+Planning happens in the frame loop's process (cheap numpy on quarter-size grey frames);
+workers only run dlib on the pieces they are sent. Boxes are in original pixels.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from face_detector import DetectorSettings, FaceDetector, to_rgb
+from person_db import Box
+from tracker import CONFIRM, FULL, MIDDLE, FineBudget, Region, fine_regions, grow, iou
+
+MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame
+# a face's appearance: its box's hue x saturation histogram. Measured on the dev video's
+# pairs of overlapping boxes 0.5 s apart: the same face correlates >= 0.97 (5th percentile),
+# two different people <= 0.81; 16x16 grey thumbnails overlapped (box jitter)
+APPEARANCE_BINS = [16, 8]
+# smallest face boxes dlib's HOG finds, measured on the package portraits: ~50 px at
+# upsample 0 (so ~100 px on a half-size frame) and ~24 px at upsample 1
+HOG_MIN_BOX = 50.0
+HOG_MIN_BOX_UPSAMPLED = 24.0
+RELIABLE = 1.25           # a face this much above the minimum is found every time
+IGNORE_AROUND_FACE = 1.0  # motion within a face's size of a known face is that person moving
+BACKGROUND_RATE = 0.05    # how fast the background model follows the picture, per fine pass
+
+
+@dataclass(frozen=True)
+class PassSettings:
+    """Scales of the two passes; ``resize_ratio`` is -r, applied on top of both."""
+
+    coarse_scale: float = 0.5
+    resize_ratio: float = 1.0
+    motion_threshold: int = 24         # grey levels of change that count as motion
+    # regions are searched a little closer than the original's whole frame (2x): faces of
+    # 30-36 px, at HOG's limit there, are found wherever the region's edges fall
+    region_scale: float = 2.4
+
+    @property
+    def coarse_min(self) -> float:
+        """The smallest face box the reduced whole-frame pass finds reliably."""
+        return RELIABLE * HOG_MIN_BOX / (self.coarse_scale * self.resize_ratio)
+
+    @property
+    def fine_min(self) -> float:
+        return HOG_MIN_BOX_UPSAMPLED / self.resize_ratio
+
+
+# --- what the workers run -------------------------------------------------------------------
+@dataclass
+class Piece:
+    """Part of a frame, already scaled, for HOG at ``upsample``."""
+
+    image: np.ndarray   # BGR
+    upsample: int
+    scale: float        # piece pixels per original pixel
+    top: int = 0        # where the piece starts in the original frame
+    left: int = 0
+
+
+@dataclass
+class LocateJob:
+    """Find the faces in some pieces of one frame."""
+
+    pieces: list[Piece]
+
+    def run(self, detector: FaceDetector) -> tuple[list[Box], float]:
+        """The face boxes in original pixels, and the seconds it took."""
+        started = time.perf_counter()
+        boxes = []
+        for piece in self.pieces:
+            for top, right, bottom, left in detector.locate(
+                    piece.image, DetectorSettings(upsample=piece.upsample)):
+                boxes.append((piece.top + int(top / piece.scale),
+                              piece.left + int(right / piece.scale),
+                              piece.top + int(bottom / piece.scale),
+                              piece.left + int(left / piece.scale)))
+        return boxes, time.perf_counter() - started
+
+
+@dataclass
+class EncodeJob:
+    """The encoding of the face in ``box`` of ``crop`` (a crop_face() of the frame)."""
+
+    crop: np.ndarray
+    box: Box
+
+    def run(self, detector: FaceDetector) -> np.ndarray:
+        return detector.encode(to_rgb(self.crop), [self.box])[0]
+
+
+# --- planning, in the frame loop's process -------------------------------------------------
+def coarse_job(frame: np.ndarray, settings: PassSettings) -> LocateJob:
+    scale = settings.coarse_scale * settings.resize_ratio
+    small = cv2.resize(frame, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return LocateJob([Piece(small, upsample=0, scale=scale)])
+
+
+def fine_job(frame: np.ndarray, regions: list[Region]) -> LocateJob:
+    """Pieces of the frame at their regions' scales; above 1, dlib's own upsampling doubles
+    them (over the whole frame at scale 2 this is exactly the original's detector)."""
+    pieces = []
+    for region in regions:
+        top, right, bottom, left = region.box
+        upsample = 1 if region.scale > 1.0 else 0
+        resize = region.scale / 2 if upsample else region.scale
+        piece = frame[top:bottom, left:right]
+        if resize != 1.0:
+            piece = cv2.resize(piece, (0, 0), fx=resize, fy=resize,
+                               interpolation=cv2.INTER_AREA if resize < 1 else cv2.INTER_LINEAR)
+        pieces.append(Piece(np.ascontiguousarray(piece), upsample=upsample, scale=resize,
+                            top=top, left=left))
+    return LocateJob(pieces)
+
+
+def motion_image(bgr: np.ndarray) -> np.ndarray:
+    """A small, slightly blurred grey copy: compression noise should not count as motion."""
+    small = cv2.resize(bgr, (0, 0), fx=MOTION_SCALE, fy=MOTION_SCALE,
+                       interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (3, 3), 0)
+
+
+def motion_boxes(reference: np.ndarray, current: np.ndarray, ignore: list[Box],
+                 threshold: int, background: np.ndarray | None = None) -> list[Box]:
+    """Boxes (original pixels) around what changed between two motion_image()s.
+
+    Left out: the head and shoulders around the ``ignore`` faces (followed or just found:
+    their own motion is not news), and places that changed back to the ``background``
+    (someone left: nobody new to find there).
+    """
+    changed = cv2.absdiff(reference, current) > threshold
+    if background is not None:
+        changed &= cv2.absdiff(background, current) > threshold
+    changed = changed.astype(np.uint8)
+    bounds = changed.shape[:2]
+    for box in ignore:
+        top, right, bottom, left = grow(tuple(int(v * MOTION_SCALE) for v in box),
+                                        IGNORE_AROUND_FACE, bounds)
+        changed[top:bottom, left:right] = 0
+    changed = cv2.dilate(changed, np.ones((3, 3), np.uint8), iterations=2)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+    return [tuple(int(v / MOTION_SCALE) for v in (y, x + width, y + height, x))
+            for x, y, width, height, area in stats[1:count] if area >= 4]
+
+
+@dataclass(frozen=True)
+class FinePlan:
+    """Where the fine pass looks, and whether that covers all the motion since the last one."""
+
+    regions: list[Region]
+    full_frame: bool
+    motion_covered: bool
+
+
+def update_background(background: np.ndarray | None, current: np.ndarray,
+                      rate: float = BACKGROUND_RATE) -> np.ndarray:
+    """A slow running average of the motion images: what the scene looks like empty."""
+    if background is None or background.shape != current.shape:
+        return current.copy()
+    return cv2.addWeighted(background, 1.0 - rate, current, rate, 0.0)
+
+
+def plan_fine(frame: np.ndarray, reference: np.ndarray | None, current: np.ndarray,
+              known: list[Box], small_tracks: list[Box], ended: list[Box],
+              settings: PassSettings, budget: FineBudget, seconds: float,
+              everywhere: bool = False, background: np.ndarray | None = None) -> FinePlan:
+    """The regions of the fine pass on ``frame`` (``current`` is its motion image,
+    ``reference`` that of the last frame whose motion was searched)."""
+    height, width = frame.shape[:2]
+    full_scale = 2 * settings.resize_ratio
+    region_scale = settings.region_scale * settings.resize_ratio
+    whole = FinePlan([Region((0, width, height, 0), full_scale)], True, True)
+    if everywhere:
+        return whole
+    motion = ([] if reference is None else
+              motion_boxes(reference, current, known, settings.motion_threshold, background))
+    def plan(moved: list[Box], scale: float | None = None) -> tuple[list[Region], float]:
+        return fine_regions(moved, small_tracks, ended, (height, width), region_scale,
+                            RELIABLE * HOG_MIN_BOX, motion_scale=scale, whole_scale=full_scale)
+
+    regions, cost = plan(motion)
+    middle, middle_cost = plan(motion, full_scale / 2)
+    confirm, confirm_cost = plan([])
+    choice = budget.choose(seconds, cost, middle_cost, confirm_cost)
+    if choice == FULL:
+        return whole
+    if choice == MIDDLE:
+        return FinePlan(middle, False, False)
+    if choice == CONFIRM:
+        return FinePlan(confirm, False, False)
+    return FinePlan(regions, False, True)
+
+
+def appearance(bgr: np.ndarray, box: Box) -> np.ndarray:
+    """What the face in ``box`` looks like, for tracker.similarity(): a colour histogram."""
+    top, right, bottom, left = box
+    patch = bgr[max(top, 0):max(bottom, top + 1), max(left, 0):max(right, left + 1)]
+    hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
+    return cv2.calcHist([hsv], [0, 1], None, APPEARANCE_BINS, [0, 180, 0, 256]).ravel()
+
+
+def deduplicate(boxes: list[Box], overlap: float = 0.4) -> list[Box]:
+    """Boxes in order, leaving out any that overlaps an earlier one (the same face twice)."""
+    kept: list[Box] = []
+    for box in boxes:
+        if all(iou(box, other) <= overlap for other in kept):
+            kept.append(box)
+    return kept
+
+
+def clip(box: Box, bounds: tuple[int, int]) -> Box | None:
+    """The box inside an image of ``bounds`` = (height, width), or None if nothing is left."""
+    height, width = bounds
+    top, right, bottom, left = box
+    top, left = max(top, 0), max(left, 0)
+    bottom, right = min(bottom, height - 1), min(right, width - 1)
+    return (top, right, bottom, left) if bottom > top and right > left else None

@@ -1,0 +1,173 @@
+"""Worker processes that run dlib for the frame loop: detection passes and encodings.
+
+dlib's Python calls hold the GIL (measured: two threads running HOG or the encoder take as
+long as one thread doing both), so using both cores takes processes. Each worker loads its own
+models once; a job is any object with ``run(detector)``. Detection jobs go before encodings
+(the frame loop waits for detections, not for encodings); results are collected by ticket.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed or died; the message says how."""
+
+
+def worker_main(connection: Connection) -> None:
+    """The loop of one worker process: receive a job, run it, send back its result."""
+    # Ctrl-C reaches the whole process group; the main process decides when we stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from face_detector import FaceDetector
+
+    detector = FaceDetector()
+    try:
+        detector.warm_up()
+    except Exception:  # reported with the first job, which fails the same way
+        pass
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            connection.send(("ok", job.run(detector)))
+        except Exception as error:  # sent back as one line; the main process decides
+            connection.send(("error", f"{type(error).__name__}: {error}"))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    connection: Connection
+    ticket: int | None = None   # the job it is running
+
+
+class WorkerPool:
+    """A few worker processes fed from two queues: urgent jobs first, then the others."""
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        self._workers: list[_Worker] = []
+        for _ in range(max(1, count)):
+            here, there = context.Pipe()
+            process = context.Process(target=worker_main, args=(there,), daemon=True,
+                                      name="face-worker")
+            process.start()
+            there.close()
+            self._workers.append(_Worker(process, here))
+        self._urgent: deque[tuple[int, Any]] = deque()
+        self._normal: deque[tuple[int, Any]] = deque()
+        self._results: dict[int, tuple[str, Any]] = {}
+        self._next_ticket = 0
+        self._broken: str | None = None
+        self._closing = False
+        self._lock = threading.Condition()
+        self._receiver = threading.Thread(target=self._receive, daemon=True,
+                                          name="face-worker-results")
+        self._receiver.start()
+
+    def submit(self, job: Any, urgent: bool = False) -> int:
+        """Queue a job; returns its ticket."""
+        with self._lock:
+            self._raise_if_broken()
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            (self._urgent if urgent else self._normal).append((ticket, job))
+            self._dispatch()
+            return ticket
+
+    def done(self, ticket: int) -> bool:
+        with self._lock:
+            self._raise_if_broken()
+            return ticket in self._results
+
+    def result(self, ticket: int) -> Any:
+        """Wait for a job's result; raise WorkerError if it failed."""
+        with self._lock:
+            while ticket not in self._results:
+                self._raise_if_broken()
+                self._lock.wait()
+            status, value = self._results.pop(ticket)
+        if status != "ok":
+            raise WorkerError(f"a face worker failed: {value}")
+        return value
+
+    def close(self) -> None:
+        """Stop the workers (jobs not yet run are dropped)."""
+        with self._lock:
+            self._closing = True
+            self._urgent.clear()
+            self._normal.clear()
+        for worker in self._workers:
+            try:
+                worker.connection.send(None)
+            except (OSError, ValueError):
+                pass
+        for worker in self._workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(timeout=5)
+        self._receiver.join(timeout=5)
+        for worker in self._workers:
+            worker.connection.close()
+
+    # --- inside the lock ----------------------------------------------------------------
+    def _raise_if_broken(self) -> None:
+        if self._broken is not None:
+            raise WorkerError(self._broken)
+
+    def _dispatch(self) -> None:
+        """Hand queued jobs to idle workers."""
+        for worker in self._workers:
+            if worker.ticket is not None:
+                continue
+            queue = self._urgent or self._normal
+            if not queue:
+                return
+            ticket, job = queue.popleft()
+            worker.ticket = ticket
+            try:
+                worker.connection.send(job)
+            except (OSError, ValueError) as error:  # the worker is gone
+                self._broken = f"a face worker process is gone ({error})"
+                self._lock.notify_all()
+                raise WorkerError(self._broken) from None
+
+    # --- the receiving thread -----------------------------------------------------------
+    def _receive(self) -> None:
+        connections = {worker.connection: worker for worker in self._workers}
+        while connections:
+            for connection in wait(list(connections)):
+                worker = connections[connection]
+                try:
+                    message = connection.recv()
+                except (EOFError, OSError):
+                    del connections[connection]
+                    with self._lock:
+                        if not self._closing and self._broken is None:
+                            worker.process.join(timeout=1)
+                            code = worker.process.exitcode
+                            self._broken = (f"a face worker process died (exit code {code}); "
+                                            f"out of memory?")
+                        self._lock.notify_all()
+                    continue
+                with self._lock:
+                    if worker.ticket is not None:
+                        self._results[worker.ticket] = message
+                    worker.ticket = None
+                    if not self._closing:
+                        self._dispatch()
+                    self._lock.notify_all()

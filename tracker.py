@@ -1,0 +1,415 @@
+"""Which face is which from frame to frame, and when to detect and encode: rules on boxes only.
+
+No dlib and no OpenCV here: boxes and small numpy arrays in, decisions out, so the rules are
+tested in milliseconds with synthetic boxes. face_pipeline.py runs the detectors and the
+correlation trackers these rules schedule.
+
+A box is ``(top, right, bottom, left)`` in pixels of the original frame, as everywhere else.
+A track is one face followed over consecutive looked-at frames; it is encoded when it appears
+and again every so often, to catch a track that has jumped onto someone else.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from person_db import Box, face_distance
+
+
+# --- box geometry ---------------------------------------------------------------------------
+def box_area(box: Box) -> int:
+    top, right, bottom, left = box
+    return max(0, bottom - top) * max(0, right - left)
+
+
+def box_size(box: Box) -> float:
+    """The side of the square with the box's area: one number for 'how big is this face'."""
+    return math.sqrt(box_area(box))
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes, 0 when they do not touch."""
+    height = min(a[2], b[2]) - max(a[0], b[0])
+    width = min(a[1], b[1]) - max(a[3], b[3])
+    if height <= 0 or width <= 0:
+        return 0.0
+    inter = height * width
+    return inter / (box_area(a) + box_area(b) - inter)
+
+
+def grow(box: Box, factor: float, bounds: tuple[int, int], minimum: int = 0) -> Box:
+    """The box with ``factor`` times its size (at least ``minimum`` px) added on every side,
+    clipped to an image of ``bounds`` = (height, width)."""
+    top, right, bottom, left = box
+    pad_y = max(minimum, int((bottom - top) * factor))
+    pad_x = max(minimum, int((right - left) * factor))
+    height, width = bounds
+    return (max(0, top - pad_y), min(width, right + pad_x), min(height, bottom + pad_y),
+            max(0, left - pad_x))
+
+
+def contains(outer: Box, inner: Box) -> bool:
+    return (outer[0] <= inner[0] and outer[1] >= inner[1] and outer[2] >= inner[2]
+            and outer[3] <= inner[3])
+
+
+def union_box(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
+
+
+@dataclass(frozen=True)
+class Region:
+    """A part of the frame to search, and at what scale: ``scale`` pixels looked at per
+    original pixel (2: upsampled once, the scale that finds faces down to ~24 px)."""
+
+    box: Box
+    scale: float
+
+
+def merge_regions(regions: Iterable[Region]) -> list[Region]:
+    """Overlapping regions joined into their bounding box, at the larger scale, until none
+    overlap: a face cut in two by a region border is found by neither part."""
+    merged = [r for r in regions if box_area(r.box) > 0]
+    changed = True
+    while changed:
+        changed = False
+        for i, j in itertools.combinations(range(len(merged)), 2):
+            a, b = merged[i].box, merged[j].box
+            if iou(a, b) > 0 or contains(a, b) or contains(b, a):
+                joined = Region(union_box(a, b), max(merged[i].scale, merged[j].scale))
+                merged = [r for k, r in enumerate(merged) if k not in (i, j)] + [joined]
+                changed = True
+                break
+    return sorted(merged, key=lambda r: (r.box, r.scale))
+
+
+def search_cost(regions: Iterable[Region]) -> float:
+    """Pixels HOG looks at: area times scale squared."""
+    return sum(box_area(r.box) * r.scale ** 2 for r in regions)
+
+
+def shift(box: Box, dy: int, dx: int) -> Box:
+    top, right, bottom, left = box
+    return top + dy, right + dx, bottom + dy, left + dx
+
+
+def centre(box: Box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+# --- appearance -----------------------------------------------------------------------------
+def similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Correlation of two appearance vectors (colour histograms of a face box), in [-1, 1].
+
+    A cheap check that two boxes at the same place show the same face: across a cut,
+    a new face can appear exactly where the old one was. 1.0 when either is unknown.
+    """
+    if a is None or b is None:
+        return 1.0
+    a = a.astype(np.float64).ravel() - a.mean()
+    b = b.astype(np.float64).ravel() - b.mean()
+    norm = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b) / norm if norm > 0 else 0.0
+
+
+# --- what a detection pass could have seen --------------------------------------------------
+@dataclass(frozen=True)
+class Coverage:
+    """Which faces a detection pass could have found, so that a track is only blamed for
+    missing when the pass was able to see it.
+
+    ``min_size``: the smallest face the whole-frame pass finds (inf when there was none);
+    ``regions``: the places searched at full resolution, for faces down to ``fine_min``.
+    """
+
+    min_size: float = math.inf
+    regions: tuple[Box, ...] = ()
+    fine_min: float = 24.0
+
+    def sees(self, box: Box) -> bool:
+        size = box_size(box)
+        if size >= self.min_size:
+            return True
+        return size >= self.fine_min and any(contains(region, box) for region in self.regions)
+
+    def __or__(self, other: Coverage) -> Coverage:
+        return Coverage(min(self.min_size, other.min_size), self.regions + other.regions,
+                        min(self.fine_min, other.fine_min))
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face box found by a detection pass, and its appearance (see similarity())."""
+
+    box: Box
+    appearance: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+# --- tracks ---------------------------------------------------------------------------------
+@dataclass(eq=False)  # a track is itself: compared by identity
+class Track:
+    """One face followed from frame to frame.
+
+    ``track_id`` is what faces of this track carry; it changes when a re-encoding shows the
+    track has jumped onto another person (the rest of the track is someone new).
+    ``follower`` is whatever moves the box between detections (the pipeline's correlation
+    tracker); the rules never look into it.
+    """
+
+    track_id: int
+    box: Box
+    born: int
+    last_seen: int
+    appearance: np.ndarray | None = field(default=None, repr=False)
+    last_encoded: int | None = None
+    misses: int = 0
+    encodings: list[np.ndarray] = field(default_factory=list, repr=False)
+    boxes_at: dict[int, Box] = field(default_factory=dict, repr=False)
+    follower: Any = field(default=None, repr=False)
+
+    def box_at(self, index: int) -> Box:
+        """Where the track was at frame ``index`` (its current box if not recorded)."""
+        return self.boxes_at.get(index, self.box)
+
+
+@dataclass(frozen=True)
+class TrackingRules:
+    """The knobs of association and encoding, in frames of the video."""
+
+    min_iou: float = 0.3             # a detection continues a track when they overlap this much
+    min_similarity: float = 0.5      # ... and their appearances correlate at least this much
+    max_misses: int = 2              # detection passes that could see a track but did not
+    max_unseen: int = 75             # frames without a detection after which a track ends
+    verify_similarity: float = 0.9   # a continued track looking less alike is encoded again
+    reencode_every: int = 75         # frames between encodings of one track (0: never again)
+    switch_distance: float = 0.6     # a re-encoding this far from the track: someone else
+
+
+@dataclass
+class EncodeRequest:
+    """Encode this track's face as found at frame ``index`` in ``box``."""
+
+    track: Track
+    index: int
+    box: Box
+
+
+@dataclass
+class Update:
+    """What one detection pass changed."""
+
+    matched: list[tuple[Track, Detection]] = field(default_factory=list)
+    born: list[Track] = field(default_factory=list)
+    ended: list[Track] = field(default_factory=list)
+    encode: list[EncodeRequest] = field(default_factory=list)
+
+
+class TrackBook:
+    """The live tracks: association of detections, births, deaths, and encoding schedule."""
+
+    def __init__(self, rules: TrackingRules = TrackingRules(), first_id: int = 1) -> None:
+        self.rules = rules
+        self.tracks: list[Track] = []
+        self._ids: Iterator[int] = itertools.count(first_id)
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def update(self, detections: list[Detection], index: int, coverage: Coverage) -> Update:
+        """Associate the detections of frame ``index`` with the tracks as they were then.
+
+        Greedy by overlap: the best-overlapping pair first. A detection that continues no
+        track starts one; a track that the pass could see but that got no detection has
+        missed once, and ends after ``max_misses``. A new track lying on an unmatched old
+        one replaces it (the old tracker has drifted onto the new face).
+        """
+        rules = self.rules
+        update = Update()
+        pairs = []
+        for t, track in enumerate(self.tracks):
+            then = track.box_at(index)
+            for d, detection in enumerate(detections):
+                overlap = iou(then, detection.box)
+                if overlap >= rules.min_iou:
+                    pairs.append((overlap, t, d))
+        used_tracks: set[int] = set()
+        used_detections: set[int] = set()
+        for overlap, t, d in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+            if t in used_tracks or d in used_detections:
+                continue
+            track, detection = self.tracks[t], detections[d]
+            alike = similarity(track.appearance, detection.appearance)
+            if alike < rules.min_similarity:
+                continue
+            used_tracks.add(t)
+            used_detections.add(d)
+            update.matched.append((track, detection))
+            track.last_seen = index
+            track.misses = 0
+            if detection.appearance is not None:
+                track.appearance = detection.appearance
+            # a face that changed a lot may be someone else: an encoding will tell
+            if alike < rules.verify_similarity or self._reencode_due(track, index):
+                update.encode.append(EncodeRequest(track, index, detection.box))
+        for d, detection in enumerate(detections):
+            if d in used_detections:
+                continue
+            track = Track(self.new_id(), detection.box, born=index, last_seen=index,
+                          appearance=detection.appearance)
+            track.boxes_at[index] = detection.box
+            update.born.append(track)
+            update.encode.append(EncodeRequest(track, index, detection.box))
+        for t, track in enumerate(self.tracks):
+            if t in used_tracks:
+                continue
+            replaced = any(iou(track.box_at(index), new.box) > 0.5 for new in update.born)
+            if replaced or coverage.sees(track.box_at(index)):
+                track.misses += 1
+            if (replaced or track.misses >= rules.max_misses
+                    or index - track.last_seen > rules.max_unseen):
+                update.ended.append(track)
+        for request in update.encode:
+            request.track.last_encoded = index
+        ended = {id(track) for track in update.ended}
+        self.tracks = [t for t in self.tracks if id(t) not in ended] + update.born
+        return update
+
+    def _reencode_due(self, track: Track, index: int) -> bool:
+        every = self.rules.reencode_every
+        return every > 0 and track.last_encoded is not None and index - track.last_encoded >= every
+
+    def move(self, track: Track, box: Box, index: int) -> None:
+        """The follower moved the track to ``box`` at frame ``index``."""
+        track.box = box
+        track.boxes_at[index] = box
+
+    def remember_positions(self, index: int, keep_after: int) -> None:
+        """Record every track's box at ``index`` and forget positions before ``keep_after``."""
+        for track in self.tracks:
+            track.boxes_at[index] = track.box
+            for old in [i for i in track.boxes_at if i < keep_after]:
+                del track.boxes_at[old]
+
+    def end(self, track: Track) -> None:
+        self.tracks = [t for t in self.tracks if t is not track]
+
+    def accept_encoding(self, track: Track, encoding: np.ndarray) -> int:
+        """The track id the face with this encoding gets.
+
+        A re-encoding far from the track's faces so far means the track now follows someone
+        else: from here on it carries a new id, so its faces are not merged with the old ones.
+        """
+        if track.encodings:
+            mean = np.mean(track.encodings, axis=0)
+            if face_distance(np.array([mean]), encoding)[0] > self.rules.switch_distance:
+                track.track_id = self.new_id()
+                track.encodings = []
+        track.encodings.append(np.asarray(encoding))
+        return track.track_id
+
+
+# --- which passes run on which frame --------------------------------------------------------
+@dataclass(frozen=True)
+class Passes:
+    """The detection work for one frame."""
+
+    coarse: bool = False       # whole frame at reduced size: the big faces
+    fine: bool = False         # full resolution, upsampled, where faces may be: the small ones
+
+    @property
+    def any(self) -> bool:
+        return self.coarse or self.fine
+
+
+@dataclass
+class DetectionSchedule:
+    """When to run each pass: every ``coarse_every`` and ``fine_every`` frames."""
+
+    coarse_every: int = 1
+    fine_every: int = 1
+    last_coarse: int | None = None
+    last_fine: int | None = None
+
+    def passes(self, index: int) -> Passes:
+        """The passes due at ``index``; calling it means they run."""
+        coarse = self.last_coarse is None or index - self.last_coarse >= self.coarse_every
+        fine = self.last_fine is None or index - self.last_fine >= self.fine_every
+        if coarse:
+            self.last_coarse = index
+        if fine:
+            self.last_fine = index
+        return Passes(coarse=coarse, fine=fine)
+
+
+FULL, REGIONS, MIDDLE, CONFIRM = "full", "regions", "middle", "confirm"
+
+
+@dataclass
+class FineBudget:
+    """How much full-resolution searching the fine passes may do, in whole-frame searches.
+
+    A bucket that fills at ``per_second`` (seconds of video) up to one whole-frame search:
+    - the first pass searches the whole frame; later ones do when the bucket is full and
+      either most of the frame moved (a camera pan) or ``full_every_s`` has passed since the
+      last whole-frame search (a still face the other passes never had reason to look at);
+    - otherwise the regions around motion, small tracks and lost faces are searched when the
+      bucket holds their cost (REGIONS), or, if it holds only a quarter of it, the motion at
+      half that scale (MIDDLE: faces down to ~60 px; the motion stays news for the smaller);
+    - else only the small tracks and lost faces are searched (CONFIRM) and the motion waits.
+    """
+
+    per_second: float = 0.3
+    full_every_s: float = 10.0
+    large: float = 0.5              # regions costing more than this: search the whole frame
+    tokens: float = 1.0
+    last_seconds: float | None = None
+    last_full: float | None = None
+
+    def choose(self, seconds: float, cost: float, middle_cost: float, confirm_cost: float) -> str:
+        """FULL, REGIONS, MIDDLE or CONFIRM for a fine pass at ``seconds``; the costs of the
+        last three, as fractions of a whole-frame search."""
+        if self.last_seconds is not None:
+            elapsed = max(0.0, seconds - self.last_seconds)
+            self.tokens = min(1.0, self.tokens + self.per_second * elapsed)
+        self.last_seconds = seconds
+        if self.last_full is None or (self.tokens >= 1.0 and (
+                cost > self.large or seconds - self.last_full >= self.full_every_s)):
+            self.tokens -= 1.0
+            self.last_full = seconds
+            return FULL
+        for choice, price in ((REGIONS, cost), (MIDDLE, middle_cost)):
+            if price <= self.tokens:
+                self.tokens -= price
+                return choice
+        self.tokens = max(-1.0, self.tokens - confirm_cost)
+        return CONFIRM
+
+
+def fine_regions(motion: list[Box], small_tracks: list[Box], ended: list[Box],
+                 bounds: tuple[int, int], full_scale: float = 2.0, reliable_size: float = 62.5,
+                 motion_scale: float | None = None, margin: float = 0.5, min_margin: int = 40,
+                 whole_scale: float | None = None) -> tuple[list[Region], float]:
+    """Where to look for small faces, and how closely.
+
+    Around motion (at ``motion_scale``, by default ``full_scale``: any face size), around each
+    small track (to confirm it: at half the full scale when it is ``reliable_size`` px or more,
+    which costs a quarter), and where small tracks just ended (the face may still be there).
+    HOG needs some context around a face, hence ``min_margin``. Returns the merged regions and
+    their search cost as a fraction of a whole-frame search at ``whole_scale`` (by default
+    ``full_scale``).
+    """
+    motion_scale = full_scale if motion_scale is None else motion_scale
+    # a motion box is no face box: only HOG's context margin around it
+    regions = [Region(grow(box, 0.0, bounds, min_margin), motion_scale) for box in motion]
+    regions += [Region(grow(box, margin, bounds, min_margin),
+                       full_scale / 2 if box_size(box) >= reliable_size else full_scale)
+                for box in small_tracks]
+    regions += [Region(grow(box, margin, bounds, min_margin), full_scale) for box in ended]
+    regions = merge_regions(regions)
+    height, width = bounds
+    whole_scale = full_scale if whole_scale is None else whole_scale
+    return regions, search_cost(regions) / (height * width * whole_scale ** 2)
