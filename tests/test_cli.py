@@ -130,3 +130,35 @@ def test_a_result_of_the_original_tool_is_taken_over(tmp_path):
     assert "2 persons, 6 known faces, 5 unknown faces" in completed.stdout
     assert "calculate encoding" not in completed.stdout
     assert len(persons_in(result)) == 11
+
+
+def test_version():
+    completed = run_cli("--version")
+    assert completed.returncode == 0 and completed.stdout.startswith("face-classifier 0.")
+
+
+def test_two_videos_of_one_name_are_a_usage_error(tmp_path, demo_videos):
+    (tmp_path / "day2").mkdir()
+    shutil.copy(demo_videos[0], tmp_path / "day2" / demo_videos[0].name)
+    completed = run_cli(demo_videos[0], tmp_path / "day2" / demo_videos[0].name,
+                        "--result", tmp_path / "r")
+    assert_one_line_error(completed, 2, "same file name", "rename one")
+    assert not (tmp_path / "r").exists()
+
+
+def test_log_levels_and_a_damaged_photo_in_a_folder(tmp_path):
+    (tmp_path / "album").mkdir()
+    (tmp_path / "album" / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    runs = {flag: run_cli(tmp_path / "album", "--result", tmp_path / "r", *flag)
+            for flag in ((), ("-q",), ("-v",))}
+    for completed in runs.values():
+        assert completed.returncode == 1, completed.stderr  # nothing lost, but not all read
+        assert completed.stderr.strip().splitlines()[-1] == (
+            f"face-classifier: error: could not read '{tmp_path / 'album' / 'b.jpg'}' "
+            f"(1 of 1 inputs); the rest was saved")
+        assert "0 persons, 0 known faces, 0 unknown faces" in completed.stdout
+        assert "%|" not in completed.stderr  # no progress bar when stderr is not a terminal
+    assert "WARNING: skipping" in runs[()].stderr and "INFO" not in runs[()].stderr
+    assert_one_line_error(runs[("-q",)], 1, "could not read")
+    assert "INFO: reading" in runs[("-v",)].stderr and "WARNING: skipping" in runs[("-v",)].stderr
+    assert run_cli("x.mp4", "-q", "-v").returncode == 2  # one or the other
