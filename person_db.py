@@ -255,6 +255,8 @@ class PersonDB:
             self._place_face(result_dir, person, face)
         storage.atomic_write_bytes(result_dir / FACES_CSV, self._faces_csv().encode())
         self.save_montages(result_dir)
+        from report import write_report  # report.py reads this module: imported when used
+        write_report(result_dir, self)    # appearances.csv and report.html
         print(f"{result_dir / ENCODINGS_FILE} saved")
         print(f"Saving persons finished in {time.time() - started:.3f} sec.")
 
@@ -316,6 +318,13 @@ def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
     except (OSError, UnicodeDecodeError, csv.Error, KeyError) as error:
         log.warning("ignoring %s: %s", path, error)
         return {}
+
+
+def montage_pages(result_dir: Path, name: str) -> list[str]:
+    """File names of a person's montage pages in ``result_dir``, in page order."""
+    prefix = f"montage.{name}-"
+    return sorted(path.name for path in result_dir.glob("montage.*.png")
+                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
 
 
 def parse_int(text: str | None) -> int | None:

@@ -15,6 +15,8 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np
 
+from storage import IMAGE_SUFFIXES
+
 CAMERA_FALLBACK_FPS = 30.0
 VIDEO, CAMERA, PHOTO = "video", "camera", "photo"
 # a webcam's source name says which camera and when it opened: camera0@20250101-120000
@@ -76,6 +78,13 @@ def camera_source_name(index: int, opened_at: float) -> str:
 def is_camera_source(name: str) -> bool:
     """Whether a face's source is a webcam, whose times are wall-clock Unix seconds."""
     return CAMERA_SOURCE.fullmatch(name) is not None
+
+
+def source_kind(name: str) -> str:
+    """VIDEO, CAMERA or PHOTO, told from a face's source as faces.csv records it."""
+    if is_camera_source(name):
+        return CAMERA
+    return PHOTO if Path(name).suffix.lower() in IMAGE_SUFFIXES else VIDEO
 
 
 def format_time(seconds: float, wall_clock: bool = False) -> str:
