@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("result_dir", type=Path, help="a result directory with report.html")
     parser.add_argument("--screenshot", type=Path, metavar="PNG", help="also save a screenshot")
-    parser.add_argument("--window", type=window_size, default=(1000, 1400), metavar="WxH",
-                        help="screenshot size in pixels (default 1000x1400)")
+    parser.add_argument("--window", type=window_size, default=(1000, 1300), metavar="WxH",
+                        help="screenshot size in pixels (default 1000x1300)")
     args = parser.parse_args(argv)
     chromium = find_chromium()
     report = args.result_dir / REPORT_HTML
