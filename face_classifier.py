@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"threshold of the similarity: faces closer than this are one person "
                              f"(default={DEFAULT_THRESHOLD})")
     parser.add_argument("-S", "--seconds", type=number_in(0, 3600), default=1.0,
-                        help="seconds between captures; 0 looks at every frame (default=1); a photo "
-                             "is always looked at once")
+                        help="seconds between captures; 0 looks at every frame (default=1); "
+                             "a photo is always looked at once")
     parser.add_argument("-s", "--stop", type=number_in(0, float("inf")), default=0,
                         help="stop detecting after # seconds of each video or webcam "
                              "(default=0: run to the end)")

@@ -76,7 +76,8 @@ def loaded_images(report: Path, chromium: str) -> list[LoadedImage]:
     """
     page = report.read_text(encoding="utf-8")
     base = f'<base href="{html.escape(report.resolve().parent.as_uri())}/">'
-    page = page.replace("<head>", "<head>" + base, 1).replace("</body>", CHECK_SCRIPT + "</body>", 1)
+    page = page.replace("<head>", "<head>" + base, 1)
+    page = page.replace("</body>", CHECK_SCRIPT + "</body>", 1)
     with tempfile.TemporaryDirectory(prefix="report-check-") as folder:
         copy = Path(folder) / REPORT_HTML
         copy.write_text(page, encoding="utf-8")

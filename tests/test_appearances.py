@@ -22,7 +22,8 @@ def spans(appearances, person=None):
 
 def test_a_person_gone_for_longer_than_the_gap_appears_twice():
     found = find_appearances(seen("ann", 0, 1, 2, 10, 11))
-    assert found == [Appearance("ann", "clip.mp4", 0, 2, 3), Appearance("ann", "clip.mp4", 10, 11, 2)]
+    assert found == [Appearance("ann", "clip.mp4", 0, 2, 3),
+                     Appearance("ann", "clip.mp4", 10, 11, 2)]
 
 
 def test_one_missed_frame_does_not_cut_an_appearance_but_two_do():
@@ -53,12 +54,13 @@ def test_a_webcam_uses_the_smallest_time_between_sightings():
     sightings = [Sighting("ann", camera, start + t, frame) for t, frame in
                  ((0.0, 0), (1.1, 33), (2.0, 60), (3.4, 102), (12.0, 360))]
     assert sampling_interval(sightings) == pytest.approx(0.9)
-    assert spans(find_appearances(sightings)) == [(start, start + 3.4, 4), (start + 12, start + 12, 1)]
+    assert spans(find_appearances(sightings)) == [(start, start + 3.4, 4),
+                                                  (start + 12, start + 12, 1)]
 
 
 def test_sources_and_persons_are_kept_apart_and_listed_by_source_then_time():
-    found = find_appearances(seen("bob", 5, 6) + seen("ann", 0, 1, 6) + seen("ann", 2, source="b.mp4")
-                             + seen("ann", 0, source="a.jpg"))
+    found = find_appearances(seen("bob", 5, 6) + seen("ann", 0, 1, 6)
+                             + seen("ann", 2, source="b.mp4") + seen("ann", 0, source="a.jpg"))
     assert [(a.source, a.person, a.start_s) for a in found] == [
         ("a.jpg", "ann", 0), ("b.mp4", "ann", 2), ("clip.mp4", "ann", 0), ("clip.mp4", "bob", 5),
         ("clip.mp4", "ann", 6)]

@@ -1,6 +1,5 @@
 """INPUTs on the command line: videos, photos, folders of photos, planned and read in order."""
 import logging
-import time
 
 import cv2
 import numpy as np

@@ -1,4 +1,4 @@
-"""The progress bar: an ETA when the frames are counted, a rate for a webcam, silent off a terminal."""
+"""The progress bar: an ETA when frames are counted, a rate for a webcam, silent off a terminal."""
 import io
 import logging
 import time

@@ -4,7 +4,6 @@ import re
 import shutil
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import unquote
 
 import cv2
