@@ -35,5 +35,8 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
+eval: install
+	$(PY) tools/evaluate.py
+
 clean:
 	rm -rf $(VENV) $(DEMO_VIDEO) demo-story.mp4 demo-photos build *.egg-info .pytest_cache

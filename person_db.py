@@ -118,6 +118,12 @@ class PersonDB:
             self._highest_number = max(self._highest_number, int(match.group(1)))
         self.persons.append(person)
 
+    def merge_persons(self, kept: Person, absorbed: Person) -> None:
+        """Move all of ``absorbed``'s faces to ``kept`` (their images move on the next save)."""
+        kept.faces.extend(absorbed.faces)
+        kept.calculate_average_encoding()
+        self.persons.remove(absorbed)
+
     def person_of(self, file_name: str) -> Person | None:
         """The person (or the unknown pool) holding a face of this file name."""
         for person in [*self.persons, self.unknown]:
