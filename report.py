@@ -29,6 +29,7 @@ MAX_CHART_SOURCES = 8    # videos and webcam sessions drawn; all are in appearan
 MAX_CHART_ROWS = 30      # persons per source drawn, those with the most faces first
 MAX_LISTED = 25          # appearances or photos listed under a person
 CHART_WIDTH_IN, CHART_DPI = 9.6, 100
+ROW_IN, GAP_IN, TOP_IN, BOTTOM_IN, LEFT_IN = 0.3, 0.65, 0.3, 0.35, 1.7  # chart layout, inches
 UNKNOWN_COLOR = "#9e9e9e"
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
@@ -121,12 +122,16 @@ def _draw_timeline(panels: list[tuple[str, list[Appearance]]], colors: dict[str,
     installed = {font.name for font in font_manager.fontManager.ttflist}
     family = ["DejaVu Sans", *(f for f in FALLBACK_FONTS if f in installed)]
     rows = [_chart_rows(appearances) for _, appearances in panels]
-    heights = [0.3 * len(r) + 0.9 for r in rows]
+    # fixed margins in inches: a layout engine would draw the whole chart twice
+    heights = [ROW_IN * len(r) + 0.2 for r in rows]
+    total = sum(heights) + GAP_IN * (len(panels) - 1) + TOP_IN + BOTTOM_IN
     with matplotlib.rc_context({"font.family": family, "font.size": 9}), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore")  # glyphs missing for a name: drawn as boxes, say no more
-        figure = Figure(figsize=(CHART_WIDTH_IN, sum(heights) + 0.3), dpi=CHART_DPI,
-                        layout="constrained")
+        figure = Figure(figsize=(CHART_WIDTH_IN, total), dpi=CHART_DPI)
+        figure.subplots_adjust(left=LEFT_IN / CHART_WIDTH_IN, right=1 - 0.2 / CHART_WIDTH_IN,
+                               top=1 - TOP_IN / total, bottom=BOTTOM_IN / total,
+                               hspace=GAP_IN / (sum(heights) / len(heights)))
         axes = figure.subplots(len(panels), 1, squeeze=False,
                                gridspec_kw={"height_ratios": heights})[:, 0]
         for ax, (source, appearances), names in zip(axes, panels, rows):

@@ -1,5 +1,6 @@
 """INPUTs on the command line: videos, photos, folders of photos, planned and read in order."""
 import logging
+import time
 
 import cv2
 import numpy as np
@@ -130,3 +131,29 @@ def test_a_video_gone_since_it_was_planned_is_skipped(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         names = [info.name for info, *_ in inputs.frames()]
     assert names == [str(photo)] and inputs.unreadable == [str(video)]
+
+
+def test_a_webcam_is_open_ended_and_its_frames_carry_the_clock(tmp_path, monkeypatch):
+    import inputs
+    from tests.test_video_source import FakeCamera
+    from video_source import CAMERA, SourceInfo, camera_source_name, is_camera_source
+
+    opened = []
+
+    def open_camera(text):
+        assert text == "0"
+        opened.append(FakeCamera(20))
+        return opened[-1], SourceInfo(camera_source_name(0, time.time()), CAMERA, 30.0, 0, 4, 4)
+
+    monkeypatch.setattr(inputs, "open_source", open_camera)
+    photo = write_photo(tmp_path / "photo.png")
+    stream = Inputs.open(["0", str(photo)], Sampling(every_s=0, stop_s=0))
+    assert stream.total_frames is None  # no ETA: a webcam runs until stopped
+    before = time.time()
+    frames = [(info.name, seconds) for info, _, seconds, _ in stream.frames()]
+    assert len(opened) == 2  # checked while planning, opened again when reached
+    assert all(camera.released for camera in opened)
+    camera_frames = [f for f in frames if is_camera_source(f[0])]
+    assert len(camera_frames) == 20
+    assert all(before <= seconds <= time.time() for _, seconds in camera_frames)
+    assert frames[-1] == (str(photo), 0.0)

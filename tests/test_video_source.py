@@ -12,6 +12,10 @@ class FakeCamera:
 
     def __init__(self, frames: int) -> None:
         self.left = frames
+        self.released = False
+
+    def release(self) -> None:
+        self.released = True
 
     def grab(self) -> bool:
         self.left -= 1
