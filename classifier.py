@@ -16,9 +16,11 @@ NeighbourClassifier, the default, changes three things:
      glasses, a face the user moved in) is matched by each look, not only by a blurred mean.
   2. Two faces in one frame are two people: the faces of a frame are assigned together,
      closest pair first, at most one per person, and never paired with each other.
-  3. On save, persons whose averages are closer than the threshold are merged (never two
-     persons seen in the same frame, never two names the user gave), and faces left in the
-     unknown pool join a person they now match (persons formed after they were seen).
+  3. On save, persons whose averages are closer than the threshold are merged, and faces this
+     run left in the unknown pool join a person they now match (persons formed after they
+     were seen). Never merged: two persons seen in the same frame, two names the user gave,
+     two persons that were both in the result before this run (the user may have split them);
+     faces the user put in unknowns/ stay there.
 """
 from __future__ import annotations
 
@@ -143,7 +145,7 @@ class NeighbourClassifier:
         """
         merged = []
         while True:
-            pair = self._closest_mergeable_pair(db.persons)
+            pair = self._closest_mergeable_pair(db)
             if pair is None:
                 return merged
             kept, absorbed = sorted(pair, key=merge_rank)
@@ -153,7 +155,7 @@ class NeighbourClassifier:
     def place_unknown_faces(self, db: PersonDB) -> int:
         """Give each pooled face to the closest person below the threshold not seen in its frame."""
         placed = 0
-        for face in list(db.unknown.faces):
+        for face in [f for f in db.unknown.faces if f.file_name not in db.loaded_faces]:
             persons = [p for p in db.persons if p.faces and not any(same_frame(f, face)
                                                                     for f in p.faces)]
             candidates = self._candidates([face], persons)
@@ -165,8 +167,8 @@ class NeighbourClassifier:
             db.unknown.calculate_average_encoding()
         return placed
 
-    def _closest_mergeable_pair(self, persons: list[Person]) -> tuple[Person, Person] | None:
-        persons = [p for p in persons if p.faces]
+    def _closest_mergeable_pair(self, db: PersonDB) -> tuple[Person, Person] | None:
+        persons = [p for p in db.persons if p.faces]
         if len(persons) < 2:
             return None
         averages = np.array([p.encoding for p in persons])
@@ -176,10 +178,16 @@ class NeighbourClassifier:
             i, j = divmod(int(flat), len(persons))
             if distances[i, j] >= self.similarity_threshold:
                 return None
-            if i < j and not (frames[i] & frames[j]) and (
-                    is_automatic(persons[i]) or is_automatic(persons[j])):
+            if i < j and not (frames[i] & frames[j]) and self._may_merge(db, persons[i], persons[j]):
                 return persons[i], persons[j]
         return None
+
+
+    @staticmethod
+    def _may_merge(db: PersonDB, a: Person, b: Person) -> bool:
+        user_named = not is_automatic(a) and not is_automatic(b)
+        both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
+        return not (user_named or both_sorted_before)
 
 
 def same_frame(a: Face, b: Face) -> bool:

@@ -100,6 +100,9 @@ class PersonDB:
         self.unknown = Person(UNKNOWNS)
         self._highest_number = 0
         self._locations: dict[str, Path] = {}  # face file name -> path relative to the result
+        # what the user sorted before this run: automatic merges must not undo it
+        self.loaded_faces: set[str] = set()
+        self.loaded_persons: set[str] = set()
 
     # --- the in-memory model -------------------------------------------------------------
     def new_person(self, faces: list[Face]) -> Person:
@@ -196,6 +199,8 @@ class PersonDB:
                 continue
             print(f"{person.name} has {len(person.faces)} faces")
             person.calculate_average_encoding()
+            self.loaded_persons.add(person.name)
+            self.loaded_faces.update(f.file_name for f in person.faces)
             if person.name == UNKNOWNS:
                 self.unknown = person
             else:

@@ -145,3 +145,18 @@ def test_pooled_faces_join_a_person_formed_after_them(db, make_face):
     assert [len(p.faces) for p in db.persons] == [2] and db.unknown.faces == [early]
     assert classifier.consolidate(db) == ["1 unknown faces now match a person"]
     assert db.unknown.faces == [] and early in db.persons[0].faces
+
+
+def test_what_the_user_sorted_before_this_run_is_not_undone(tmp_path, make_face):
+    before = PersonDB()
+    before.add_person(Person("person_01", [make_face(0.0), make_face(0.1)]))
+    before.add_person(Person("person_02", [make_face(0.3), make_face(0.35)]))  # 0.275 apart
+    before.unknown.add_face(make_face(0.05, name="moved_there_by_the_user.png"))
+    before.save(tmp_path)
+    db = PersonDB()
+    db.load(tmp_path)
+    classifier = NeighbourClassifier(0.44)
+    assert classifier.consolidate(db) == []
+    assert [f.file_name for f in db.unknown.faces] == ["moved_there_by_the_user.png"]
+    db.new_person([make_face(0.2), make_face(0.25)])  # a new person near both: one merge
+    assert classifier.consolidate(db) == ["person_03 merged into person_02"]  # the closer
