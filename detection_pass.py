@@ -95,9 +95,10 @@ class EncodeJob:
 
     crop: np.ndarray
     box: Box
+    mirror_average: bool = True
 
     def run(self, detector: FaceDetector) -> np.ndarray:
-        return detector.encode(to_rgb(self.crop), [self.box])[0]
+        return detector.encode(to_rgb(self.crop), [self.box], self.mirror_average)[0]
 
 
 # --- planning, in the frame loop's process -------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""face-classifier: find the faces in a video or webcam and sort them into persons.
+"""face-classifier: find the faces in videos, photos or a webcam and sort them into persons.
 
-Parses the flags, opens the source, runs the frame loop, draws and prints. Detection lives
+Parses the flags, opens the inputs, runs the frame loop, draws and prints. Detection lives
 in face_detector, the sorting rules in classifier, the result directory in person_db.
 """
 from __future__ import annotations
@@ -19,11 +19,15 @@ import cv2
 import numpy as np
 
 import storage
-from classifier import DEFAULT_THRESHOLD, FaceClassifier
+from classifier import DEFAULT_THRESHOLD, Classifier, make_classifier
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
 from face_pipeline import SMALL_FACE_MODES, FacePipeline, FaithfulPipeline, PipelineSettings
+from inputs import InputConflict, Inputs
 from person_db import Box, Face, PersonDB
-from video_source import Sampling, SourceError, open_source
+from progress import Progress, progress_wanted
+from video_source import PHOTO, Sampling, SourceError
+
+__version__ = "0.1.0"
 
 log = logging.getLogger("face_classifier")
 
@@ -64,20 +68,25 @@ def number_in(low: float, high: float, *, low_open: bool = False, high_open: boo
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="face-classifier",
-        description="Find the faces in a video file or webcam and sort them into persons, "
-                    "including people never seen before. Results go to --result: a folder of "
-                    "face images per person, which you may rename and correct between runs.")
-    parser.add_argument("inputfile", help="video file to detect, or '0' (a camera index) for a webcam")
+        description="Find the faces in video files, photos or a webcam and sort them into "
+                    "persons, including people never seen before. Results go to --result: a "
+                    "folder of face images per person, which you may rename and correct between "
+                    "runs, and report.html, who was seen when.")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="video files, photos or folders of photos, read in turn; or '0' "
+                             "(a camera index) for a webcam")
     parser.add_argument("-t", "--threshold", type=number_in(0, 2, low_open=True, high_open=True),
                         default=DEFAULT_THRESHOLD,
                         help=f"threshold of the similarity: faces closer than this are one person "
                              f"(default={DEFAULT_THRESHOLD})")
     parser.add_argument("-S", "--seconds", type=number_in(0, 3600), default=1.0,
-                        help="seconds between captures; 0 looks at every frame (default=1)")
+                        help="seconds between captures; 0 looks at every frame (default=1); "
+                             "a photo is always looked at once")
     parser.add_argument("-s", "--stop", type=number_in(0, float("inf")), default=0,
-                        help="stop detecting after # seconds (default=0: run to the end)")
+                        help="stop detecting after # seconds of each video or webcam "
+                             "(default=0: run to the end)")
     parser.add_argument("-k", "--skip", type=number_in(0, float("inf")), default=0,
-                        help="skip detecting for # seconds from the start")
+                        help="skip detecting for # seconds from the start of each video or webcam")
     parser.add_argument("-d", "--display", action="store_true",
                         help="display the frame in real time, with a box and a name on each face "
                              "(press q to stop)")
@@ -86,19 +95,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-r", "--resize-ratio", type=number_in(0, 4, low_open=True), default=1.0,
                         help="resize the frame for detection only (less time, fewer small faces); "
                              "boxes and saved faces stay in original pixels (default=1.0)")
+    parser.add_argument("--faithful", action="store_true",
+                        help="the original post's algorithm: every looked-at frame searched at "
+                             "full resolution and every face found encoded (about 10x slower), "
+                             "sorted with its rules (nearest average only, no same-frame rule, "
+                             "no merging)")
+    parser.add_argument("--small-faces", choices=SMALL_FACE_MODES, default="motion",
+                        help="faces under ~100 px: 'motion' looks for them at full resolution "
+                             "where the picture changed (default), 'full' in the whole frame "
+                             "every time (slower), 'off' not at all (fastest)")
+    # play a video file as if it were a webcam, at its own frame rate (tests, demos)
+    parser.add_argument("--as-live", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
                         help="result directory, loaded at start and saved at the end "
                              "(default=result)")
-    parser.add_argument("--faithful", action="store_true",
-                        help="the original algorithm: every looked-at frame searched at full "
-                             "resolution, every face found encoded (about 10x slower)")
-    parser.add_argument("--small-faces", choices=SMALL_FACE_MODES, default="motion",
-                        help="faces below ~100 px: 'motion' looks for them at full resolution "
-                             "where the picture changed (default), 'full' on the whole frame "
-                             "every time (slower), 'off' not at all (fastest)")
-    # play a video file as if it were a camera, at its own frame rate (tests, demos)
-    parser.add_argument("--as-live", action="store_true", help=argparse.SUPPRESS)
+    chatter = parser.add_mutually_exclusive_group()
+    chatter.add_argument("-v", "--verbose", action="count", default=0,
+                         help="tell more on stderr: -v what is read, -vv debugging detail")
+    chatter.add_argument("-q", "--quiet", action="store_true",
+                         help="no progress bar and no warnings, only errors on stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """-q: errors only; default: warnings; -v: what is read; -vv: debugging detail."""
+    if args.quiet:
+        return logging.ERROR
+    return max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
 
 
 @dataclass
@@ -143,29 +167,56 @@ def check_display() -> None:
                          "run without -d, or use -c DIR to save annotated frames")
 
 
-def print_source(info, args: argparse.Namespace, step: int) -> None:
-    print("source", args.inputfile)
-    print(f"original: {info.width}x{info.height}, {info.fps:f} frame/sec")
-    if args.resize_ratio != 1.0:
-        print(f"RESIZE_RATIO: {args.resize_ratio:g} -> "
-              f"{int(info.width * args.resize_ratio)}x{int(info.height * args.resize_ratio)}")
-    print(f"process every {step} frame")
+def print_inputs(inputs: Inputs, args: argparse.Namespace) -> None:
+    """The post's lines about its source, for each video or webcam; one line per photo folder."""
+    photos: dict[str | None, list[str]] = {}
+    for item in inputs.items:
+        if item.kind == PHOTO:
+            photos.setdefault(item.folder, []).append(item.text)
+            continue
+        info = item.info
+        print("source", item.text)
+        print(f"original: {info.width}x{info.height}, {info.fps:f} frame/sec")
+        if args.resize_ratio != 1.0:
+            print(f"RESIZE_RATIO: {args.resize_ratio:g} -> "
+                  f"{int(info.width * args.resize_ratio)}x{int(info.height * args.resize_ratio)}")
+        print(f"process every {inputs.sampling.step(info.fps)} frame")
+    for folder, texts in photos.items():
+        named = folder or ", ".join(texts[:3]) + (", ..." if len(texts) > 3 else "")
+        print(f"source {named}: {len(texts)} photo{'s' if len(texts) > 1 else ''}")
     print("similarity threshold:", args.threshold)
     if args.stop > 0:
         print(f"Detecting will be stopped after {args.stop:g} second.")
 
 
-def sort_faces(faces: list[Face], classifier: FaceClassifier, db: PersonDB) -> list[str]:
-    """Classify each face of one frame into ``db``; return the name to show for each."""
-    names = []
-    for face in faces:
-        if db.has_saved_face(face.file_name):  # a rerun on the same video: keep the user's sorting
-            earlier = db.person_of(face.file_name)
-            if earlier is not None:
-                names.append(earlier.name)
-                continue
-        person = classifier.classify(face, db)
-        names.append(person.name if person else "unknown")
+def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[str]:
+    """Classify the faces of one frame into ``db``; return the name to show for each."""
+    names = ["unknown"] * len(faces)
+    new_faces, new_indexes = [], []
+    for index, face in enumerate(faces):
+        # a rerun on the same video: a face already saved keeps the user's sorting
+        earlier = db.person_of(face.file_name) if db.has_saved_face(face.file_name) else None
+        if earlier is not None:
+            names[index] = earlier.name
+        else:
+            new_faces.append(face)
+            new_indexes.append(index)
+    for index, person in zip(new_indexes, classifier.classify_frame(new_faces, db)):
+        if person is not None:
+            names[index] = person.name
+    return names
+
+
+def sort_new_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[str]:
+    """sort_faces() for faces encoded together but taken from several frames: one call per
+    frame, since the faces of one frame are different people (the same-frame rule)."""
+    names: list[str] = []
+    start = 0
+    for end in range(1, len(faces) + 1):
+        if end == len(faces) or (faces[end].source, faces[end].frame) != (
+                faces[start].source, faces[start].frame):
+            names += sort_faces(faces[start:end], classifier, db)
+            start = end
     return names
 
 
@@ -197,30 +248,30 @@ class FrameOutput:
             cv2.destroyAllWindows()
 
 
-def status_line(index: int, seconds: float, took: float, faces: int, db: PersonDB,
-                captures: int) -> str:
-    """The post's per-frame line: frame, time, cost, faces found, then the db's counts."""
-    line = (f"\rframe {index} @ time {seconds:.3f} takes {took:.3f} second, "
-            f"{faces} new faces -> {db!r}")
-    return line + (f", {captures} captures" if captures else "")
+def unreadable_message(unreadable: list[str], total: int) -> str:
+    """One line naming the inputs skipped during the run (their warnings may be hidden by -q)."""
+    more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+    return (f"could not read '{unreadable[0]}'{more} ({len(unreadable)} of {total} inputs); "
+            f"the rest was saved")
 
 
-def make_pipeline(args: argparse.Namespace, info, detector: FaceDetector):
+def make_pipeline(args: argparse.Namespace) -> FacePipeline | FaithfulPipeline:
     """The original algorithm with --faithful, else detection at intervals and tracking."""
     if args.faithful:
-        return FaithfulPipeline(detector)
+        return FaithfulPipeline(FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio,
+                                                              mirror_average=False)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=args.small_faces,
                                 switch_distance=args.threshold)
-    return FacePipeline(settings, info.name, info.fps, live=info.is_camera or args.as_live)
+    return FacePipeline(settings, live_files=args.as_live)
 
 
 def run(args: argparse.Namespace) -> int:
     check_result_dir(args.result)
     if args.display:
         check_display()
-    capture, info = open_source(args.inputfile)
     sampling = Sampling(every_s=args.seconds, skip_s=args.skip, stop_s=args.stop)
-    print_source(info, args, sampling.step(info.fps))
+    inputs = Inputs.open(args.inputs, sampling)
+    print_inputs(inputs, args)
 
     detector = FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio))
     db = PersonDB()
@@ -231,32 +282,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"Captured frames are saved in '{args.capture}' directory.")
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
 
-    classifier = FaceClassifier(args.threshold)
+    classifier = make_classifier(args.threshold, faithful=args.faithful)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
-    pipeline = make_pipeline(args, info, detector)
+    pipeline = make_pipeline(args)
     track_names: dict[int, str] = {}  # the name last given to a face of each track
     stop = StopRequest()
     previous_handlers = {sig: signal.signal(sig, stop.request)
                          for sig in (signal.SIGINT, signal.SIGTERM)}
     failure = None
-    show_status = sys.stdout.isatty()
+    progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
     started = time.time()
     try:
-        frame_started = time.time()
-        for found in pipeline.run(capture, info, sampling):
+        for found in pipeline.run(inputs):
             if stop.requested:
                 break
-            names = sort_faces(found.new_faces, classifier, db)
+            names = sort_new_faces(found.new_faces, classifier, db)
             track_names.update(zip((face.track_id for face in found.new_faces), names))
             output.show(found.frame, [b.box for b in found.boxes],
                         [track_names.get(b.track_id, "") for b in found.boxes],
-                        frame_stem(info.name, found.index), stop, capture=found.looked_at)
-            if show_status:
-                print(status_line(found.index, found.seconds, time.time() - frame_started,
-                                  len(found.new_faces), db, output.captures),
-                      end="    ", flush=True)
-            frame_started = time.time()
-        sort_faces(pipeline.drain(), classifier, db)
+                        frame_stem(found.info.name, found.index, found.info.stem), stop,
+                        capture=found.looked_at)
+            progress.advance(found.info, found.seconds, repr(db))
+        sort_new_faces(pipeline.drain(), classifier, db)
     except Exception as error:  # keep what was collected, then report
         failure = error
         log.debug("the frame loop failed", exc_info=True)
@@ -264,15 +311,19 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
         pipeline.close()
-        capture.release()
+        progress.close()
         output.close()
-    if show_status:
-        print()
     print(f"total elapsed time: {time.time() - started:.3f} second")
+    for change in classifier.consolidate(db):
+        print(change)
     db.save(args.result)
     db.print_persons()
     if failure is not None:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    if inputs.unreadable:
+        print(f"face-classifier: error: {unreadable_message(inputs.unreadable, len(inputs.items))}",
               file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
@@ -280,10 +331,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     try:
         return run(args)
-    except UsageError as error:
+    except (UsageError, InputConflict) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SourceError, ModelsMissingError) as error:

@@ -37,7 +37,8 @@ from person_db import Box, Face
 from tracker import (Coverage, Detection, DetectionSchedule, FineBudget, Passes, Region, Track,
                      TrackBook, TrackingRules, box_size, centre, iou, search_cost, shift,
                      similarity)
-from video_source import SourceInfo, Sampling, live_frames, read_ahead, sampled_frames
+from inputs import Inputs
+from video_source import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo, read_ahead
 
 SMALL_FACE_MODES = ("off", "motion", "full")
 
@@ -54,6 +55,7 @@ class TrackedBox:
 class FrameFaces:
     """What the frame loop needs of one looked-at frame."""
 
+    info: SourceInfo                 # the input it is a frame of
     index: int
     seconds: float
     frame: np.ndarray = field(repr=False)
@@ -73,7 +75,9 @@ class PipelineSettings:
     coarse_every_s: float = 0.2        # -S 0: between big-face passes
     fine_every_s: float = 0.5          # -S 0: between small-face passes
     fine_budget: float = 0.3           # whole-frame small-face searches per second of video
-    reencode_every_s: float = 3.0      # a followed face is encoded again this often
+    second_look_s: float = 1.0         # a followed face is encoded again after this long,
+    reencode_every_s: float = 3.0      # ... and then this often
+    mirror_average: bool = True        # encodings average the face and its mirror image
     switch_distance: float = DEFAULT_THRESHOLD  # re-encoding this far away: someone else
     workers: int = 2
     lookahead: int = 3                 # -S > 0: looked-at frames detected ahead of the loop
@@ -126,59 +130,84 @@ class _Encoding:
 class FacePipeline:
     """Detection at intervals, tracking in between, one encoding per track (and re-checks)."""
 
-    def __init__(self, settings: PipelineSettings, source: str, fps: float,
-                 live: bool = False) -> None:
+    def __init__(self, settings: PipelineSettings = PipelineSettings(),
+                 live_files: bool = False) -> None:
         if settings.small_faces not in SMALL_FACE_MODES:
             raise ValueError(f"small_faces must be one of {SMALL_FACE_MODES}")
         self.settings = settings
-        self.source = source
-        self.fps = fps
-        self.live = live
+        self.live_files = live_files   # play video files as if they were webcams
         self.passes = PassSettings(coarse_scale=settings.coarse_scale,
                                    resize_ratio=settings.resize_ratio)
-        self.book = TrackBook(TrackingRules(
-            reencode_every=self._frames(settings.reencode_every_s),
-            max_unseen=self._frames(3.0),
-            switch_distance=settings.switch_distance))
         self.stats = PipelineStats()
-        self._budget = FineBudget(settings.fine_budget)
-        self._coarse_every = max(1, self._frames(settings.coarse_every_s))
-        self._schedule = DetectionSchedule()
+        self._track_ids = itertools.count(1)   # unique over all the inputs of a run
         self._pool = WorkerPool(settings.workers)
-        self._detections: deque[_Pass] = deque()
         self._encodings: deque[_Encoding] = deque()
+        self._ready_faces: list[Face] = []     # encoded while waiting, not yet handed out
+        self._running: Iterator[FrameFaces] | None = None
+        self._start_source(None)
+
+    def _start_source(self, info: SourceInfo | None) -> None:
+        """Tracks, schedules and motion belong to one input; the workers to the whole run."""
+        self.info = info
+        self.fps = info.fps if info is not None and info.fps > 0 else CAMERA_FALLBACK_FPS
+        self.book = TrackBook(TrackingRules(
+            second_look=self._frames(self.settings.second_look_s),
+            reencode_every=self._frames(self.settings.reencode_every_s),
+            max_unseen=self._frames(3.0),
+            switch_distance=self.settings.switch_distance), ids=self._track_ids)
+        self._budget = FineBudget(self.settings.fine_budget)
+        self._coarse_every = max(1, self._frames(self.settings.coarse_every_s))
+        self._schedule = DetectionSchedule()
+        self._detections: deque[_Pass] = deque()
         self._reference: np.ndarray | None = None   # motion image: last fine pass, all searched
         self._background: np.ndarray | None = None  # motion image of the scene without news
         self._ended: list[Box] = []                 # where small faces were lost since then
         self._detected_index: int | None = None
-        self._ready_faces: list[Face] = []          # encoded while waiting, not yet handed out
-        self._running: Iterator[FrameFaces] | None = None
 
     def _frames(self, seconds: float) -> int:
         """Seconds of video as a number of frames (0 stays 0: 'never')."""
         return max(1, round(seconds * self.fps)) if seconds > 0 else 0
 
     # --- the frame loop's side ----------------------------------------------------------
-    def run(self, capture, info: SourceInfo, sampling: Sampling) -> Iterator[FrameFaces]:
-        """FrameFaces for the looked-at frames of ``capture`` (every frame when live)."""
-        step = sampling.step(info.fps)
-        if self.live:
-            frames = live_frames(capture, info, sampling, paced=not info.is_camera)
-            self._running = self._run_live(frames, tracking=step == 1,
-                                           every_s=sampling.every_s)
-        elif step == 1:
-            self._running = self._run_tracking(read_ahead(sampled_frames(capture, info, sampling)))
-        else:
-            self._running = self._run_sampled(read_ahead(sampled_frames(capture, info, sampling)))
+    def run(self, inputs: Inputs) -> Iterator[FrameFaces]:
+        """FrameFaces for the looked-at frames of every input (every frame of a webcam)."""
+        self._running = self._run_inputs(inputs)
         return self._running
+
+    def _run_inputs(self, inputs: Inputs) -> Iterator[FrameFaces]:
+        live = lambda info: info.is_camera or (self.live_files and info.kind == VIDEO)  # noqa
+        sources = inputs.sources(live=live)
+        try:
+            for info, frames in sources:
+                self._finish_source()
+                self._start_source(info)
+                step = inputs.sampling.step(self.fps)
+                reader = frames if live(info) else read_ahead(frames)
+                try:
+                    if live(info):
+                        yield from self._run_live(reader, tracking=step == 1,
+                                                  every_s=inputs.sampling.every_s)
+                    elif step == 1 and info.kind == VIDEO:
+                        yield from self._run_tracking(reader)
+                    else:
+                        yield from self._run_sampled(reader)
+                finally:  # stop the reading threads before the input is closed
+                    for iterator in (reader, frames):
+                        getattr(iterator, "close", lambda: None)()
+        finally:
+            sources.close()
+
+    def _finish_source(self) -> None:
+        """Apply the passes still pending on the input just read (their encodings go on)."""
+        while self._detections:
+            detection = self._detections.popleft()
+            self._apply(detection, detection.index, None)
 
     def drain(self) -> list[Face]:
         """Finish the passes and encodings still running; the faces not handed out yet.
 
         Call after the loop over run() ends (or stops early)."""
-        while self._detections:
-            detection = self._detections.popleft()
-            self._apply(detection, detection.index, None)
+        self._finish_source()
         faces = self._ready_faces + self._collect(block=True)
         self._ready_faces = []
         return faces
@@ -282,15 +311,20 @@ class FacePipeline:
     def _snapshot(self, detection: _Pass) -> None:
         """The tracks as the passes of this frame should know them.
 
-        A track whose box no longer shows its face (a cut, or the person left) is gone: its
-        place is searched again, not masked as known.
+        Followed tracks (a correlation tracker on every frame) are where their faces are now:
+        motion around them is theirs. Tracks only linked between looked-at frames are where
+        their faces were, so they mask nothing; only this frame's own detections do. A track
+        whose box no longer shows its face (a cut, or the person left) is gone: it ends, and
+        where it was small is searched again.
         """
         detection.known, detection.gone = [], []
+        following = detection.rgb is not None
         min_similarity = self.book.rules.min_similarity
         for track in self.book.tracks:
             here = appearance(detection.frame, track.box)
             if similarity(here, track.appearance) >= min_similarity:
-                detection.known.append(track.box)
+                if following:
+                    detection.known.append(track.box)
             else:
                 detection.gone.append(track)
                 if box_size(track.box) < self.passes.coarse_min:
@@ -434,9 +468,11 @@ class FacePipeline:
         crop = crop_face(detection.frame, box)
         top, right, bottom, left = box
         height, width = bottom - top, right - left
-        ticket = self._pool.submit(EncodeJob(crop, (height, 2 * width, 2 * height, width)))
-        face = Face(file_name=face_file_name(self.source, detection.index, number),
-                    encoding=np.zeros(0), box=box, source=self.source, frame=detection.index,
+        ticket = self._pool.submit(EncodeJob(crop, (height, 2 * width, 2 * height, width),
+                                             self.settings.mirror_average))
+        info = self.info
+        face = Face(file_name=face_file_name(info.name, detection.index, number, info.stem),
+                    encoding=np.zeros(0), box=box, source=info.name, frame=detection.index,
                     time_s=detection.seconds, crop=crop)
         self._encodings.append(_Encoding(ticket, track, face))
         self.stats.encoded += 1
@@ -458,8 +494,9 @@ class FacePipeline:
                      visible: list[Track], looked_at: bool = True) -> FrameFaces:
         faces = self._ready_faces + self._collect(block=False)
         self._ready_faces = []
-        return FrameFaces(index, seconds, frame, [TrackedBox(t.box, t.track_id) for t in visible],
-                          faces, self._detected_index, looked_at)
+        return FrameFaces(self.info, index, seconds, frame,
+                          [TrackedBox(t.box, t.track_id) for t in visible], faces,
+                          self._detected_index, looked_at)
 
 
 def _start_follower(rgb: np.ndarray, box: Box):
@@ -486,15 +523,16 @@ class FaithfulPipeline:
         self.detector = detector
         self.stats = PipelineStats()
 
-    def run(self, capture, info: SourceInfo, sampling: Sampling) -> Iterator[FrameFaces]:
+    def run(self, inputs: Inputs) -> Iterator[FrameFaces]:
         track_ids = itertools.count(1)
-        for index, seconds, frame in sampled_frames(capture, info, sampling):
-            faces = self.detector.detect(frame, source=info.name, frame=index, time_s=seconds)
+        for info, index, seconds, frame in inputs.frames():
+            faces = self.detector.detect(frame, source=info.name, frame=index, time_s=seconds,
+                                         stem=info.stem)
             for face in faces:
                 face.track_id = next(track_ids)
             self.stats.encoded += len(faces)
-            yield FrameFaces(index, seconds, frame, [TrackedBox(f.box, f.track_id) for f in faces],
-                             faces, index)
+            yield FrameFaces(info, index, seconds, frame,
+                             [TrackedBox(f.box, f.track_id) for f in faces], faces, index)
 
     def drain(self) -> list[Face]:
         return []

@@ -101,6 +101,9 @@ class PersonDB:
         self.unknown = Person(UNKNOWNS)
         self._highest_number = 0
         self._locations: dict[str, Path] = {}  # face file name -> path relative to the result
+        # what the user sorted before this run: automatic merges must not undo it
+        self.loaded_faces: set[str] = set()
+        self.loaded_persons: set[str] = set()
 
     # --- the in-memory model -------------------------------------------------------------
     def new_person(self, faces: list[Face]) -> Person:
@@ -118,6 +121,12 @@ class PersonDB:
         if match:
             self._highest_number = max(self._highest_number, int(match.group(1)))
         self.persons.append(person)
+
+    def merge_persons(self, kept: Person, absorbed: Person) -> None:
+        """Move all of ``absorbed``'s faces to ``kept`` (their images move on the next save)."""
+        kept.faces.extend(absorbed.faces)
+        kept.calculate_average_encoding()
+        self.persons.remove(absorbed)
 
     def person_of(self, file_name: str) -> Person | None:
         """The person (or the unknown pool) holding a face of this file name."""
@@ -191,6 +200,8 @@ class PersonDB:
                 continue
             print(f"{person.name} has {len(person.faces)} faces")
             person.calculate_average_encoding()
+            self.loaded_persons.add(person.name)
+            self.loaded_faces.update(f.file_name for f in person.faces)
             if person.name == UNKNOWNS:
                 self.unknown = person
             else:
@@ -256,6 +267,8 @@ class PersonDB:
             self._place_face(result_dir, person, face)
         storage.atomic_write_bytes(result_dir / FACES_CSV, self._faces_csv().encode())
         self.save_montages(result_dir)
+        from report import write_report  # report.py reads this module: imported when used
+        write_report(result_dir, self)    # appearances.csv and report.html
         print(f"{result_dir / ENCODINGS_FILE} saved")
         print(f"Saving persons finished in {time.time() - started:.3f} sec.")
 
@@ -317,6 +330,13 @@ def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
     except (OSError, UnicodeDecodeError, csv.Error, KeyError) as error:
         log.warning("ignoring %s: %s", path, error)
         return {}
+
+
+def montage_pages(result_dir: Path, name: str) -> list[str]:
+    """File names of a person's montage pages in ``result_dir``, in page order."""
+    prefix = f"montage.{name}-"
+    return sorted(path.name for path in result_dir.glob("montage.*.png")
+                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
 
 
 def parse_int(text: str | None) -> int | None:

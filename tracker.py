@@ -71,16 +71,18 @@ class Region:
 
 
 def merge_regions(regions: Iterable[Region]) -> list[Region]:
-    """Overlapping regions joined into their bounding box, at the larger scale, until none
-    overlap: a face cut in two by a region border is found by neither part."""
+    """Overlapping regions of one scale joined into their bounding box until none overlap:
+    a face cut in two by a region border is found by neither part. Regions of different
+    scales stay apart (joined, the larger scale would be paid for the whole)."""
     merged = [r for r in regions if box_area(r.box) > 0]
     changed = True
     while changed:
         changed = False
         for i, j in itertools.combinations(range(len(merged)), 2):
             a, b = merged[i].box, merged[j].box
-            if iou(a, b) > 0 or contains(a, b) or contains(b, a):
-                joined = Region(union_box(a, b), max(merged[i].scale, merged[j].scale))
+            if merged[i].scale == merged[j].scale and (
+                    iou(a, b) > 0 or contains(a, b) or contains(b, a)):
+                joined = Region(union_box(a, b), merged[i].scale)
                 merged = [r for k, r in enumerate(merged) if k not in (i, j)] + [joined]
                 changed = True
                 break
@@ -166,6 +168,7 @@ class Track:
     last_seen: int
     appearance: np.ndarray | None = field(default=None, repr=False)
     last_encoded: int | None = None
+    times_encoded: int = 0
     misses: int = 0
     encodings: list[np.ndarray] = field(default_factory=list, repr=False)
     boxes_at: dict[int, Box] = field(default_factory=dict, repr=False)
@@ -185,7 +188,8 @@ class TrackingRules:
     max_misses: int = 2              # detection passes that could see a track but did not
     max_unseen: int = 75             # frames without a detection after which a track ends
     verify_similarity: float = 0.9   # a continued track looking less alike is encoded again
-    reencode_every: int = 75         # frames between encodings of one track (0: never again)
+    second_look: int = 25            # frames from a track's first encoding to its second
+    reencode_every: int = 75         # ... and between later ones (0: never again)
     switch_distance: float = 0.6     # a re-encoding this far from the track: someone else
 
 
@@ -211,10 +215,11 @@ class Update:
 class TrackBook:
     """The live tracks: association of detections, births, deaths, and encoding schedule."""
 
-    def __init__(self, rules: TrackingRules = TrackingRules(), first_id: int = 1) -> None:
+    def __init__(self, rules: TrackingRules = TrackingRules(),
+                 ids: Iterator[int] | None = None) -> None:
         self.rules = rules
         self.tracks: list[Track] = []
-        self._ids: Iterator[int] = itertools.count(first_id)
+        self._ids = ids if ids is not None else itertools.count(1)
 
     def new_id(self) -> int:
         return next(self._ids)
@@ -274,12 +279,14 @@ class TrackBook:
                 update.ended.append(track)
         for request in update.encode:
             request.track.last_encoded = index
+            request.track.times_encoded += 1
         ended = {id(track) for track in update.ended}
         self.tracks = [t for t in self.tracks if id(t) not in ended] + update.born
         return update
 
     def _reencode_due(self, track: Track, index: int) -> bool:
-        every = self.rules.reencode_every
+        """A second look soon (two faces make a person), then every ``reencode_every``."""
+        every = self.rules.second_look if track.times_encoded == 1 else self.rules.reencode_every
         return every > 0 and track.last_encoded is not None and index - track.last_encoded >= every
 
     def move(self, track: Track, box: Box, index: int) -> None:
