@@ -20,7 +20,8 @@ import numpy as np
 
 from face_detector import DetectorSettings, FaceDetector, to_rgb
 from person_db import Box
-from tracker import CONFIRM, FULL, MIDDLE, FineBudget, Region, fine_regions, grow, iou
+from tracker import (FULL, REGIONS, FineBudget, Region, contains, fine_regions, grow, iou,
+                     merge_regions)
 
 MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame
 # a face's appearance: its box's hue x saturation histogram. Measured on the dev video's
@@ -34,6 +35,7 @@ HOG_MIN_BOX_UPSAMPLED = 24.0
 RELIABLE = 1.25           # a face this much above the minimum is found every time
 IGNORE_AROUND_FACE = 1.0  # motion within a face's size of a known face is that person moving
 BACKGROUND_RATE = 0.05    # how fast the background model follows the picture, per fine pass
+MIN_MARGIN = 40           # pixels of context HOG needs around a face
 
 
 @dataclass(frozen=True)
@@ -173,34 +175,46 @@ def update_background(background: np.ndarray | None, current: np.ndarray,
 
 
 def plan_fine(frame: np.ndarray, reference: np.ndarray | None, current: np.ndarray,
-              known: list[Box], small_tracks: list[Box], ended: list[Box],
+              here: list[Box], before: list[Box], followed: list[Box],
+              small_tracks: list[Box], ended: list[Box],
               settings: PassSettings, budget: FineBudget, seconds: float,
               everywhere: bool = False, background: np.ndarray | None = None) -> FinePlan:
-    """The regions of the fine pass on ``frame`` (``current`` is its motion image,
-    ``reference`` that of the last frame whose motion was searched)."""
+    """The regions of the fine pass on ``frame``.
+
+    ``current`` is its motion image, ``reference`` that of the last frame whose motion was
+    all searched. ``here``: the faces known on this frame; ``before``: the big faces of the
+    frame looked at before (their leaving is no news); ``followed``: faces of ~60 px and more
+    followed lately, wherever they are now. Motion away from all of them is searched for small
+    faces (closely, within the budget); or else, if it is away from the first two, for faces of
+    ~60 px and more (at full resolution, a quarter of the cost, always).
+    """
     height, width = frame.shape[:2]
+    bounds = (height, width)
     full_scale = 2 * settings.resize_ratio
-    region_scale = settings.region_scale * settings.resize_ratio
     whole = FinePlan([Region((0, width, height, 0), full_scale)], True, True)
     if everywhere:
         return whole
-    motion = ([] if reference is None else
-              motion_boxes(reference, current, known, settings.motion_threshold, background))
-    def plan(moved: list[Box], scale: float | None = None) -> tuple[list[Region], float]:
-        return fine_regions(moved, small_tracks, ended, (height, width), region_scale,
-                            RELIABLE * HOG_MIN_BOX, motion_scale=scale, whole_scale=full_scale)
+    moved = [] if reference is None else motion_boxes(
+        reference, current, here + before, settings.motion_threshold, background)
+    news = moved if reference is None or not followed else motion_boxes(
+        reference, current, here + before + followed, settings.motion_threshold, background)
 
-    regions, cost = plan(motion)
-    middle, middle_cost = plan(motion, full_scale / 2)
+    def plan(motion: list[Box]) -> tuple[list[Region], float]:
+        return fine_regions(motion, small_tracks, ended, bounds,
+                            settings.region_scale * settings.resize_ratio,
+                            RELIABLE * HOG_MIN_BOX, min_margin=MIN_MARGIN,
+                            whole_scale=full_scale)
+
+    regions, cost = plan(news)
     confirm, confirm_cost = plan([])
-    choice = budget.choose(seconds, cost, middle_cost, confirm_cost)
+    choice = budget.choose(seconds, cost, confirm_cost)
     if choice == FULL:
         return whole
-    if choice == MIDDLE:
-        return FinePlan(middle, False, False)
-    if choice == CONFIRM:
-        return FinePlan(confirm, False, False)
-    return FinePlan(regions, False, True)
+    close = regions if choice == REGIONS else confirm
+    middle = merge_regions(Region(grow(box, 0.0, bounds, MIN_MARGIN), full_scale / 2)
+                           for box in moved
+                           if not any(contains(r.box, box) for r in close if r.scale > 1))
+    return FinePlan(close + middle, False, choice == REGIONS)
 
 
 def appearance(bgr: np.ndarray, box: Box) -> np.ndarray:

@@ -273,9 +273,14 @@ def run(args: argparse.Namespace) -> int:
     inputs = Inputs.open(args.inputs, sampling)
     print_inputs(inputs, args)
 
+    pipeline = make_pipeline(args)  # its worker processes start while the result loads
     detector = FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio))
     db = PersonDB()
-    db.load(args.result, encode_image=detector.encode_face_image)
+    try:
+        db.load(args.result, encode_image=detector.encode_face_image)
+    except BaseException:
+        pipeline.close()
+        raise
     db.print_persons()
     if args.capture:
         args.capture.mkdir(parents=True, exist_ok=True)
@@ -284,7 +289,6 @@ def run(args: argparse.Namespace) -> int:
 
     classifier = make_classifier(args.threshold, faithful=args.faithful)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
-    pipeline = make_pipeline(args)
     track_names: dict[int, str] = {}  # the name last given to a face of each track
     stop = StopRequest()
     previous_handlers = {sig: signal.signal(sig, stop.request)

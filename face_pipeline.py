@@ -31,7 +31,8 @@ from classifier import DEFAULT_THRESHOLD
 from detection_pass import (HOG_MIN_BOX, RELIABLE, EncodeJob, PassSettings, clip, coarse_job,
                             deduplicate, fine_job, motion_image, plan_fine, appearance,
                             update_background)
-from face_detector import FaceDetector, crop_face, face_file_name, to_rgb
+from face_detector import FaceDetector, crop_face, face_file_name
+from follower import FOLLOWERS, Picture, make_follower
 from face_workers import WorkerPool
 from person_db import Box, Face
 from tracker import (Coverage, Detection, DetectionSchedule, FineBudget, Passes, Region, Track,
@@ -74,11 +75,13 @@ class PipelineSettings:
     small_faces: str = "motion"        # off | motion (where they may be) | full (whole frame)
     coarse_every_s: float = 0.2        # -S 0: between big-face passes
     fine_every_s: float = 0.5          # -S 0: between small-face passes
-    fine_budget: float = 0.3           # whole-frame small-face searches per second of video
-    second_look_s: float = 1.0         # a followed face is encoded again after this long,
-    reencode_every_s: float = 3.0      # ... and then this often
-    mirror_average: bool = True        # encodings average the face and its mirror image
+    fine_budget: float = 0.5           # whole-frame small-face searches per second of video
+    full_every_s: float = 30.0         # a whole-frame small-face search at least this often
+    second_look_s: float = 0.0         # a track's second encoding after this long (0: as
+    reencode_every_s: float = 3.0      # the later ones), which come this often
+    mirror_average: bool = False       # see README: a second look per track does it for half
     switch_distance: float = DEFAULT_THRESHOLD  # re-encoding this far away: someone else
+    follower: str = "template"        # template | correlation (follower.py)
     workers: int = 2
     lookahead: int = 3                 # -S > 0: looked-at frames detected ahead of the loop
     max_encodes_waiting: int = 8
@@ -104,11 +107,13 @@ class _Pass:
     index: int
     seconds: float
     frame: np.ndarray = field(repr=False)
-    rgb: np.ndarray | None = field(repr=False)   # to start followers on (tracking)
+    picture: Picture | None = field(repr=False)   # to start followers on (when following)
     coarse: bool
     fine: bool
     motion: np.ndarray | None = field(default=None, repr=False)     # motion image of frame
     known: list[Box] | None = None     # faces known at this frame; None: take them when planning
+    before: list[Box] = field(default_factory=list)    # big faces of the frame before
+    followed: list[Box] = field(default_factory=list)  # faces of ~60 px+ followed lately
     small: list[Box] = field(default_factory=list)
     ended: list[Box] = field(default_factory=list)
     gone: list[Track] = field(default_factory=list)  # tracks whose face is no longer there
@@ -134,6 +139,8 @@ class FacePipeline:
                  live_files: bool = False) -> None:
         if settings.small_faces not in SMALL_FACE_MODES:
             raise ValueError(f"small_faces must be one of {SMALL_FACE_MODES}")
+        if settings.follower not in FOLLOWERS:
+            raise ValueError(f"follower must be one of {FOLLOWERS}")
         self.settings = settings
         self.live_files = live_files   # play video files as if they were webcams
         self.passes = PassSettings(coarse_scale=settings.coarse_scale,
@@ -151,17 +158,19 @@ class FacePipeline:
         self.info = info
         self.fps = info.fps if info is not None and info.fps > 0 else CAMERA_FALLBACK_FPS
         self.book = TrackBook(TrackingRules(
-            second_look=self._frames(self.settings.second_look_s),
+            second_look=self._frames(self.settings.second_look_s
+                                     or self.settings.reencode_every_s),
             reencode_every=self._frames(self.settings.reencode_every_s),
             max_unseen=self._frames(3.0),
             switch_distance=self.settings.switch_distance), ids=self._track_ids)
-        self._budget = FineBudget(self.settings.fine_budget)
+        self._budget = FineBudget(self.settings.fine_budget, self.settings.full_every_s)
         self._coarse_every = max(1, self._frames(self.settings.coarse_every_s))
         self._schedule = DetectionSchedule()
         self._detections: deque[_Pass] = deque()
         self._reference: np.ndarray | None = None   # motion image: last fine pass, all searched
         self._background: np.ndarray | None = None  # motion image of the scene without news
         self._ended: list[Box] = []                 # where small faces were lost since then
+        self._previous_coarse: list[Box] = []       # big faces of the last frame planned
         self._detected_index: int | None = None
 
     def _frames(self, seconds: float) -> int:
@@ -226,28 +235,29 @@ class FacePipeline:
             1, round(self._frames(self.settings.fine_every_s) / self._coarse_every))
         self._schedule = DetectionSchedule(self._coarse_every, fine_every)
         for index, seconds, frame in frames:
-            rgb = to_rgb(frame)
-            self._follow(rgb, index)
+            picture = Picture(frame)
+            self._follow(picture, index)
             while self._detections and self._detections[0].index <= index - self._coarse_every:
-                self._apply(self._detections.popleft(), index, rgb)
+                self._apply(self._detections.popleft(), index, picture)
             self._plan_ready()
             passes = self._schedule.passes(index)
             if passes.any:
-                self._start(index, seconds, frame, rgb, passes, snapshot=True)
+                self._start(index, seconds, frame, picture, passes, snapshot=True)
             self._remember_positions(index)
             yield self._frame_faces(index, seconds, frame, self.book.tracks)
 
     def _run_sampled(self, frames) -> Iterator[FrameFaces]:
         """-S above one frame: every looked-at frame gets a pass; tracks link by overlap.
 
-        Coarse passes run ahead; the fine pass of a frame is planned once the previous
-        frame's faces are known (their own motion is not news)."""
-        self._schedule = DetectionSchedule(1, 1)
+        A frame's fine pass is planned as soon as its coarse pass is back, with the tracks
+        as the passes applied so far left them, so that ``lookahead`` frames are searched
+        at once while the loop goes on; the results are applied in frame order.
+        """
+        self._schedule = DetectionSchedule(1, 1)  # every looked-at frame
         for index, seconds, frame in frames:
             self._start(index, seconds, frame, None, self._schedule.passes(index),
                         snapshot=False)
-            if len(self._detections) == 1:
-                self._plan(self._detections[0])
+            self._plan(self._detections[-1])
             while len(self._detections) > self.settings.lookahead:
                 yield self._apply_and_show(self._detections.popleft())
         while self._detections:
@@ -267,29 +277,30 @@ class FacePipeline:
             self._schedule = DetectionSchedule(every, every)
         shown: list[Track] = []
         for index, seconds, frame in frames:
-            rgb = to_rgb(frame) if tracking else None
+            picture = Picture(frame) if tracking else None
             if tracking:
-                self._follow(rgb, index)
+                self._follow(picture, index)
             if self._detections:
                 head = self._detections[0]
-                if not head.planned and self._pool.done(head.coarse_ticket):
+                if not head.planned and (head.coarse_ticket is None
+                                         or self._pool.done(head.coarse_ticket)):
                     self._plan(head)
                 if head.planned and (head.fine_ticket is None
                                      or self._pool.done(head.fine_ticket)):
-                    self._apply(self._detections.popleft(), index, rgb)
+                    self._apply(self._detections.popleft(), index, picture)
                     shown = [t for t in self.book.tracks if t.last_seen == head.index]
             looked_at = False
             if not self._detections:
                 passes = self._schedule.passes(index)
                 if passes.any:
-                    self._start(index, seconds, frame, rgb, passes, snapshot=True)
+                    self._start(index, seconds, frame, picture, passes, snapshot=True)
                     looked_at = True
             self._remember_positions(index)
             visible = self.book.tracks if tracking else shown
             yield self._frame_faces(index, seconds, frame, visible, looked_at)
 
     # --- detection ----------------------------------------------------------------------
-    def _start(self, index: int, seconds: float, frame: np.ndarray, rgb: np.ndarray | None,
+    def _start(self, index: int, seconds: float, frame: np.ndarray, picture: Picture | None,
                passes: Passes, snapshot: bool) -> None:
         """Send the coarse pass of a frame; the fine pass is planned when that is back.
 
@@ -298,7 +309,7 @@ class FacePipeline:
         """
         mode = self.settings.small_faces
         fine = passes.fine and mode != "off"
-        detection = _Pass(index, seconds, frame, rgb, coarse=passes.coarse, fine=fine)
+        detection = _Pass(index, seconds, frame, picture, coarse=passes.coarse, fine=fine)
         if fine:
             detection.motion = motion_image(frame)
         if snapshot:
@@ -311,14 +322,19 @@ class FacePipeline:
     def _snapshot(self, detection: _Pass) -> None:
         """The tracks as the passes of this frame should know them.
 
-        Followed tracks (a correlation tracker on every frame) are where their faces are now:
-        motion around them is theirs. Tracks only linked between looked-at frames are where
-        their faces were, so they mask nothing; only this frame's own detections do. A track
+        Followed tracks (a follower on every frame) are where their faces are now: motion
+        around them is theirs. Tracks only linked between looked-at frames are where their
+        faces were (``before``): their leaving is no news for small faces. A track
         whose box no longer shows its face (a cut, or the person left) is gone: it ends, and
         where it was small is searched again.
         """
         detection.known, detection.gone = [], []
-        following = detection.rgb is not None
+        following = detection.picture is not None
+        # without followers: where the big faces of the frame before were, and the tracks of
+        # faces of ~60 px and more (small ones may have moved anywhere near: worth a look)
+        detection.before = [] if following else self._previous_coarse
+        detection.followed = [] if following else [
+            t.box for t in self.book.tracks if box_size(t.box) >= RELIABLE * HOG_MIN_BOX]
         min_similarity = self.book.rules.min_similarity
         for track in self.book.tracks:
             here = appearance(detection.frame, track.box)
@@ -353,8 +369,11 @@ class FacePipeline:
             self._snapshot(detection)
         if not detection.fine:
             return
+        self._previous_coarse = coarse
         plan = plan_fine(detection.frame, self._reference, detection.motion,
-                         detection.known + coarse, detection.small, detection.ended,
+                         detection.known + coarse, detection.before, detection.followed,
+                         detection.small,
+                         detection.ended,
                          self.passes, self._budget, detection.seconds,
                          everywhere=self.settings.small_faces == "full",
                          background=self._background)
@@ -405,9 +424,9 @@ class FacePipeline:
                              RELIABLE * HOG_MIN_BOX / max(r.scale for r in detection.regions)))
         return detections, coverage
 
-    def _apply(self, detection: _Pass, index: int, rgb: np.ndarray | None) -> None:
+    def _apply(self, detection: _Pass, index: int, picture: Picture | None) -> None:
         """Apply the passes of frame F = detection.index to the tracks, which are now at
-        frame ``index`` (its picture ``rgb`` when following).
+        frame ``index`` (its ``picture`` when following).
 
         Tracks are matched where they were at F. With followers (tracking), a matched track's
         tracker restarts on the detected box moved by what the track moved since F, and a new
@@ -421,23 +440,22 @@ class FacePipeline:
                 self.book.end(track)
                 update.ended.append(track)
         self._detected_index = detection.index
-        following = detection.rgb is not None
+        following = detection.picture is not None
         for track, found in update.matched:
             if not following:
                 self.book.move(track, found.box, detection.index)
                 continue
             then = track.box_at(detection.index)
-            if iou(then, found.box) < 0.7 and rgb is not None:
+            if iou(then, found.box) < 0.7 and picture is not None:
                 (now_y, now_x), (then_y, then_x) = centre(track.box), centre(then)
                 box = shift(found.box, round(now_y - then_y), round(now_x - then_x))
-                track.follower = _start_follower(rgb, box)
+                track.follower = self._follower(picture, box)
                 self.book.move(track, box, index)
         for track in update.born:
             if following:
-                track.follower = _start_follower(detection.rgb, track.box)
-                if rgb is not None and rgb is not detection.rgb:
-                    track.follower.update(rgb)
-                    self.book.move(track, _follower_box(track.follower, rgb.shape), index)
+                track.follower = self._follower(detection.picture, track.box)
+                if picture is not None and picture is not detection.picture:
+                    self.book.move(track, track.follower.update(picture)[0], index)
         self._ended += [track.box_at(detection.index) for track in update.ended
                         if box_size(track.box_at(detection.index)) < self.passes.coarse_min
                         and track not in detection.gone]  # (those are searched already)
@@ -446,16 +464,16 @@ class FacePipeline:
 
     def _apply_and_show(self, detection: _Pass) -> FrameFaces:
         self._apply(detection, detection.index, None)
-        if self._detections:  # the next frame's fine pass can be planned now
-            self._plan(self._detections[0])
         visible = [t for t in self.book.tracks if t.last_seen == detection.index]
         return self._frame_faces(detection.index, detection.seconds, detection.frame, visible)
 
     # --- following ----------------------------------------------------------------------
-    def _follow(self, rgb: np.ndarray, index: int) -> None:
+    def _follow(self, picture: Picture, index: int) -> None:
         for track in self.book.tracks:
-            track.follower.update(rgb)
-            self.book.move(track, _follower_box(track.follower, rgb.shape), index)
+            self.book.move(track, track.follower.update(picture)[0], index)
+
+    def _follower(self, picture: Picture, box: Box):
+        return make_follower(self.settings.follower, picture, box)
 
     def _remember_positions(self, index: int) -> None:
         oldest = self._detections[0].index if self._detections else index
@@ -497,22 +515,6 @@ class FacePipeline:
         return FrameFaces(self.info, index, seconds, frame,
                           [TrackedBox(t.box, t.track_id) for t in visible], faces,
                           self._detected_index, looked_at)
-
-
-def _start_follower(rgb: np.ndarray, box: Box):
-    import dlib
-
-    top, right, bottom, left = box
-    follower = dlib.correlation_tracker()
-    follower.start_track(rgb, dlib.rectangle(left, top, right, bottom))
-    return follower
-
-
-def _follower_box(follower, shape: tuple[int, ...]) -> Box:
-    position = follower.get_position()
-    height, width = shape[:2]
-    return (max(0, int(round(position.top()))), min(width - 1, int(round(position.right()))),
-            min(height - 1, int(round(position.bottom()))), max(0, int(round(position.left()))))
 
 
 class FaithfulPipeline:

@@ -352,21 +352,21 @@ class DetectionSchedule:
         return Passes(coarse=coarse, fine=fine)
 
 
-FULL, REGIONS, MIDDLE, CONFIRM = "full", "regions", "middle", "confirm"
+FULL, REGIONS, CONFIRM = "full", "regions", "confirm"
 
 
 @dataclass
 class FineBudget:
-    """How much full-resolution searching the fine passes may do, in whole-frame searches.
+    """How much small-face searching the fine passes may do, in whole-frame searches.
 
     A bucket that fills at ``per_second`` (seconds of video) up to one whole-frame search:
     - the first pass searches the whole frame; later ones do when the bucket is full and
       either most of the frame moved (a camera pan) or ``full_every_s`` has passed since the
       last whole-frame search (a still face the other passes never had reason to look at);
-    - otherwise the regions around motion, small tracks and lost faces are searched when the
-      bucket holds their cost (REGIONS), or, if it holds only a quarter of it, the motion at
-      half that scale (MIDDLE: faces down to ~60 px; the motion stays news for the smaller);
-    - else only the small tracks and lost faces are searched (CONFIRM) and the motion waits.
+    - otherwise the regions around motion, small tracks and lost faces are searched closely
+      when the bucket holds their cost (REGIONS);
+    - else only the small tracks and lost faces are (CONFIRM), and the motion waits for a
+      pass that can afford it (the caller still looks at it for faces of ~60 px and more).
     """
 
     per_second: float = 0.3
@@ -376,9 +376,9 @@ class FineBudget:
     last_seconds: float | None = None
     last_full: float | None = None
 
-    def choose(self, seconds: float, cost: float, middle_cost: float, confirm_cost: float) -> str:
-        """FULL, REGIONS, MIDDLE or CONFIRM for a fine pass at ``seconds``; the costs of the
-        last three, as fractions of a whole-frame search."""
+    def choose(self, seconds: float, cost: float, confirm_cost: float) -> str:
+        """FULL, REGIONS or CONFIRM for a fine pass at ``seconds``; ``cost`` (which includes
+        ``confirm_cost``) as a fraction of a whole-frame search."""
         if self.last_seconds is not None:
             elapsed = max(0.0, seconds - self.last_seconds)
             self.tokens = min(1.0, self.tokens + self.per_second * elapsed)
@@ -388,10 +388,9 @@ class FineBudget:
             self.tokens -= 1.0
             self.last_full = seconds
             return FULL
-        for choice, price in ((REGIONS, cost), (MIDDLE, middle_cost)):
-            if price <= self.tokens:
-                self.tokens -= price
-                return choice
+        if cost <= self.tokens:
+            self.tokens -= cost
+            return REGIONS
         self.tokens = max(-1.0, self.tokens - confirm_cost)
         return CONFIRM
 
@@ -403,20 +402,20 @@ def fine_regions(motion: list[Box], small_tracks: list[Box], ended: list[Box],
     """Where to look for small faces, and how closely.
 
     Around motion (at ``motion_scale``, by default ``full_scale``: any face size), around each
-    small track (to confirm it: at half the full scale when it is ``reliable_size`` px or more,
-    which costs a quarter), and where small tracks just ended (the face may still be there).
+    small track (to confirm it; at half of ``whole_scale`` when it is ``reliable_size`` px or
+    more, a quarter of the cost), and where small tracks just ended (the face may be there).
     HOG needs some context around a face, hence ``min_margin``. Returns the merged regions and
     their search cost as a fraction of a whole-frame search at ``whole_scale`` (by default
     ``full_scale``).
     """
     motion_scale = full_scale if motion_scale is None else motion_scale
+    whole = full_scale if whole_scale is None else whole_scale
     # a motion box is no face box: only HOG's context margin around it
     regions = [Region(grow(box, 0.0, bounds, min_margin), motion_scale) for box in motion]
-    regions += [Region(grow(box, margin, bounds, min_margin),
-                       full_scale / 2 if box_size(box) >= reliable_size else full_scale)
+    regions += [Region(grow(box, margin / 2, bounds, min_margin),
+                       whole / 2 if box_size(box) >= reliable_size else full_scale)
                 for box in small_tracks]
     regions += [Region(grow(box, margin, bounds, min_margin), full_scale) for box in ended]
     regions = merge_regions(regions)
     height, width = bounds
-    whole_scale = full_scale if whole_scale is None else whole_scale
-    return regions, search_cost(regions) / (height * width * whole_scale ** 2)
+    return regions, search_cost(regions) / (height * width * whole ** 2)

@@ -1,0 +1,130 @@
+"""Planning the detection passes on synthetic pictures: where to look, at what scale (no dlib)."""
+import numpy as np
+import pytest
+
+from detection_pass import (LocateJob, PassSettings, Piece, appearance, clip, deduplicate,
+                            fine_job, motion_boxes, motion_image, plan_fine, update_background)
+from face_detector import DetectorSettings
+from tracker import FineBudget, Region
+
+HEIGHT, WIDTH = 540, 960
+
+
+def picture(*squares, value=200):
+    """A grey frame with bright squares (top, left, side) on it, BGR."""
+    frame = np.full((HEIGHT, WIDTH, 3), 60, np.uint8)
+    for top, left, side in squares:
+        frame[top:top + side, left:left + side] = value
+    return frame
+
+
+def test_motion_is_found_where_something_appeared():
+    before, after = motion_image(picture()), motion_image(picture((200, 400, 60)))
+    [box] = motion_boxes(before, after, ignore=[], threshold=24)
+    top, right, bottom, left = box
+    assert top <= 200 and left <= 400 and bottom >= 260 and right >= 460
+    assert bottom - top < 120 and right - left < 120
+    assert motion_boxes(after, after, ignore=[], threshold=24) == []
+
+
+def test_motion_around_a_known_face_or_back_to_the_background_is_no_news():
+    before, after = motion_image(picture()), motion_image(picture((200, 400, 60)))
+    assert motion_boxes(before, after, ignore=[(200, 460, 260, 400)], threshold=24) == []
+    # someone left: the picture went back to what the scene looks like empty
+    left = motion_image(picture())
+    assert motion_boxes(after, left, [], 24, background=motion_image(picture())) == []
+    assert motion_boxes(after, left, [], 24) != []
+
+
+def test_the_background_follows_the_picture_slowly():
+    empty, busy = motion_image(picture()), motion_image(picture((0, 0, 540)))
+    background = update_background(None, empty)
+    assert np.array_equal(background, empty)
+    background = update_background(background, busy, rate=0.1)
+    assert 60 < background[10, 10] < 80
+
+
+def plan(reference, current_frame, budget, **lists):
+    frame = current_frame
+    return plan_fine(frame, reference, motion_image(frame), lists.get("here", []),
+                     lists.get("before", []), lists.get("followed", []),
+                     lists.get("small", []), lists.get("ended", []),
+                     PassSettings(), budget, lists.get("seconds", 1.0))
+
+
+def test_the_first_fine_pass_searches_the_whole_frame_as_the_original_does():
+    result = plan(None, picture(), FineBudget())
+    assert result.full_frame and result.regions == [Region((0, WIDTH, HEIGHT, 0), 2.0)]
+    settings = PassSettings(resize_ratio=0.5)
+    assert plan_fine(picture(), None, motion_image(picture()), [], [], [], [], [], settings,
+                     FineBudget(), 0.0).regions == [Region((0, WIDTH, HEIGHT, 0), 1.0)]
+
+
+def test_new_motion_is_searched_closely_when_affordable():
+    budget = FineBudget(per_second=0.3)
+    plan(None, picture(), budget, seconds=0.0)  # the whole frame, once
+    result = plan(motion_image(picture()), picture((200, 400, 40)), budget, seconds=1.0)
+    assert not result.full_frame and result.motion_covered
+    [region] = result.regions
+    assert region.scale == 2.4
+    top, right, bottom, left = region.box
+    assert top < 200 and left < 400 and bottom > 240 and right > 440
+
+
+def test_unaffordable_motion_waits_but_faces_of_60_px_and_more_are_looked_for():
+    budget = FineBudget(per_second=0.01)
+    plan(None, picture(), budget, seconds=0.0)
+    result = plan(motion_image(picture()), picture((100, 100, 300)), budget, seconds=1.0,
+                  small=[(400, 840, 430, 810)])
+    assert not result.motion_covered and not result.full_frame
+    assert sorted(r.scale for r in result.regions) == [1.0, 2.4]  # motion; the small face
+
+
+def test_the_departure_of_a_face_seen_before_is_no_news_for_small_faces():
+    budget = FineBudget(per_second=0.3)
+    plan(None, picture(), budget, seconds=0.0)
+    reference = motion_image(picture((200, 400, 120)))
+    result = plan(reference, picture(), budget, before=[(200, 520, 320, 400)])
+    assert [r.scale for r in result.regions] == [1.0]  # only at the cheap middle scale
+
+
+def test_fine_job_pieces_are_cut_and_scaled_for_hog():
+    frame = picture()
+    job = fine_job(frame, [Region((100, 300, 200, 100), 2.4), Region((0, 100, 50, 0), 1.0)])
+    close, middle = job.pieces
+    assert close.upsample == 1 and close.scale == pytest.approx(1.2)
+    assert close.image.shape[:2] == (120, 240) and (close.top, close.left) == (100, 100)
+    assert middle.upsample == 0 and middle.scale == 1.0 and middle.image.shape[:2] == (50, 100)
+
+
+class BoxesAt:
+    """A stand-in detector that 'finds' one box per piece, in the piece's own pixels."""
+
+    def locate(self, image, settings: DetectorSettings):
+        return [(10, 30, 30, 10)]
+
+
+def test_located_boxes_come_back_in_original_pixels():
+    job = LocateJob([Piece(np.zeros((10, 10, 3), np.uint8), upsample=1, scale=0.5, top=100,
+                           left=200)])
+    boxes, seconds = job.run(BoxesAt())
+    assert boxes == [(120, 260, 160, 220)] and seconds >= 0
+
+
+def test_boxes_found_twice_are_kept_once_and_clipped_to_the_frame():
+    assert deduplicate([(0, 100, 100, 0), (5, 105, 105, 5), (0, 300, 100, 200)]) == [
+        (0, 100, 100, 0), (0, 300, 100, 200)]
+    assert clip((-10, 2000, 600, 900), (HEIGHT, WIDTH)) == (0, WIDTH - 1, HEIGHT - 1, 900)
+    assert clip((10, 5, 20, 5), (HEIGHT, WIDTH)) is None
+
+
+def test_appearance_tells_one_face_from_another():
+    from tracker import similarity
+
+    rng = np.random.default_rng(3)
+    face = rng.integers(0, 255, (100, 100, 3), np.uint8)
+    other = rng.integers(0, 120, (100, 100, 3), np.uint8)
+    frame = np.concatenate([face, face, other], axis=1)
+    one, same, two = (appearance(frame, (0, x + 100, 100, x)) for x in (0, 100, 200))
+    assert similarity(one, same) == pytest.approx(1.0)
+    assert similarity(one, two) < similarity(one, same)

@@ -1,0 +1,87 @@
+"""The face pipeline end to end on the demo video: real dlib models, real worker processes."""
+import time
+
+import pytest
+
+from face_pipeline import FacePipeline, FaithfulPipeline, PipelineSettings
+from inputs import Inputs
+from video_source import Sampling
+
+pytestmark = pytest.mark.slow
+
+
+def run_pipeline(video, sampling, live=False, **settings):
+    """Every FrameFaces of one run, the faces handed out at the end, and the pipeline."""
+    pipeline = FacePipeline(PipelineSettings(**settings), live_files=live)
+    try:
+        frames = list(pipeline.run(Inputs.open([str(video)], sampling)))
+        leftover = pipeline.drain()
+    finally:
+        pipeline.close()
+    return frames, leftover, pipeline
+
+
+def faces_of(frames, leftover):
+    return [face for found in frames for face in found.new_faces] + leftover
+
+
+def test_every_frame_gets_its_boxes_and_each_face_is_encoded_once_per_track(demo_videos):
+    frames, leftover, pipeline = run_pipeline(demo_videos[0], Sampling(every_s=0))
+    assert [found.index for found in frames] == list(range(200))  # 8 s at 25 frames/s
+    with_faces = [found for found in frames if found.boxes]
+    assert len(with_faces) >= 180  # every shot shows someone
+    faces = faces_of(frames, leftover)
+    # one encoding when a track starts (and a check now and then), not one a frame
+    assert 8 <= len(faces) <= 30
+    assert pipeline.stats.encoded == len(faces)
+    tracks = {face.track_id for face in faces}
+    assert all(b.track_id is not None for found in frames for b in found.boxes)
+    assert {b.track_id for found in frames for b in found.boxes} >= tracks
+    for face in faces:  # a saved face is a real record: its crop, box and frame
+        assert face.crop is not None and face.encoding.shape == (128,)
+        assert face.file_name == f"first_f{face.frame:06d}_{face.file_name[-5]}.png"
+
+
+def test_looked_at_frames_every_second_link_faces_by_overlap(demo_videos):
+    frames, leftover, _ = run_pipeline(demo_videos[0], Sampling(every_s=1))
+    assert [found.index for found in frames] == list(range(0, 200, 25))
+    faces = faces_of(frames, leftover)
+    faithful = FaithfulPipeline.__name__  # the original encodes all 10 faces it sees
+    assert 6 <= len(faces) <= 10, faithful
+    assert sum(len(found.boxes) for found in frames) >= 9  # 10 faces on those frames
+
+
+def test_the_same_video_gives_the_same_faces_whatever_the_timing(demo_videos):
+    first = faces_of(*run_pipeline(demo_videos[1], Sampling(every_s=0))[:2])
+    second = faces_of(*run_pipeline(demo_videos[1], Sampling(every_s=0), workers=1)[:2])
+
+    def key(faces):
+        grouped = {}
+        for face in faces:
+            grouped.setdefault(face.track_id, []).append(face.file_name)
+        return sorted((f.file_name, f.frame, f.box) for f in faces), sorted(grouped.values())
+
+    assert key(first) == key(second)
+
+
+def test_a_video_played_live_is_shown_at_its_rate_with_detection_at_most_half_a_second_behind(
+        demo_videos):
+    shown = []
+    pipeline = FacePipeline(PipelineSettings(), live_files=True)
+    time.sleep(2)  # the worker processes start (the command line does so while it loads)
+    started = time.monotonic()
+    try:
+        for found in pipeline.run(Inputs.open([str(demo_videos[0])], Sampling(every_s=0))):
+            shown.append((time.monotonic() - started, found.index, found.detected_index,
+                          len(found.boxes)))
+        pipeline.drain()
+    finally:
+        pipeline.close()
+    took = shown[-1][0]
+    assert 7.5 <= took <= 9.0  # 8 s of video, played at its own rate
+    assert len(shown) >= 0.8 * 200  # the window keeps up with the frames
+    first = next(n for n, (*_, detected, _) in enumerate(shown) if detected is not None)
+    assert shown[first][0] < 1.5  # the first detection is there quickly
+    lags = sorted((index - detected) / 25 for _, index, detected, _ in shown[first:])
+    assert lags[int(0.9 * len(lags))] <= 0.5  # 9 frames in 10 show detections < 0.5 s old
+    assert sum(1 for *_, boxes in shown if boxes) >= 0.8 * len(shown)
