@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import storage
 from classifier import DEFAULT_THRESHOLD, FaceClassifier
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
 from person_db import Box, Face, PersonDB
+from session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
 from video_source import Sampling, SourceError, open_source, sampled_frames
 
 log = logging.getLogger("face_classifier")
@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
                         help="result directory, loaded at start and saved at the end "
                              "(default=result)")
+    parser.add_argument("--autosave", type=number_in(0, float("inf")), metavar="SECONDS",
+                        default=DEFAULT_AUTOSAVE_S,
+                        help="also save every # seconds, so a crash loses at most that much; "
+                             f"0 saves only at the end (default={DEFAULT_AUTOSAVE_S:g})")
     return parser
 
 
@@ -121,6 +125,8 @@ def check_result_dir(result_dir: Path) -> None:
     existing = result_dir
     while not existing.exists():
         existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--result '{result_dir}': '{existing}' is a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"--result '{result_dir}': no permission to write in '{existing}'")
 
@@ -205,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
 
     detector = FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio))
     db = PersonDB()
+    session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
     db.load(args.result, encode_image=detector.encode_face_image)
     db.print_persons()
     if args.capture:
@@ -215,8 +222,7 @@ def run(args: argparse.Namespace) -> int:
     classifier = FaceClassifier(args.threshold)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
-    previous_handlers = {sig: signal.signal(sig, stop.request)
-                         for sig in (signal.SIGINT, signal.SIGTERM)}
+    session.stop_on_signals(stop.request)  # until the final save is done
     failure = None
     show_status = sys.stdout.isatty()
     started = time.time()
@@ -227,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
             frame_started = time.time()
             faces = detector.detect(frame, source=info.name, frame=index, time_s=seconds)
             names = sort_faces(faces, classifier, db)
+            session.add_faces(faces)  # their images go to disk now; autosave when due
             output.show(frame, faces, names, frame_stem(info.name, index), stop)
             if show_status:
                 print(status_line(index, seconds, time.time() - frame_started, len(faces), db,
@@ -235,14 +242,12 @@ def run(args: argparse.Namespace) -> int:
         failure = error
         log.debug("the frame loop failed", exc_info=True)
     finally:
-        for sig, handler in previous_handlers.items():
-            signal.signal(sig, handler)
         capture.release()
         output.close()
     if show_status:
         print()
     print(f"total elapsed time: {time.time() - started:.3f} second")
-    db.save(args.result)
+    session.finish()
     db.print_persons()
     if failure is not None:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
@@ -254,14 +259,20 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return run(args)
     except UsageError as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SourceError, ModelsMissingError) as error:
+    except (SourceError, ModelsMissingError, ResultInUseError, SaveError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except KeyboardInterrupt:  # before the frame loop: nothing new to save
+        print("face-classifier: interrupted; the result is as the last save left it",
+              file=sys.stderr)
+        return 130
     except OSError as error:
         print(f"face-classifier: error: {error.strerror or error}: "
               f"'{error.filename or args.result}'", file=sys.stderr)
