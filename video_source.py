@@ -67,6 +67,10 @@ def open_source(text: str) -> tuple[cv2.VideoCapture, SourceInfo]:
             raise SourceError(f"no such file: '{text}'")
         if path.is_dir():
             raise SourceError(f"'{text}' is a directory, not a video file")
+        if not os.access(path, os.R_OK):
+            raise SourceError(f"no permission to read '{text}'")
+        if path.stat().st_size == 0:
+            raise SourceError(f"'{text}' is empty, not a video")
         capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             raise SourceError(f"cannot read '{text}' as a video (not a video file, or damaged)")
