@@ -203,6 +203,8 @@ def status_line(index: int, seconds: float, took: float, faces: int, db: PersonD
 
 def run(args: argparse.Namespace) -> int:
     check_result_dir(args.result)
+    if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
+        raise UsageError(f"-c '{args.capture}' is a file, not a directory")
     if args.display:
         check_display()
     capture, info = open_source(args.inputfile)

@@ -228,8 +228,9 @@ class PersonDB:
         name = image_path.name
         if name.startswith(".") or image_path.suffix.lower() not in storage.IMAGE_SUFFIXES:
             return None
-        if image_path.is_symlink() or not image_path.is_file():
-            log.warning("skipping %s: not a regular file", image_path)
+        if not regular_file(image_path):
+            if not image_path.is_symlink():
+                log.warning("skipping %s: not a regular file", image_path)
             return None
         if name in self._locations:
             log.warning("skipping %s: a face of the same name is already in %s",
@@ -413,9 +414,11 @@ def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
         return {}
     try:
         with path.open(newline="", encoding="utf-8", errors="surrogateescape") as file:
-            return {Path(row["file"]).name: row for row in csv.DictReader(file)
-                    if row.get("file")}
-    except (OSError, UnicodeDecodeError, csv.Error, KeyError) as error:
+            reader = csv.DictReader(file)
+            if not {"person", "file"} <= set(reader.fieldnames or ()):
+                raise ValueError("it has no person and file columns")
+            return {Path(row["file"]).name: row for row in reader if row.get("file")}
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as error:
         log.warning("ignoring %s: %s", path, error)
         return {}
 
@@ -445,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no result directory '{args.result_dir}'", file=sys.stderr)
         return 2
     from face_detector import FaceDetector
+    from video_source import quiet_opencv
+
+    quiet_opencv()  # a damaged image gets our one-line warning, not OpenCV's as well
 
     from session import ResultInUseError, SaveError, ResultSession
 

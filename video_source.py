@@ -50,7 +50,7 @@ def camera_index(text: str) -> int | None:
     return int(text) if text.strip().isdigit() else None
 
 
-def _quiet_opencv() -> None:
+def quiet_opencv() -> None:
     # OpenCV prints its own warnings for missing files and cameras; we print one clear line
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging is not None:
@@ -59,7 +59,7 @@ def _quiet_opencv() -> None:
 
 def open_source(text: str) -> tuple[cv2.VideoCapture, SourceInfo]:
     """Open INPUT; raise SourceError with a one-line reason when it cannot be read."""
-    _quiet_opencv()
+    quiet_opencv()
     index = camera_index(text)
     if index is None:
         path = Path(text)
