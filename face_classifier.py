@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     classifier = FaceClassifier(args.threshold)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
-    session.stop_on_signals(stop.request)  # until the final save is done
+    session.stop_on_signals(stop.request)  # until the final save and summary are done
     failure = None
     show_status = sys.stdout.isatty()
     started = time.time()
@@ -249,8 +249,11 @@ def run(args: argparse.Namespace) -> int:
     if show_status:
         print()
     print(f"total elapsed time: {time.time() - started:.3f} second")
-    session.finish()
-    db.print_persons()
+    try:
+        session.save()  # a Ctrl-C from here on only asks to stop again
+        db.print_persons()
+    finally:
+        session.close()
     if failure is not None:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
               file=sys.stderr)

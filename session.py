@@ -78,7 +78,7 @@ class ResultSession:
                                    "wait for it to end, or choose another --result")
 
     def stop_on_signals(self, request_stop: Callable[[], None]) -> None:
-        """Until ``finish``: SIGINT and SIGTERM call ``request_stop`` instead of killing the
+        """Until ``close``: SIGINT and SIGTERM call ``request_stop`` instead of killing the
         run, so that it ends through the final save."""
         requested = []
 
@@ -110,14 +110,18 @@ class ResultSession:
         self._last_save = self._clock()
 
     def finish(self) -> None:
-        """The final save; then the usual signal handlers come back and the lock goes."""
+        """The final save, then ``close``."""
         try:
             self.save()
         finally:
-            for sig, handler in self._restore_signals.items():
-                signal.signal(sig, handler)
-            self._restore_signals.clear()
-            self._lock.close()
+            self.close()
+
+    def close(self) -> None:
+        """The usual signal handlers come back and the lock goes."""
+        for sig, handler in self._restore_signals.items():
+            signal.signal(sig, handler)
+        self._restore_signals.clear()
+        self._lock.close()
 
     def _failure(self, error: OSError) -> str:
         where = f" '{error.filename}'" if error.filename else ""

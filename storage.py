@@ -44,6 +44,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the result from other users
+            os.fchmod(fd, _new_file_mode(path))
         with os.fdopen(fd, "wb") as temp_file:
             temp_file.write(data)
             temp_file.flush()
@@ -52,6 +54,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode the file has now, else what the umask gives a new file (as open() would)."""
+    try:
+        if not path.is_symlink():
+            return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    umask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def remove_temp_files(folder: Path) -> int:

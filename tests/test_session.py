@@ -130,3 +130,17 @@ def test_a_staging_folder_that_is_a_link_is_refused(tmp_path, make_face):
     with pytest.raises(SaveError, match="symbolic link is in the way"):
         session.add_faces(classified(db, [make_face(0.0)]))
     assert list(outside.iterdir()) == []
+
+
+def test_saved_files_get_the_usual_permissions_not_private_ones(tmp_path, make_face):
+    old_umask = os.umask(0o022)
+    try:
+        db = PersonDB()
+        session = ResultSession(db, tmp_path / "r", autosave_s=0)
+        session.add_faces(classified(db, [make_face(0.0), make_face(0.1)]))
+        session.finish()
+    finally:
+        os.umask(old_umask)
+    for path in [tmp_path / "r" / "faces.csv", tmp_path / "r" / "face_encodings.npz",
+                 *(tmp_path / "r" / "person_01").iterdir()]:
+        assert path.stat().st_mode & 0o777 == 0o644, path

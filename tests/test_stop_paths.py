@@ -15,6 +15,15 @@ from tests.conftest import encoding_at
 from tests.crash_helpers import load_result
 
 
+@pytest.fixture(autouse=True)
+def signal_handlers_restored():
+    """A run that dies inside the loop never hands its handlers back; the next test needs them."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
 def scripted_detector(at_call=None, action=None):
     """A FaceDetector stand-in: one face per frame, Grace and the astronaut in turn; on call
     number ``at_call`` it runs ``action`` first."""
