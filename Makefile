@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_VIDEO ?= demo.mp4
 DEMO_RESULT ?= demo-result
 
-.PHONY: install demo test test-fast bench eval clean
+.PHONY: install demo test test-fast bench bench-memory eval clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,10 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
+
+# resident memory after 1,000 and 10,000 faces (synthetic, no dlib), with autosaves
+bench-memory: install
+	$(PY) bench/memory_bench.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VIDEO) build *.egg-info .pytest_cache
