@@ -1,5 +1,6 @@
 """A save interrupted at every step it takes (a kill, a full disk) leaves the previous save or
 the new one, and loses nothing. The random SIGKILLs of real runs are in test_fault_injection."""
+import copy
 import errno
 import os
 import shutil
@@ -104,11 +105,13 @@ def in_memory(db):
 
 @pytest.mark.slow  # a few seconds: the save is repeated once per step
 def test_a_disk_that_fills_at_any_step_of_a_save_loses_nothing(tmp_path, make_face, monkeypatch):
+    original_db, previous = previous_and_changed(tmp_path / "original", make_face)
     steps = None
     step = 1
     while steps is None or step <= steps:
         result = tmp_path / f"try{step:03d}"
-        db, previous = previous_and_changed(result, make_face)
+        shutil.copytree(tmp_path / "original", result, symlinks=True)
+        db = copy.deepcopy(original_db)  # the same run, about to save
         session = ResultSession(db, result, autosave_s=0)
         with monkeypatch.context() as patch:
             interrupter = Interrupter(patch, result, fail_at=step)
@@ -125,6 +128,7 @@ def test_a_disk_that_fills_at_any_step_of_a_save_loses_nothing(tmp_path, make_fa
         # this run, once there is space again, saves everything at its next save
         session.finish()
         assert load_result(result).faces == in_memory(db)
+        shutil.rmtree(result)
         step += 1
     assert steps >= 30
     print(f"a full disk at each of {steps} steps of a save")

@@ -17,8 +17,8 @@ from storage import TEMP_NAME
 from tests.conftest import PROJECT
 from tests.crash_helpers import Loaded, assert_nothing_lost, load_result
 
-TRIALS = 30
-ACTIONS = ["kill"] * 6 + ["ctrl-c", "ctrl-c twice", "sigterm"]
+TRIALS = 24
+ACTIONS = ["kill"] * 9 + ["ctrl-c", "ctrl-c twice", "sigterm"]
 
 
 def start_run(video, result, rng):
@@ -86,13 +86,13 @@ def test_random_kills_and_interrupts_never_lose_a_saved_face(tmp_path, demo_vide
                 time.sleep(rng.uniform(0.0, 2.0))
             else:  # any instant of the frame loop and its autosaves
                 wait_for_the_loop(process)
-                time.sleep(rng.uniform(0.0, 3.0))
+                time.sleep(rng.uniform(0.0, 2.5))
             process.kill()
             process.communicate()
             stats.update(k for k, v in left_behind(result).items() if v)
         else:
             wait_for_the_loop(process)
-            time.sleep(rng.uniform(0.0, 2.0))
+            time.sleep(rng.uniform(0.0, 1.5))
             if action == "sigterm":
                 process.terminate()
             else:
