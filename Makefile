@@ -29,5 +29,8 @@ test-fast: install
 bench-memory: install
 	$(PY) bench/memory_bench.py
 
+eval: install
+	$(PY) tools/evaluate.py
+
 clean:
 	rm -rf $(VENV) $(DEMO_VIDEO) build *.egg-info .pytest_cache

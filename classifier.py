@@ -1,13 +1,30 @@
-"""Decide which person a new face belongs to: the post's rules, on encodings only.
+"""Decide which person a new face belongs to, on encodings only (no dlib, no disk).
 
-1. The nearest known person (distance to the person's average encoding) below the
-   threshold takes the face, and its average is recomputed.
-2. Otherwise the nearest face in the unknown pool below the threshold and the new face
-   become a new person ``person_NN``.
-3. Otherwise the face joins the unknown pool.
+Two rule sets share the threshold ``-t``: a face belongs to a person when it is closer than
+``similarity_threshold`` to them.
+
+FaithfulClassifier, the post's rules (``--faithful``):
+  1. The nearest known person (distance to the person's average encoding) below the
+     threshold takes the face, and its average is recomputed.
+  2. Otherwise the nearest face in the unknown pool below the threshold and the new face
+     become a new person ``person_NN``.
+  3. Otherwise the face joins the unknown pool.
+
+NeighbourClassifier, the default, changes three things:
+  1. A face's distance to a person is the smaller of the distance to the person's average
+     and to the person's nearest face, so a person whose faces form several looks (profile,
+     glasses, a face the user moved in) is matched by each look, not only by a blurred mean.
+  2. Two faces in one frame are two people: the faces of a frame are assigned together,
+     closest pair first, at most one per person, and never paired with each other.
+  3. On save, persons whose averages are closer than the threshold are merged, and faces this
+     run left in the unknown pool join a person they now match (persons formed after they
+     were seen). Never merged: two persons seen in the same frame, two names the user gave,
+     two persons that were both in the result before this run (the user may have split them);
+     faces the user put in unknowns/ stay there.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,13 +32,18 @@ import numpy as np
 from person_db import Face, Person, PersonDB, face_distance
 
 DEFAULT_THRESHOLD = 0.44
+AUTOMATIC_NAME = re.compile(r"person_\d+")
 
 
 @dataclass(frozen=True)
-class FaceClassifier:
+class FaithfulClassifier:
     """The original algorithm; ``similarity_threshold`` is the post's ``-t``."""
 
     similarity_threshold: float = DEFAULT_THRESHOLD
+
+    def classify_frame(self, faces: list[Face], db: PersonDB) -> list[Person | None]:
+        """Classify the faces of one frame one after the other, as the original did."""
+        return [self.classify(face, db) for face in faces]
 
     def classify(self, face: Face, db: PersonDB) -> Person | None:
         """Put ``face`` into ``db``; return its person, or None when it joined the unknowns."""
@@ -50,3 +72,143 @@ class FaceClassifier:
         partner = pool.pop(int(np.argmin(distances)))
         db.unknown.calculate_average_encoding()
         return db.new_person([partner, face])
+
+    def consolidate(self, db: PersonDB) -> list[str]:
+        """The original never revisits its decisions."""
+        return []
+
+
+@dataclass(frozen=True)
+class NeighbourClassifier:
+    """The default rules (see the module docstring); the same ``-t`` as the post."""
+
+    similarity_threshold: float = DEFAULT_THRESHOLD
+
+    def classify_frame(self, faces: list[Face], db: PersonDB) -> list[Person | None]:
+        """Put the faces of one frame into ``db``; None for a face that joined the unknowns."""
+        assigned: list[Person | None] = [None] * len(faces)
+        persons = [p for p in db.persons if p.faces]
+        taken: set[int] = set()
+        for distance, face_index, person_index in self._candidates(faces, persons):
+            if assigned[face_index] is None and person_index not in taken:
+                persons[person_index].add_face(faces[face_index])
+                assigned[face_index] = persons[person_index]
+                taken.add(person_index)
+        for index, face in enumerate(faces):
+            if assigned[index] is None:
+                assigned[index] = self._pair_with_unknown(face, db)
+        return assigned
+
+    def _candidates(self, faces: list[Face],
+                    persons: list[Person]) -> list[tuple[float, int, int]]:
+        """(distance, face, person) for every pair below the threshold, closest first."""
+        if not faces or not persons:
+            return []
+        encodings = np.concatenate([[f.encoding for f in p.faces] for p in persons])
+        owners = np.concatenate([np.full(len(p.faces), i) for i, p in enumerate(persons)])
+        averages = np.array([p.encoding for p in persons])
+        pairs = []
+        for face_index, face in enumerate(faces):
+            nearest_face = np.full(len(persons), np.inf)
+            np.minimum.at(nearest_face, owners, face_distance(encodings, face.encoding))
+            distances = np.minimum(nearest_face, face_distance(averages, face.encoding))
+            for person_index in np.flatnonzero(distances < self.similarity_threshold):
+                pairs.append((float(distances[person_index]), face_index, int(person_index)))
+        return sorted(pairs)
+
+    def _pair_with_unknown(self, face: Face, db: PersonDB) -> Person | None:
+        pool = db.unknown.faces
+        candidates = [i for i, f in enumerate(pool) if not same_frame(f, face)]
+        distances = face_distance(np.array([pool[i].encoding for i in candidates]), face.encoding)
+        if len(distances) == 0 or distances.min() >= self.similarity_threshold:
+            db.unknown.add_face(face)
+            return None
+        partner = pool.pop(candidates[int(np.argmin(distances))])
+        db.unknown.calculate_average_encoding()
+        return db.new_person([partner, face])
+
+    def consolidate(self, db: PersonDB) -> list[str]:
+        """Before a save: merge persons that are one, then place what the pool now matches.
+
+        Returns one line per change, for the user.
+        """
+        changes = self.merge_persons(db)
+        placed = self.place_unknown_faces(db)
+        if placed:
+            changes.append(f"{placed} unknown faces now match a person")
+        return changes
+
+    def merge_persons(self, db: PersonDB) -> list[str]:
+        """Merge persons whose averages are closer than the threshold, closest pair first.
+
+        The kept name is the one the user gave, else the lower number.
+        """
+        merged = []
+        while True:
+            pair = self._closest_mergeable_pair(db)
+            if pair is None:
+                return merged
+            kept, absorbed = sorted(pair, key=merge_rank)
+            db.merge_persons(kept, absorbed)
+            merged.append(f"{absorbed.name} merged into {kept.name}")
+
+    def place_unknown_faces(self, db: PersonDB) -> int:
+        """Give each pooled face to the closest person below the threshold not seen in its frame."""
+        placed = 0
+        for face in [f for f in db.unknown.faces if f.file_name not in db.loaded_faces]:
+            persons = [p for p in db.persons if p.faces and not any(same_frame(f, face)
+                                                                    for f in p.faces)]
+            candidates = self._candidates([face], persons)
+            if candidates:
+                db.unknown.faces.remove(face)
+                persons[candidates[0][2]].add_face(face)
+                placed += 1
+        if placed:
+            db.unknown.calculate_average_encoding()
+        return placed
+
+    def _closest_mergeable_pair(self, db: PersonDB) -> tuple[Person, Person] | None:
+        persons = [p for p in db.persons if p.faces]
+        if len(persons) < 2:
+            return None
+        averages = np.array([p.encoding for p in persons])
+        distances = np.linalg.norm(averages[:, None] - averages[None], axis=2)
+        frames = [{(f.source, f.frame) for f in p.faces if f.frame is not None} for p in persons]
+        for flat in np.argsort(distances, axis=None):
+            i, j = divmod(int(flat), len(persons))
+            if distances[i, j] >= self.similarity_threshold:
+                return None
+            if i < j and not (frames[i] & frames[j]) and self._may_merge(db, persons[i], persons[j]):
+                return persons[i], persons[j]
+        return None
+
+
+    @staticmethod
+    def _may_merge(db: PersonDB, a: Person, b: Person) -> bool:
+        user_named = not is_automatic(a) and not is_automatic(b)
+        both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
+        return not (user_named or both_sorted_before)
+
+
+def same_frame(a: Face, b: Face) -> bool:
+    return a.frame is not None and a.frame == b.frame and a.source == b.source
+
+
+def is_automatic(person: Person) -> bool:
+    """A name the tool gave (person_NN), as opposed to one the user gave."""
+    return AUTOMATIC_NAME.fullmatch(person.name) is not None
+
+
+def merge_rank(person: Person) -> tuple[bool, int, str]:
+    """Sort key: user-given names first, then the lowest person number."""
+    number = int(person.name[len("person_"):]) if is_automatic(person) else 0
+    return is_automatic(person), number, person.name
+
+
+Classifier = FaithfulClassifier | NeighbourClassifier
+
+
+def make_classifier(similarity_threshold: float, faithful: bool = False) -> Classifier:
+    """The default rules, or the post's with ``faithful``."""
+    kind = FaithfulClassifier if faithful else NeighbourClassifier
+    return kind(similarity_threshold)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 import storage
-from classifier import DEFAULT_THRESHOLD, FaceClassifier
+from classifier import DEFAULT_THRESHOLD, Classifier, make_classifier
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
 from person_db import Box, Face, PersonDB
 from session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-r", "--resize-ratio", type=number_in(0, 4, low_open=True), default=1.0,
                         help="resize the frame for detection only (less time, fewer small faces); "
                              "boxes and saved faces stay in original pixels (default=1.0)")
+    parser.add_argument("--faithful", action="store_true",
+                        help="sort with the original post's rules (nearest average only, no "
+                             "same-frame rule, no merging)")
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
                         help="result directory, loaded at start and saved at the end "
                              "(default=result)")
@@ -151,17 +154,21 @@ def print_source(info, args: argparse.Namespace, step: int) -> None:
         print(f"Detecting will be stopped after {args.stop:g} second.")
 
 
-def sort_faces(faces: list[Face], classifier: FaceClassifier, db: PersonDB) -> list[str]:
-    """Classify each face of one frame into ``db``; return the name to show for each."""
-    names = []
-    for face in faces:
-        if db.has_saved_face(face.file_name):  # a rerun on the same video: keep the user's sorting
-            earlier = db.person_of(face.file_name)
-            if earlier is not None:
-                names.append(earlier.name)
-                continue
-        person = classifier.classify(face, db)
-        names.append(person.name if person else "unknown")
+def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[str]:
+    """Classify the faces of one frame into ``db``; return the name to show for each."""
+    names = ["unknown"] * len(faces)
+    new_faces, new_indexes = [], []
+    for index, face in enumerate(faces):
+        # a rerun on the same video: a face already saved keeps the user's sorting
+        earlier = db.person_of(face.file_name) if db.has_saved_face(face.file_name) else None
+        if earlier is not None:
+            names[index] = earlier.name
+        else:
+            new_faces.append(face)
+            new_indexes.append(index)
+    for index, person in zip(new_indexes, classifier.classify_frame(new_faces, db)):
+        if person is not None:
+            names[index] = person.name
     return names
 
 
@@ -221,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Captured frames are saved in '{args.capture}' directory.")
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
 
-    classifier = FaceClassifier(args.threshold)
+    classifier = make_classifier(args.threshold, faithful=args.faithful)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
@@ -249,6 +256,12 @@ def run(args: argparse.Namespace) -> int:
     if show_status:
         print()
     print(f"total elapsed time: {time.time() - started:.3f} second")
+    try:
+        for change in classifier.consolidate(db):
+            print(change)
+    except Exception as error:  # the faces are still saved, as they were sorted
+        failure = failure or error
+        log.debug("consolidating failed", exc_info=True)
     try:
         session.save()  # a Ctrl-C from here on only asks to stop again
         db.print_persons()

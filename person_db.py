@@ -110,6 +110,9 @@ class PersonDB:
         self._locations: dict[str, Path] = {}  # face file name -> path relative to the result
         self._montage_pages: dict[str, tuple[str, ...]] = {}  # page written -> its faces
         self._former_names: set[str] = set()  # persons of earlier saves: their montages are ours
+        # what the user sorted before this run: automatic merges must not undo it
+        self.loaded_faces: set[str] = set()
+        self.loaded_persons: set[str] = set()
 
     # --- the in-memory model -------------------------------------------------------------
     def new_person(self, faces: list[Face]) -> Person:
@@ -127,6 +130,12 @@ class PersonDB:
         if match:
             self._highest_number = max(self._highest_number, int(match.group(1)))
         self.persons.append(person)
+
+    def merge_persons(self, kept: Person, absorbed: Person) -> None:
+        """Move all of ``absorbed``'s faces to ``kept`` (their images move on the next save)."""
+        kept.faces.extend(absorbed.faces)
+        kept.calculate_average_encoding()
+        self.persons.remove(absorbed)
 
     def person_of(self, file_name: str) -> Person | None:
         """The person (or the unknown pool) holding a face of this file name."""
@@ -203,6 +212,8 @@ class PersonDB:
                 continue
             print(f"{person.name} has {len(person.faces)} faces")
             person.calculate_average_encoding()
+            self.loaded_persons.add(person.name)
+            self.loaded_faces.update(f.file_name for f in person.faces)
             if person.name == UNKNOWNS:
                 self.unknown = person
             else:

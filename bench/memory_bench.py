@@ -4,7 +4,8 @@ with autosaves, as in a webcam left running for a day.
 
 No dlib and no video: each face gets a synthetic encoding (one of --people persons plus a
 little noise, or now and then a stranger) and a small generated crop. Everything else is
-the real thing: sort_faces, PersonDB, ResultSession with its autosaves, files on disk.
+the real thing: sort_faces with the default rules (--faithful: the post's), PersonDB,
+ResultSession with its autosaves, files on disk.
 Prints resident memory after 1,000 and after 10,000 faces. With --in-memory it keeps the
 crops in memory until one save at the end instead, as the faithful port did, to compare.
 """
@@ -22,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from classifier import FaceClassifier  # noqa: E402
+from classifier import DEFAULT_THRESHOLD, make_classifier  # noqa: E402
 from face_classifier import sort_faces  # noqa: E402
 from person_db import Face, PersonDB  # noqa: E402
 from session import ResultSession  # noqa: E402
@@ -77,6 +78,7 @@ def main() -> int:
     parser.add_argument("--autosave", type=float, default=2.0, help="seconds between autosaves")
     parser.add_argument("--in-memory", action="store_true",
                         help="keep crops in memory until one save at the end (the faithful port)")
+    parser.add_argument("--faithful", action="store_true", help="the post's sorting rules")
     parser.add_argument("--result", type=Path, help="result directory (default: a temporary one)")
     args = parser.parse_args()
 
@@ -85,7 +87,7 @@ def main() -> int:
     centres = rng.normal(0.0, 0.1, (args.people, 128))
     db = PersonDB()
     session = ResultSession(db, result, autosave_s=0 if args.in_memory else args.autosave)
-    classifier = FaceClassifier()
+    classifier = make_classifier(DEFAULT_THRESHOLD, faithful=args.faithful)
     started = time.monotonic()
     print(f"{args.faces} synthetic faces of {args.people} persons ({args.strangers:.0%} "
           f"strangers), {args.crop}x{args.crop} crops, "
@@ -104,6 +106,7 @@ def main() -> int:
             print(f"{number:>7} {rows[number]:>8.1f} {time.monotonic() - started:>8.1f} "
                   f"{session.autosaves:>9} {disk_mb(result):>10.1f}", flush=True)
     save_started = time.monotonic()
+    classifier.consolidate(db)  # as a run does before its last save
     session.save(announce=False)
     session.close()
     print(f"final save: {time.monotonic() - save_started:.2f} s; {db!r}; "

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from classifier import FaceClassifier
+from classifier import FaithfulClassifier as FaceClassifier
 from person_db import Person, PersonDB
 
 
@@ -68,3 +68,95 @@ def test_numbering_continues_after_the_highest_number_loaded(db, make_face):
     classifier = FaceClassifier(0.44)
     classifier.classify(make_face(0.0), db)
     assert classifier.classify(make_face(0.1), db).name == "person_08"
+
+
+# --- the default rules ------------------------------------------------------------------
+from classifier import NeighbourClassifier, make_classifier  # noqa: E402
+
+
+def frame_of(make_face, frame, *offsets_list):
+    """Faces seen together in one frame."""
+    faces = [make_face(*offsets) for offsets in offsets_list]
+    for face in faces:
+        face.frame = frame
+    return faces
+
+
+def test_make_classifier_picks_the_rules():
+    assert isinstance(make_classifier(0.5), NeighbourClassifier)
+    assert make_classifier(0.5, faithful=True) == FaceClassifier(0.5)
+
+
+def test_a_face_near_one_look_of_a_person_joins_even_far_from_the_average(db, make_face):
+    # two looks 0.8 apart: the average sits 0.4 from each, a new face near one look is
+    # 0.1 from it but 0.5 from the average
+    db.add_person(Person("giwoo", [make_face(0.0), make_face(0.8)]))
+    face = make_face(-0.1)
+    assert FaceClassifier(0.44).classify(face, db) is None
+    db2 = PersonDB()
+    db2.add_person(Person("giwoo", [make_face(0.0), make_face(0.8)]))
+    assert NeighbourClassifier(0.44).classify_frame([make_face(-0.1)], db2)[0].name == "giwoo"
+
+
+def test_two_faces_of_one_frame_never_join_one_person(db, make_face):
+    db.add_person(Person("giwoo", [make_face(0.0)]))
+    near, nearer = frame_of(make_face, 7, (0.2,), (0.1,))
+    assigned = NeighbourClassifier(0.44).classify_frame([near, nearer], db)
+    assert assigned[1].name == "giwoo"          # the closer face wins the person
+    assert assigned[0] is None                  # the other waits in the pool
+    assert db.unknown.faces == [near]
+
+
+def test_two_faces_of_one_frame_never_pair_into_a_new_person(db, make_face):
+    classifier = NeighbourClassifier(0.44)
+    assert classifier.classify_frame(frame_of(make_face, 3, (0.0,), (0.1,)), db) == [None, None]
+    assert db.persons == [] and len(db.unknown.faces) == 2
+    later = make_face(0.05)
+    assert classifier.classify_frame([later], db)[0].name == "person_01"
+
+
+def test_persons_closer_than_the_threshold_merge_under_the_users_name(db, make_face):
+    db.add_person(Person("person_02", [make_face(0.0), make_face(0.1)]))
+    db.add_person(Person("giwoo", [make_face(0.4), make_face(0.45)]))  # averages 0.375 apart
+    db.add_person(Person("person_05", [make_face(3.0)]))
+    changes = NeighbourClassifier(0.44).consolidate(db)
+    assert changes == ["person_02 merged into giwoo"]
+    assert [p.name for p in db.persons] == ["giwoo", "person_05"]
+    assert len(db.persons[0].faces) == 4
+
+
+def test_persons_seen_in_one_frame_or_both_named_never_merge(db, make_face):
+    together = frame_of(make_face, 9, (0.0,), (0.2,))
+    db.add_person(Person("person_01", [together[0], make_face(0.05)]))
+    db.add_person(Person("person_02", [together[1], make_face(0.15)]))
+    db.add_person(Person("alice", [make_face(5.0)]))
+    db.add_person(Person("bob", [make_face(5.1)]))
+    assert NeighbourClassifier(0.44).consolidate(db) == []
+    assert len(db.persons) == 4
+
+
+def test_pooled_faces_join_a_person_formed_after_them(db, make_face):
+    classifier = NeighbourClassifier(0.44)
+    early = make_face(0.0, 0.0)
+    classifier.classify_frame([early], db)
+    classifier.classify_frame([make_face(0.2, 0.4)], db)   # 0.447 from early: pooled too
+    classifier.classify_frame([make_face(-0.2, 0.4)], db)  # 0.4 from the previous: a pair
+    # their average (0, 0.4) is 0.4 from the early face, below the threshold
+    assert [len(p.faces) for p in db.persons] == [2] and db.unknown.faces == [early]
+    assert classifier.consolidate(db) == ["1 unknown faces now match a person"]
+    assert db.unknown.faces == [] and early in db.persons[0].faces
+
+
+def test_what_the_user_sorted_before_this_run_is_not_undone(tmp_path, make_face):
+    before = PersonDB()
+    before.add_person(Person("person_01", [make_face(0.0), make_face(0.1)]))
+    before.add_person(Person("person_02", [make_face(0.3), make_face(0.35)]))  # 0.275 apart
+    before.unknown.add_face(make_face(0.05, name="moved_there_by_the_user.png"))
+    before.save(tmp_path)
+    db = PersonDB()
+    db.load(tmp_path)
+    classifier = NeighbourClassifier(0.44)
+    assert classifier.consolidate(db) == []
+    assert [f.file_name for f in db.unknown.faces] == ["moved_there_by_the_user.png"]
+    db.new_person([make_face(0.2), make_face(0.25)])  # a new person near both: one merge
+    assert classifier.consolidate(db) == ["person_03 merged into person_02"]  # the closer

@@ -5,7 +5,7 @@ import signal
 import pytest
 
 import pending_moves
-from classifier import FaceClassifier
+from classifier import FaithfulClassifier
 from person_db import STAGING, PersonDB
 from session import ResultInUseError, ResultSession, SaveError, signals_held
 from tests.crash_helpers import load_result
@@ -21,7 +21,7 @@ class FakeClock:
 
 def classified(db, faces):
     for face in faces:
-        FaceClassifier(0.44).classify(face, db)
+        FaithfulClassifier(0.44).classify(face, db)
     return faces
 
 

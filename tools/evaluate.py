@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Measure sorting quality on the team's dev videos, the post's rules against the default.
+
+For each rule set: discovery on video A (score.py), then relabel.py plays a user who renames
+and corrects the folders, a rerun on video B, and score.py --identify. Needs ../shared (the
+evaluation data and scripts); without it, says so and exits 0.
+
+usage: tools/evaluate.py [--work DIR] [--seconds 0.5] [--threshold 0.44] [-- extra flags]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+EVAL = SHARED / "eval"
+VIDEOS = {"a": ("even", "11"), "b": ("odd", "12")}
+DISCOVERY = ["bcubed_precision", "bcubed_recall", "bcubed_f1", "persons_per_identity",
+             "same_frame_conflicts", "shot_recall"]
+IDENTIFY = ["id_accuracy_known", "false_accept_new"]
+
+
+def run(*command: object) -> str:
+    completed = subprocess.run([str(c) for c in command], capture_output=True, text=True)
+    if completed.returncode != 0:
+        sys.exit(f"evaluate: {' '.join(map(str, command))} failed:\n{completed.stderr}")
+    return completed.stdout
+
+
+def dev_video(work: Path, name: str) -> Path:
+    prefix = work / f"dev-{name}"
+    if not prefix.with_suffix(".mp4").exists():
+        half, seed = VIDEOS[name]
+        run(sys.executable, EVAL / "make_video.py", SHARED / "data" / "lfw-dev", prefix,
+            "--half", half, "--seed", seed, "--shots", "60")
+    return prefix
+
+
+def score(prefix: Path, result: Path, *extra: str) -> dict:
+    return json.loads(run(sys.executable, EVAL / "score.py", prefix.with_suffix(".json"),
+                          result / "faces.csv", "--json", *extra))
+
+
+def evaluate(mode: str, flags: list[str], work: Path) -> dict:
+    a, b = dev_video(work, "a"), dev_video(work, "b")
+    result = work / f"result-{mode}"
+    if result.exists():
+        shutil.rmtree(result)  # our own scratch result, under --work
+    classify = [sys.executable, PROJECT / "face_classifier.py"]
+    run(*classify, a.with_suffix(".mp4"), "--result", result, *flags)
+    figures = score(a, result)
+    run(sys.executable, EVAL / "relabel.py", a.with_suffix(".json"), result)
+    run(*classify, b.with_suffix(".mp4"), "--result", result, *flags)
+    rerun = score(b, result, "--identify")
+    figures.update({key: rerun[key] for key in IDENTIFY})
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=PROJECT / "build" / "eval",
+                        help="where videos and scratch results go (default: build/eval)")
+    parser.add_argument("--seconds", default="0.5", help="-S for every run (default 0.5)")
+    parser.add_argument("--threshold", default="0.44", help="-t for every run (default 0.44)")
+    parser.add_argument("extra", nargs="*", help="more flags for both modes (after --)")
+    args = parser.parse_args()
+    if not (EVAL / "score.py").exists():
+        print(f"evaluate: skipped, no evaluation data at {SHARED}")
+        return 0
+    args.work.mkdir(parents=True, exist_ok=True)
+    common = ["-S", args.seconds, "-t", args.threshold, *args.extra]
+    table = {mode: evaluate(mode, common + flags, args.work)
+             for mode, flags in (("faithful", ["--faithful"]), ("default", []))}
+    print(f"dev videos at -S {args.seconds} -t {args.threshold}")
+    print(f"{'figure':24} {'faithful':>10} {'default':>10}")
+    for key in DISCOVERY + IDENTIFY:
+        print(f"{key:24} {table['faithful'][key]:>10} {table['default'][key]:>10}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
