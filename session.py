@@ -67,6 +67,7 @@ class ResultSession:
         self.autosaves = 0
         self._clock = clock
         self._last_save = clock()
+        self._unsaved = 0  # faces written since the last save
         self._restore_signals: dict[int, object] = {}
         try:
             result_dir.mkdir(parents=True, exist_ok=True)
@@ -92,12 +93,16 @@ class ResultSession:
             self._restore_signals.setdefault(sig, signal.signal(sig, handle))
 
     def add_faces(self, faces: Iterable[Face]) -> None:
-        """Write the new faces' images to disk now; autosave when one is due."""
+        """Write the new faces' images to disk now; autosave when one is due.
+
+        Called once a frame, with or without faces: an idle webcam is not saved again and again.
+        """
         try:
-            self.db.write_new_faces(self.result_dir, faces)
+            self._unsaved += self.db.write_new_faces(self.result_dir, faces)
         except OSError as error:
             raise SaveError(self._failure(error)) from None
-        if self.autosave_s > 0 and self._clock() - self._last_save >= self.autosave_s:
+        if (self.autosave_s > 0 and self._unsaved
+                and self._clock() - self._last_save >= self.autosave_s):
             self.save(announce=False)
             self.autosaves += 1
 
@@ -108,6 +113,7 @@ class ResultSession:
         except OSError as error:
             raise SaveError(self._failure(error)) from None
         self._last_save = self._clock()
+        self._unsaved = 0
 
     def finish(self) -> None:
         """The final save, then ``close``."""

@@ -54,6 +54,11 @@ def test_autosave_comes_every_interval_and_zero_turns_it_off(tmp_path, make_face
     clock.now = 100.0
     session.add_faces(classified(db, [make_face(0.3)]))
     assert session.autosaves == 1  # the next one is due at 120 s
+    clock.now = 120.0
+    session.add_faces(classified(db, [make_face(0.4)]))
+    clock.now = 500.0
+    session.add_faces([])  # frames without faces: nothing new to save
+    assert session.autosaves == 2
     session.finish()
 
     off = ResultSession(PersonDB(), tmp_path / "off", autosave_s=0, clock=clock)
