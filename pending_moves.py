@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import storage
 
@@ -33,9 +33,9 @@ class Journal:
 
 def is_face_path(text: str) -> bool:
     """``folder/file``, nothing more: a journal can never reach outside the result directory."""
-    parts = PurePosixPath(text).parts
-    return (len(parts) == 2 and not text.startswith("/") and "\\" not in text
-            and all(part not in ("", ".", "..") for part in parts))
+    path = Path(text)
+    return (not path.is_absolute() and not path.drive and len(path.parts) == 2
+            and all(part not in (".", "..") for part in path.parts))
 
 
 def is_plain_name(text: str) -> bool:
