@@ -90,7 +90,8 @@ def main() -> int:
     classifier = make_classifier(DEFAULT_THRESHOLD, faithful=args.faithful)
     started = time.monotonic()
     print(f"{args.faces} synthetic faces of {args.people} persons ({args.strangers:.0%} "
-          f"strangers), {args.crop}x{args.crop} crops, "
+          f"strangers), {'the post' if args.faithful else 'the default'}'s rules, "
+          f"{args.crop}x{args.crop} crops, "
           + ("crops kept in memory until the end" if args.in_memory
              else f"written as found, autosave every {args.autosave:g} s") + f", into {result}")
     print(f"{'faces':>7} {'RSS MB':>8} {'seconds':>8} {'autosaves':>9} {'on disk MB':>10}")
