@@ -18,7 +18,7 @@ from tests.conftest import PROJECT
 from tests.crash_helpers import Loaded, assert_nothing_lost, load_result
 
 TRIALS = 24
-ACTIONS = ["kill"] * 9 + ["ctrl-c", "ctrl-c twice", "sigterm"]
+INTERRUPTS = ["ctrl-c", "ctrl-c twice", "sigterm"]  # every fourth run; the others are killed
 
 
 def start_run(video, result, rng):
@@ -79,7 +79,7 @@ def test_random_kills_and_interrupts_never_lose_a_saved_face(tmp_path, demo_vide
     saved = Loaded({}, {})
     stats = Counter()
     for trial in range(TRIALS):
-        action = rng.choice(ACTIONS)
+        action = INTERRUPTS[trial // 4 % 3] if trial % 4 == 1 else "kill"
         process = start_run(demo_videos[trial % 2], result, rng)
         if action == "kill":
             if rng.random() < 0.25:  # any instant: starting, loading, finishing a killed save
@@ -132,4 +132,4 @@ def test_random_kills_and_interrupts_never_lose_a_saved_face(tmp_path, demo_vide
     assert_nothing_lost(saved, loaded)
     assert not any(left_behind(result).values())
     print(f"\n{TRIALS} interrupted runs: {dict(stats)}; {len(loaded.faces)} faces at the end")
-    assert stats["kill"] >= 15  # (how many landed after an autosave depends on the machine)
+    assert stats["kill"] == 18  # (how many landed after an autosave depends on the machine)
