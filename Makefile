@@ -4,8 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_VIDEO ?= demo.mp4
 DEMO_RESULT ?= demo-result
+REPORT_RESULT ?= report-result
+SCREENSHOT ?= $(REPORT_RESULT)/screenshot.png
 
-.PHONY: install demo test test-fast bench bench-memory eval clean
+.PHONY: install demo report test test-fast bench bench-memory eval clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +20,14 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(PY) demo_video.py $(DEMO_VIDEO)
 	$(PY) face_classifier.py $(DEMO_VIDEO) --result $(DEMO_RESULT)
+
+# two videos and two photos in one run, then report.html opened in headless Chromium:
+# fails unless every image on it loads; saves a screenshot (docs/report.png is one)
+report: install
+	$(PY) demo_video.py $(DEMO_VIDEO)
+	$(PY) demo_video.py demo-story.mp4 --story --seed 3 --photos demo-photos
+	$(PY) face_classifier.py $(DEMO_VIDEO) demo-story.mp4 demo-photos --result $(REPORT_RESULT)
+	$(PY) render_report.py $(REPORT_RESULT) --screenshot $(SCREENSHOT)
 
 test: install
 	$(PY) -m pytest -q
@@ -33,4 +43,4 @@ eval: install
 	$(PY) tools/evaluate.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_VIDEO) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(DEMO_VIDEO) demo-story.mp4 demo-photos build *.egg-info .pytest_cache

@@ -19,6 +19,10 @@ WIDTH, HEIGHT, FPS = 640, 360, 25.0
 SHOT_SECONDS = 1.0
 # who is on screen in each shot: 0 = Grace Hopper, 1 = the astronaut
 SHOTS = [(0,), (1,), (0, 1), (1,), (0,), (1, 0), (0,), (1,)]
+# a longer video for the report: people come and go, with empty shots in between
+STORY_SHOTS = [(0,), (0,), (0,), (), (), (1,), (1,), (1,), (1,), (), (), (), (0, 1), (0, 1), (),
+               (), (0,), (0,), (), (1,)]
+PORTRAIT_NAMES = ["grace_hopper.jpg", "astronaut.jpg"]
 
 
 def grace_hopper() -> np.ndarray:
@@ -42,8 +46,9 @@ def package_faces() -> list[np.ndarray]:
     return [grace_hopper(), astronaut()]
 
 
-def make_demo_video(path: Path, seed: int = 7) -> Path:
-    """Write the demo video to ``path`` (.mp4) and return it."""
+def make_demo_video(path: Path, seed: int = 7,
+                    shots: list[tuple[int, ...]] = SHOTS) -> Path:
+    """Write the demo video to ``path`` (.mp4), one second per shot, and return it."""
     rng = random.Random(seed)
     portraits = package_faces()
     background = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
@@ -52,8 +57,8 @@ def make_demo_video(path: Path, seed: int = 7) -> Path:
     if not writer.isOpened():
         raise RuntimeError(f"cannot write a video to {path}")
     frames_per_shot = int(SHOT_SECONDS * FPS)
-    for shot in SHOTS:
-        slot_width = WIDTH // len(shot)
+    for shot in shots:
+        slot_width = WIDTH // max(1, len(shot))
         tiles = []
         for slot, who in enumerate(shot):
             image = portraits[who]
@@ -73,11 +78,29 @@ def make_demo_video(path: Path, seed: int = 7) -> Path:
     return path
 
 
+def write_demo_photos(folder: Path) -> list[Path]:
+    """The two portraits as photos in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / name for name in PORTRAIT_NAMES]
+    for path, image in zip(paths, package_faces()):
+        if not cv2.imwrite(str(path), image):
+            raise RuntimeError(f"cannot write {path}")
+    return paths
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path, nargs="?", default=Path("demo.mp4"))
+    parser.add_argument("--seed", type=int, default=7, help="placement of the faces (default 7)")
+    parser.add_argument("--story", action="store_true",
+                        help="a 20 s video in which people come and go (for the report)")
+    parser.add_argument("--photos", type=Path, metavar="DIR",
+                        help="also write the two portraits as photos into DIR")
     args = parser.parse_args()
-    print(make_demo_video(args.output), f"{len(SHOTS) * SHOT_SECONDS:g} s")
+    shots = STORY_SHOTS if args.story else SHOTS
+    print(make_demo_video(args.output, args.seed, shots), f"{len(shots) * SHOT_SECONDS:g} s")
+    if args.photos:
+        print(*write_demo_photos(args.photos))
     return 0
 
 

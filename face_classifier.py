@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""face-classifier: find the faces in a video or webcam and sort them into persons.
+"""face-classifier: find the faces in videos, photos or a webcam and sort them into persons.
 
-Parses the flags, opens the source, runs the frame loop, draws and prints. Detection lives
+Parses the flags, opens the inputs, runs the frame loop, draws and prints. Detection lives
 in face_detector, the sorting rules in classifier, the result directory in person_db.
 """
 from __future__ import annotations
@@ -20,9 +20,13 @@ import numpy as np
 import storage
 from classifier import DEFAULT_THRESHOLD, Classifier, make_classifier
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
+from inputs import InputConflict, Inputs
 from person_db import Box, Face, PersonDB
+from progress import Progress, progress_wanted
 from session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
-from video_source import Sampling, SourceError, open_source, sampled_frames
+from video_source import PHOTO, Sampling, SourceError
+
+__version__ = "0.1.0"
 
 log = logging.getLogger("face_classifier")
 
@@ -63,20 +67,25 @@ def number_in(low: float, high: float, *, low_open: bool = False, high_open: boo
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="face-classifier",
-        description="Find the faces in a video file or webcam and sort them into persons, "
-                    "including people never seen before. Results go to --result: a folder of "
-                    "face images per person, which you may rename and correct between runs.")
-    parser.add_argument("inputfile", help="video file to detect, or '0' (a camera index) for a webcam")
+        description="Find the faces in video files, photos or a webcam and sort them into "
+                    "persons, including people never seen before. Results go to --result: a "
+                    "folder of face images per person, which you may rename and correct between "
+                    "runs, and report.html, who was seen when.")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="video files, photos or folders of photos, read in turn; or '0' "
+                             "(a camera index) for a webcam")
     parser.add_argument("-t", "--threshold", type=number_in(0, 2, low_open=True, high_open=True),
                         default=DEFAULT_THRESHOLD,
                         help=f"threshold of the similarity: faces closer than this are one person "
                              f"(default={DEFAULT_THRESHOLD})")
     parser.add_argument("-S", "--seconds", type=number_in(0, 3600), default=1.0,
-                        help="seconds between captures; 0 looks at every frame (default=1)")
+                        help="seconds between captures; 0 looks at every frame (default=1); "
+                             "a photo is always looked at once")
     parser.add_argument("-s", "--stop", type=number_in(0, float("inf")), default=0,
-                        help="stop detecting after # seconds (default=0: run to the end)")
+                        help="stop detecting after # seconds of each video or webcam "
+                             "(default=0: run to the end)")
     parser.add_argument("-k", "--skip", type=number_in(0, float("inf")), default=0,
-                        help="skip detecting for # seconds from the start")
+                        help="skip detecting for # seconds from the start of each video or webcam")
     parser.add_argument("-d", "--display", action="store_true",
                         help="display the frame in real time, with a box and a name on each face "
                              "(press q to stop)")
@@ -95,7 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
                         default=DEFAULT_AUTOSAVE_S,
                         help="also save every # seconds, so a crash loses at most that much; "
                              f"0 saves only at the end (default={DEFAULT_AUTOSAVE_S:g})")
+    chatter = parser.add_mutually_exclusive_group()
+    chatter.add_argument("-v", "--verbose", action="count", default=0,
+                         help="tell more on stderr: -v what is read, -vv debugging detail")
+    chatter.add_argument("-q", "--quiet", action="store_true",
+                         help="no progress bar and no warnings, only errors on stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """-q: errors only; default: warnings; -v: what is read; -vv: debugging detail."""
+    if args.quiet:
+        return logging.ERROR
+    return max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
 
 
 @dataclass
@@ -142,13 +164,23 @@ def check_display() -> None:
                          "run without -d, or use -c DIR to save annotated frames")
 
 
-def print_source(info, args: argparse.Namespace, step: int) -> None:
-    print("source", args.inputfile)
-    print(f"original: {info.width}x{info.height}, {info.fps:f} frame/sec")
-    if args.resize_ratio != 1.0:
-        print(f"RESIZE_RATIO: {args.resize_ratio:g} -> "
-              f"{int(info.width * args.resize_ratio)}x{int(info.height * args.resize_ratio)}")
-    print(f"process every {step} frame")
+def print_inputs(inputs: Inputs, args: argparse.Namespace) -> None:
+    """The post's lines about its source, for each video or webcam; one line per photo folder."""
+    photos: dict[str | None, list[str]] = {}
+    for item in inputs.items:
+        if item.kind == PHOTO:
+            photos.setdefault(item.folder, []).append(item.text)
+            continue
+        info = item.info
+        print("source", item.text)
+        print(f"original: {info.width}x{info.height}, {info.fps:f} frame/sec")
+        if args.resize_ratio != 1.0:
+            print(f"RESIZE_RATIO: {args.resize_ratio:g} -> "
+                  f"{int(info.width * args.resize_ratio)}x{int(info.height * args.resize_ratio)}")
+        print(f"process every {inputs.sampling.step(info.fps)} frame")
+    for folder, texts in photos.items():
+        named = folder or ", ".join(texts[:3]) + (", ..." if len(texts) > 3 else "")
+        print(f"source {named}: {len(texts)} photo{'s' if len(texts) > 1 else ''}")
     print("similarity threshold:", args.threshold)
     if args.stop > 0:
         print(f"Detecting will be stopped after {args.stop:g} second.")
@@ -200,12 +232,11 @@ class FrameOutput:
             cv2.destroyAllWindows()
 
 
-def status_line(index: int, seconds: float, took: float, faces: int, db: PersonDB,
-                captures: int) -> str:
-    """The post's per-frame line: frame, time, cost, faces found, then the db's counts."""
-    line = (f"\rframe {index} @ time {seconds:.3f} takes {took:.3f} second, "
-            f"{faces} new faces -> {db!r}")
-    return line + (f", {captures} captures" if captures else "")
+def unreadable_message(unreadable: list[str], total: int) -> str:
+    """One line naming the inputs skipped during the run (their warnings may be hidden by -q)."""
+    more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+    return (f"could not read '{unreadable[0]}'{more} ({len(unreadable)} of {total} inputs); "
+            f"the rest was saved")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -214,9 +245,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"-c '{args.capture}' is a file, not a directory")
     if args.display:
         check_display()
-    capture, info = open_source(args.inputfile)
     sampling = Sampling(every_s=args.seconds, skip_s=args.skip, stop_s=args.stop)
-    print_source(info, args, sampling.step(info.fps))
+    inputs = Inputs.open(args.inputs, sampling)
+    print_inputs(inputs, args)
 
     detector = FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio))
     db = PersonDB()
@@ -233,28 +264,24 @@ def run(args: argparse.Namespace) -> int:
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
     failure = None
-    show_status = sys.stdout.isatty()
+    progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
     started = time.time()
     try:
-        for index, seconds, frame in sampled_frames(capture, info, sampling):
+        for info, index, seconds, frame in inputs.frames():
             if stop.requested:
                 break
-            frame_started = time.time()
-            faces = detector.detect(frame, source=info.name, frame=index, time_s=seconds)
+            faces = detector.detect(frame, source=info.name, frame=index, time_s=seconds,
+                                    stem=info.stem)
             names = sort_faces(faces, classifier, db)
             session.add_faces(faces)  # their images go to disk now; autosave when due
-            output.show(frame, faces, names, frame_stem(info.name, index), stop)
-            if show_status:
-                print(status_line(index, seconds, time.time() - frame_started, len(faces), db,
-                                  output.captures), end="    ", flush=True)
+            output.show(frame, faces, names, frame_stem(info.name, index, info.stem), stop)
+            progress.advance(info, seconds, repr(db))
     except Exception as error:  # keep what was collected, then report
         failure = error
         log.debug("the frame loop failed", exc_info=True)
     finally:
-        capture.release()
+        progress.close()
         output.close()
-    if show_status:
-        print()
     print(f"total elapsed time: {time.time() - started:.3f} second")
     try:
         for change in classifier.consolidate(db):
@@ -271,17 +298,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
               file=sys.stderr)
         return EXIT_FAILURE
+    if inputs.unreadable:
+        print(f"face-classifier: error: {unreadable_message(inputs.unreadable, len(inputs.items))}",
+              file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return run(args)
-    except UsageError as error:
+    except (UsageError, InputConflict) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SourceError, ModelsMissingError, ResultInUseError, SaveError) as error:

@@ -127,14 +127,17 @@ class FaceDetector:
         return encodings
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
-               time_s: float | None = None) -> list[Face]:
-        """All faces of a BGR frame, each with its encoding and crop, named after source+frame."""
+               time_s: float | None = None, stem: str = "") -> list[Face]:
+        """All faces of a BGR frame, each with its encoding and crop, named after source+frame.
+
+        ``stem`` names the faces instead of the source's file stem (photos add a hash to it).
+        """
         boxes = self.locate(bgr)
         if not boxes:
             return []
         encodings = self.encode(to_rgb(bgr), boxes)
         return [
-            Face(file_name=face_file_name(source, frame, index), encoding=encoding, box=box,
+            Face(file_name=face_file_name(source, frame, index, stem), encoding=encoding, box=box,
                  source=source, frame=frame, time_s=time_s, crop=crop_face(bgr, box))
             for index, (box, encoding) in enumerate(zip(boxes, encodings))
         ]
@@ -154,13 +157,16 @@ class FaceDetector:
         return self.encode(rgb, [box])[0]
 
 
-def frame_stem(source: str, frame: int | None) -> str:
-    """A name for one frame of a source, the same on every run: file stem + frame index."""
-    stem = Path(source).stem if source else "face"
+def frame_stem(source: str, frame: int | None, stem: str = "") -> str:
+    """A name for one frame of a source, the same on every run: file stem + frame index.
+
+    ``stem``, when given, replaces the source's file stem.
+    """
+    stem = stem or (Path(source).stem if source else "face")
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "face"
     return f"{stem}_f{frame:06d}" if frame is not None else stem
 
 
-def face_file_name(source: str, frame: int | None, index: int) -> str:
+def face_file_name(source: str, frame: int | None, index: int, stem: str = "") -> str:
     """A face image name that is unique and stable across runs: frame stem + face index."""
-    return f"{frame_stem(source, frame)}_{index}.png"
+    return f"{frame_stem(source, frame, stem)}_{index}.png"

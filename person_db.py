@@ -325,6 +325,7 @@ class PersonDB:
         with contextlib.suppress(OSError):  # empty now, unless a face could not be placed
             (result_dir / STAGING).rmdir()
         self.save_montages(result_dir, say)
+        self._write_report(result_dir)
         say(f"{result_dir / ENCODINGS_FILE} saved")
         say(f"Saving persons finished in {time.time() - started:.3f} sec.")
 
@@ -371,6 +372,16 @@ class PersonDB:
                 path.unlink(missing_ok=True)
                 self._montage_pages.pop(path.name, None)
         say("montages saved")
+
+    def _write_report(self, result_dir: Path) -> None:
+        """appearances.csv and report.html, drawn from what was just saved."""
+        from report import write_report  # report.py reads this module: imported when used
+
+        try:
+            write_report(result_dir, self)
+        except Exception as error:  # they can be written again; the faces are saved already
+            log.warning("could not write the report: %s", error)
+            log.debug("the report", exc_info=True)
 
     def _write_montage_page(self, result_dir: Path, path: Path, files: tuple[str, ...]) -> None:
         import imutils  # only needed here
@@ -432,6 +443,13 @@ def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
     except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as error:
         log.warning("ignoring %s: %s", path, error)
         return {}
+
+
+def montage_pages(result_dir: Path, name: str) -> list[str]:
+    """File names of a person's montage pages in ``result_dir``, in page order."""
+    prefix = f"montage.{name}-"
+    return sorted(path.name for path in result_dir.glob("montage.*.png")
+                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
 
 
 def parse_int(text: str | None) -> int | None:

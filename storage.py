@@ -149,9 +149,15 @@ def read_image(path: Path) -> np.ndarray | None:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError:
         return None
-    if data.size == 0:
+    return decode_image(data)
+
+
+def decode_image(data: bytes | np.ndarray) -> np.ndarray | None:
+    """The BGR image in a file's bytes (EXIF rotation applied), or None when it is not one."""
+    buffer = np.frombuffer(data, np.uint8) if isinstance(data, bytes) else data
+    if buffer.size == 0:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         return None
     return image

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,12 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np
 
+from storage import IMAGE_SUFFIXES
+
 CAMERA_FALLBACK_FPS = 30.0
+VIDEO, CAMERA, PHOTO = "video", "camera", "photo"
+# a webcam's source name says which camera and when it opened: camera0@20250101-120000
+CAMERA_SOURCE = re.compile(r"camera\d+@\d{8}-\d{6}")
 
 
 class SourceError(Exception):
@@ -26,11 +32,16 @@ class SourceInfo:
     """What we know about an opened input."""
 
     name: str          # the path as given, or "camera0@<start time>" for a webcam
-    is_camera: bool
-    fps: float
-    frame_count: int   # 0 for a webcam
+    kind: str          # VIDEO, CAMERA or PHOTO
+    fps: float         # 0 for a photo
+    frame_count: int   # 0 for a webcam, 1 for a photo
     width: int
     height: int
+    stem: str = ""     # names its faces: <stem>_f<frame>_<i>.png (default: the file stem)
+
+    @property
+    def is_camera(self) -> bool:
+        return self.kind == CAMERA
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,46 @@ class Sampling:
 
     def step(self, fps: float) -> int:
         return max(1, round(fps * self.every_s))
+
+    def frames_to_look_at(self, info: SourceInfo) -> int | None:
+        """How many frames sampled_frames() will hand out; None when unknown (a webcam)."""
+        if info.kind == PHOTO:
+            return 1
+        if info.is_camera or info.frame_count <= 0:
+            return None
+        last = info.frame_count - 1
+        if self.stop_s > 0:
+            last = min(last, int(self.stop_s * info.fps))
+        first = int(-(-self.skip_s * info.fps // 1))  # ceil: the first frame at or after skip_s
+        step = self.step(info.fps)
+        first = -(-first // step) * step  # and on the step grid
+        return max(0, (last - first) // step + 1)
+
+
+def camera_source_name(index: int, opened_at: float) -> str:
+    """The source name of a webcam session: which camera, and when it opened (local time)."""
+    return f"camera{index}@{time.strftime('%Y%m%d-%H%M%S', time.localtime(opened_at))}"
+
+
+def is_camera_source(name: str) -> bool:
+    """Whether a face's source is a webcam, whose times are wall-clock Unix seconds."""
+    return CAMERA_SOURCE.fullmatch(name) is not None
+
+
+def source_kind(name: str) -> str:
+    """VIDEO, CAMERA or PHOTO, told from a face's source as faces.csv records it."""
+    if is_camera_source(name):
+        return CAMERA
+    return PHOTO if Path(name).suffix.lower() in IMAGE_SUFFIXES else VIDEO
+
+
+def format_time(seconds: float, wall_clock: bool = False) -> str:
+    """Video time as [h:]m:ss.s; a webcam's wall-clock time as local date and time."""
+    if wall_clock:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+    minutes, secs = divmod(max(seconds, 0.0), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return (f"{hours}:{minutes:02d}:{secs:04.1f}" if hours else f"{minutes}:{secs:04.1f}")
 
 
 def camera_index(text: str) -> int | None:
@@ -74,20 +125,21 @@ def open_source(text: str) -> tuple[cv2.VideoCapture, SourceInfo]:
         capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             raise SourceError(f"cannot read '{text}' as a video (not a video file, or damaged)")
-        name = text
+        name, kind = text, VIDEO
     else:
         capture = cv2.VideoCapture(index)
         if not capture.isOpened():
             raise SourceError(f"cannot open camera {index}: no such camera, or it is in use")
-        name = f"camera{index}@{time.strftime('%Y%m%d-%H%M%S')}"
+        name, kind = camera_source_name(index, time.time()), CAMERA
     fps = capture.get(cv2.CAP_PROP_FPS)
     if not fps or fps != fps or fps <= 0 or fps > 1000:
         fps = CAMERA_FALLBACK_FPS
-    info = SourceInfo(name=name, is_camera=index is not None, fps=fps,
+    info = SourceInfo(name=name, kind=kind, fps=fps,
                       frame_count=0 if index is not None else
                       max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))),
                       width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                      height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+                      height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                      stem=Path(name).stem)
     return capture, info
 
 
@@ -95,8 +147,9 @@ def sampled_frames(capture: cv2.VideoCapture, info: SourceInfo,
                    sampling: Sampling) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield (0-based frame index, seconds, BGR frame) for the frames to look at.
 
-    Frames in between are only grabbed, not converted. A file's time is video time;
-    a webcam's is wall-clock seconds since it opened.
+    Frames in between are only grabbed, not converted. A file's time is video time. A
+    webcam's is the wall-clock time (Unix seconds) the frame was read, so that its faces say
+    when they were seen; -s and -k count seconds since the camera opened.
     """
     step = sampling.step(info.fps)
     started = time.monotonic()
@@ -114,4 +167,4 @@ def sampled_frames(capture: cv2.VideoCapture, info: SourceInfo,
         ok, frame = capture.read()
         if not ok or frame is None:
             return
-        yield index, seconds, frame
+        yield index, time.time() if info.is_camera else seconds, frame

@@ -1,10 +1,12 @@
 """The command line end to end: real videos, real result folders, clear errors."""
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
 
+import cv2
 import pytest
 
 from tests.conftest import PROJECT, SHARED
@@ -130,3 +132,109 @@ def test_a_result_of_the_original_tool_is_taken_over(tmp_path):
     assert "2 persons, 6 known faces, 5 unknown faces" in completed.stdout
     assert "calculate encoding" not in completed.stdout
     assert len(persons_in(result)) == 11
+
+
+def test_version():
+    completed = run_cli("--version")
+    assert completed.returncode == 0 and completed.stdout.startswith("face-classifier 0.")
+
+
+def test_two_videos_of_one_name_are_a_usage_error(tmp_path, demo_videos):
+    (tmp_path / "day2").mkdir()
+    shutil.copy(demo_videos[0], tmp_path / "day2" / demo_videos[0].name)
+    completed = run_cli(demo_videos[0], tmp_path / "day2" / demo_videos[0].name,
+                        "--result", tmp_path / "r")
+    assert_one_line_error(completed, 2, "same file name", "rename one")
+    assert not (tmp_path / "r").exists()
+
+
+def test_log_levels_and_a_damaged_photo_in_a_folder(tmp_path):
+    (tmp_path / "album").mkdir()
+    (tmp_path / "album" / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    runs = {flag: run_cli(tmp_path / "album", "--result", tmp_path / "r", *flag)
+            for flag in ((), ("-q",), ("-v",))}
+    for completed in runs.values():
+        assert completed.returncode == 1, completed.stderr  # nothing lost, but not all read
+        assert completed.stderr.strip().splitlines()[-1] == (
+            f"face-classifier: error: could not read '{tmp_path / 'album' / 'b.jpg'}' "
+            f"(1 of 1 inputs); the rest was saved")
+        assert "0 persons, 0 known faces, 0 unknown faces" in completed.stdout
+        assert "%|" not in completed.stderr  # no progress bar when stderr is not a terminal
+    assert "WARNING: skipping" in runs[()].stderr and "INFO" not in runs[()].stderr
+    assert_one_line_error(runs[("-q",)], 1, "could not read")
+    assert "INFO: reading" in runs[("-v",)].stderr and "WARNING: skipping" in runs[("-v",)].stderr
+    assert run_cli("x.mp4", "-q", "-v").returncode == 2  # one or the other
+
+
+def write_portraits(folder, portraits, name):
+    """Each portrait as ``name`` in its own subfolder: photos that share a file name."""
+    paths = []
+    for number, image in enumerate(portraits):
+        (folder / f"day{number}").mkdir(parents=True)
+        paths.append(folder / f"day{number}" / name)
+        assert cv2.imwrite(str(paths[-1]), image)
+    return paths
+
+
+@pytest.mark.slow
+def test_videos_photos_and_folders_in_one_run(tmp_path, demo_videos, portraits):
+    first = demo_videos[0]
+    photos = write_portraits(tmp_path / "album", portraits, "IMG_0001.jpg")
+    result = tmp_path / "result"
+    inputs = [first, tmp_path / "album" / "day0", photos[1]]
+    completed = run_cli(*inputs, "--result", result, "-S", "2")
+    assert completed.returncode == 0, completed.stderr
+    faces = int(re.findall(r"^2 persons, (\d+) known faces, 0 unknown faces", completed.stdout,
+                           re.M)[-1])
+    rows = persons_in(result)
+    assert len(rows) == faces >= 6
+    assert {r["source"] for r in rows} == {str(first), *map(str, photos)}
+    photo_rows = [r for r in rows if r["source"] in map(str, photos)]
+    assert [(r["frame"], r["time_s"]) for r in photo_rows] == [("0", "0.000")] * 2
+    assert len({r["file"] for r in photo_rows}) == 2  # one name, two folders: two face names
+    by_photo = {r["source"]: r["person"] for r in photo_rows}
+    hopper = next(r["person"] for r in rows if r["source"] == str(first) and r["frame"] == "0")
+    assert by_photo[str(photos[0])] == hopper != by_photo[str(photos[1])]
+
+    with open(result / "appearances.csv", newline="") as file:
+        appearances = list(csv.DictReader(file))
+    assert {a["source"] for a in appearances} == {r["source"] for r in rows}
+    assert sum(int(a["faces"]) for a in appearances) == faces
+    assert "Who was there, and when" in (result / "report.html").read_text(encoding="utf-8")
+
+    again = run_cli(*inputs, "--result", result, "-S", "2", "-q")  # the same: nothing twice
+    assert again.returncode == 0, again.stderr
+    assert len(persons_in(result)) == faces and again.stderr == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns, rows", [(120, 40), (0, 0)])  # 0x0: a terminal of no size
+def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, columns, rows):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    process = subprocess.Popen([sys.executable, str(PROJECT / "face_classifier.py"),
+                                demo_videos[0], "-S", "3", "--result", tmp_path / "r"],
+                               stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the process closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout, _ = process.communicate(timeout=300)
+    os.close(leader)
+    assert process.returncode == 0
+    bar = seen.decode(errors="replace").replace("\r", "\n")
+    assert "100%|" in bar and "3/3 [" in bar and "frame/s]" in bar, bar
+    summary = re.findall(r"^\d+ persons, \d+ known faces", stdout, re.M)[-1]  # after saving
+    assert f"first.mp4 @ 0:06.0, {summary}" in bar  # the counts at the last frame
+    assert "%|" not in stdout  # the bar is on stderr, the post's lines on stdout

@@ -292,18 +292,28 @@ def test_more_bad_flags_are_usage_errors(tmp_path, flags, words):
 
 
 def test_no_input_at_all_is_a_usage_error():
-    assert_one_line_error(run_cli(), 2, "required", "inputfile")
+    assert_one_line_error(run_cli(), 2, "required", "INPUT")
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda p: p.write_bytes(b""), ["is empty"]),
-    (lambda p: p.mkdir(), ["is a directory"]),
-    (lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000)), ["cannot read"]),
+@pytest.mark.parametrize("name, make, words", [
+    ("in.mp4", lambda p: p.write_bytes(b""), ["is empty"]),
+    ("in.mp4", lambda p: p.mkdir(), ["no photos in the folder"]),
+    ("in.mp4", lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000)),
+     ["cannot read", "as a video"]),
+    ("in.png", lambda p: p.write_bytes(b""), ["cannot read", "as an image"]),
 ])
-def test_an_input_that_is_not_a_video_is_one_line(tmp_path, make, words):
-    make(tmp_path / "in.mp4")
-    assert_one_line_error(run_cli(tmp_path / "in.mp4", "--result", tmp_path / "r"), 1, *words)
+def test_an_input_that_is_not_a_video_is_one_line(tmp_path, name, make, words):
+    make(tmp_path / name)
+    assert_one_line_error(run_cli(tmp_path / name, "--result", tmp_path / "r"), 1, *words)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_photo_damaged_past_its_header_ends_the_run_with_exit_1(tmp_path):
+    (tmp_path / "in.jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(100))  # looks like a JPEG
+    completed = run_cli(tmp_path / "in.jpg", "--result", tmp_path / "r")
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    assert completed.stderr.strip().splitlines()[-1].startswith(
+        f"face-classifier: error: could not read '{tmp_path / 'in.jpg'}'")
 
 
 def test_result_below_a_file_and_capture_on_a_file_are_usage_errors(tmp_path):

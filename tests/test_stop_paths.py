@@ -37,13 +37,13 @@ def scripted_detector(at_call=None, action=None):
         def encode_face_image(self, image):
             raise AssertionError("stored encodings must be used")
 
-        def detect(self, bgr, source="", frame=None, time_s=None):
+        def detect(self, bgr, source="", frame=None, time_s=None, stem=""):
             ScriptedDetector.calls += 1
             if ScriptedDetector.calls == at_call:
                 action()
             who = ScriptedDetector.calls % 2
             encoding = encoding_at(float(who), 0.001 * ScriptedDetector.calls)
-            return [Face(face_file_name(source, frame, 0), encoding, (10, 60, 60, 10), source,
+            return [Face(face_file_name(source, frame, 0, stem), encoding, (10, 60, 60, 10), source,
                          frame, time_s, crop=np.ascontiguousarray(bgr[:48, :48]))]
 
     return ScriptedDetector

@@ -1,0 +1,299 @@
+"""report.html and appearances.csv: who was seen when, written into the result on every save.
+
+The page is self-contained: the timeline chart (matplotlib) is inline as a data URI, and the
+montage pages next to it in the result directory are linked by relative paths, so it opens
+from disk, or anywhere the result directory is copied to, with no network.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+import storage
+from appearances import (APPEARANCES_CSV, Appearance, appearances_csv, find_appearances,
+                         sightings_of)
+from person_db import UNKNOWNS, Person, PersonDB, montage_pages
+from video_source import CAMERA, PHOTO, format_time, source_kind
+
+log = logging.getLogger(__name__)
+
+REPORT_HTML = "report.html"
+MAX_CHART_SOURCES = 8    # videos and webcam sessions drawn; all are in appearances.csv
+MAX_CHART_ROWS = 30      # persons per source drawn, those with the most faces first
+MAX_LISTED = 25          # appearances or photos listed under a person
+CHART_WIDTH_IN, CHART_DPI = 9.6, 100
+ROW_IN, GAP_IN, TOP_IN, BOTTOM_IN, LEFT_IN = 0.3, 0.65, 0.3, 0.35, 1.7  # chart layout, inches
+UNKNOWN_COLOR = "#9e9e9e"
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
+           "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"]  # matplotlib's tab20 without its greys
+# used for names in the chart when installed (DejaVu Sans has no Hangul or Kanji)
+FALLBACK_FONTS = ["Noto Sans CJK KR", "Noto Sans CJK JP", "NanumGothic", "Noto Sans KR",
+                  "WenQuanYi Zen Hei", "Droid Sans Fallback"]
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; padding: 0 1em;
+       color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+.facts { color: #555; }
+img { max-width: 100%; height: auto; }
+img.montage { display: block; margin: 0.5em 0; border: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { text-align: left; padding: 0.2em 0.8em 0.2em 0; border-bottom: 1px solid #eee; }
+td.n { text-align: right; }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.4em; }
+"""
+
+
+def write_report(result_dir: Path, db: PersonDB) -> None:
+    """Write appearances.csv and report.html from ``db`` as it is now (folder names included)."""
+    found = find_appearances(sightings_of(db))
+    storage.atomic_write_bytes(result_dir / APPEARANCES_CSV, appearances_csv(
+        a for a in found if a.person != UNKNOWNS).encode())
+    colors = person_colors(db)
+    chart = timeline_png(found, colors)
+    page = report_html(result_dir, db, found, chart, colors, written_at=time.time())
+    storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode())
+    log.info("%s and %s written", result_dir / REPORT_HTML, result_dir / APPEARANCES_CSV)
+
+
+def persons_shown(db: PersonDB) -> list[Person]:
+    return sorted((p for p in db.persons if p.faces), key=lambda p: p.name)
+
+
+def person_colors(db: PersonDB) -> dict[str, str]:
+    """One colour per person, the same in the chart and on the page."""
+    named = {p.name: PALETTE[i % len(PALETTE)] for i, p in enumerate(persons_shown(db))}
+    return {**named, UNKNOWNS: UNKNOWN_COLOR}
+
+
+def first_and_last(seen: list[Appearance]) -> tuple[str, str]:
+    """Where a person was first and last seen: in videos if any, else in photos."""
+    timed = [a for a in seen if source_kind(a.source) != PHOTO] or seen
+    return (when(timed[0]), when(timed[-1], end=True)) if timed else ("", "")
+
+
+# --- the chart ---------------------------------------------------------------------------
+def timeline_png(found: list[Appearance], colors: dict[str, str]) -> bytes | None:
+    """A PNG with one panel per video or webcam session: a row per person, a bar per appearance.
+
+    None when nothing was seen in a video or webcam (photos have no time to draw), or when
+    matplotlib fails: the rest of the report is still worth writing.
+    """
+    by_source: dict[str, list[Appearance]] = {}
+    for appearance in found:
+        if source_kind(appearance.source) != PHOTO:
+            by_source.setdefault(appearance.source, []).append(appearance)
+    if not by_source:
+        return None
+    sources = sorted(by_source)[:MAX_CHART_SOURCES]
+    try:
+        return _draw_timeline([(s, by_source[s]) for s in sources], colors)
+    except Exception as error:  # a chart is not worth losing the report over
+        log.warning("the timeline chart could not be drawn: %s", error)
+        log.debug("timeline chart", exc_info=True)
+        return None
+
+
+def _chart_rows(appearances: list[Appearance]) -> list[str]:
+    """The persons of one source, most faces first (capped), drawn in order of first sight."""
+    faces = Counter()
+    first: dict[str, float] = {}
+    for a in appearances:
+        faces[a.person] += a.faces
+        first.setdefault(a.person, a.start_s)
+    kept = [p for p, _ in faces.most_common(MAX_CHART_ROWS)]
+    people = sorted((p for p in kept if p != UNKNOWNS), key=lambda p: (first[p], p))
+    return people + ([UNKNOWNS] if UNKNOWNS in kept else [])
+
+
+def _draw_timeline(panels: list[tuple[str, list[Appearance]]], colors: dict[str, str]) -> bytes:
+    import matplotlib
+    from matplotlib import font_manager
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    family = ["DejaVu Sans", *(f for f in FALLBACK_FONTS if f in installed)]
+    rows = [_chart_rows(appearances) for _, appearances in panels]
+    # fixed margins in inches: a layout engine would draw the whole chart twice
+    heights = [ROW_IN * len(r) + 0.2 for r in rows]
+    total = sum(heights) + GAP_IN * (len(panels) - 1) + TOP_IN + BOTTOM_IN
+    with matplotlib.rc_context({"font.family": family, "font.size": 9}), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # glyphs missing for a name: drawn as boxes, say no more
+        figure = Figure(figsize=(CHART_WIDTH_IN, total), dpi=CHART_DPI)
+        figure.subplots_adjust(left=LEFT_IN / CHART_WIDTH_IN, right=1 - 0.2 / CHART_WIDTH_IN,
+                               top=1 - TOP_IN / total, bottom=BOTTOM_IN / total,
+                               hspace=GAP_IN / (sum(heights) / len(heights)))
+        axes = figure.subplots(len(panels), 1, squeeze=False,
+                               gridspec_kw={"height_ratios": heights})[:, 0]
+        for ax, (source, appearances), names in zip(axes, panels, rows):
+            camera = source_kind(source) == CAMERA
+            origin = min(a.start_s for a in appearances) if camera else 0.0
+            span = max(max(a.end_s for a in appearances) - origin, 1.0)
+            for row, name in enumerate(names):
+                bars = [(a.start_s - origin, max(a.end_s - a.start_s, span / 150))
+                        for a in appearances if a.person == name]
+                ax.broken_barh(bars, (row - 0.35, 0.7), color=colors.get(name, UNKNOWN_COLOR))
+            ax.set_yticks(range(len(names)), [n if len(n) <= 24 else n[:23] + "…" for n in names])
+            ax.set_ylim(len(names) - 0.5, -0.5)
+            ax.set_xlim(0, span * 1.02)
+            # ticks on whole seconds, at steps a clock reads well: 1, 2, 5, 10, 15, 30, 60 ...
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 1.5, 2, 3, 5, 6, 10],
+                                                   integer=True))
+            ax.grid(axis="x", color="#e5e5e5")
+            ax.set_axisbelow(True)
+            if camera:
+                ax.xaxis.set_major_formatter(FuncFormatter(
+                    lambda x, _, o=origin: time.strftime("%H:%M:%S", time.localtime(o + x))))
+                title = f"{source}  (webcam, from {format_time(origin, wall_clock=True)})"
+            else:
+                ax.xaxis.set_major_formatter(FuncFormatter(
+                    lambda x, _: format_time(x).rsplit(".", 1)[0]))
+                title = f"{source}  (video time)"
+            ax.set_title(title, loc="left", fontsize=9)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+# --- the page ----------------------------------------------------------------------------
+def when(appearance: Appearance, end: bool = False) -> str:
+    """Where and when, for a reader: "clip.mp4 at 1:02.5"; a photo is just its name."""
+    kind = source_kind(appearance.source)
+    if kind == PHOTO:
+        return appearance.source
+    seconds = appearance.end_s if end else appearance.start_s
+    return f"{appearance.source} at {format_time(seconds, wall_clock=kind == CAMERA)}"
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def report_html(result_dir: Path, db: PersonDB, found: list[Appearance], chart: bytes | None,
+                colors: dict[str, str], written_at: float) -> str:
+    """The whole page: summary, timeline, a section per person, the unknowns, the sources."""
+    e = html.escape
+    persons = persons_shown(db)
+    by_person: dict[str, list[Appearance]] = {}
+    for appearance in found:
+        by_person.setdefault(appearance.person, []).append(appearance)
+    anchors = {p.name: f"person-{number}" for number, p in enumerate(persons, 1)}
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>face-classifier: {e(result_dir.name or str(result_dir))}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>Who was there, and when</h1>",
+        f'<p class="facts">{e(repr(db))} &middot; written '
+        f'{e(format_time(written_at, wall_clock=True))} by face-classifier</p>',
+        "<h2>Timeline</h2>",
+    ]
+    if chart is not None:
+        data = base64.b64encode(chart).decode("ascii")
+        parts.append(f'<img class="timeline" src="data:image/png;base64,{data}" '
+                     f'alt="timeline: who appears when, per video">')
+        parts.append('<p class="facts">A bar is a continuous appearance (see '
+                     'appearances.csv); grey is faces nobody was matched to.</p>')
+    else:
+        parts.append("<p>Nobody was seen in a video or webcam yet.</p>")
+
+    parts.append("<h2>Persons</h2>")
+    if persons:
+        parts.append("<table><tr><th>person</th><th>faces</th><th>appearances</th>"
+                     "<th>photos</th><th>first seen</th><th>last seen</th></tr>")
+        for person in persons:
+            seen = by_person.get(person.name, [])
+            photos = sum(source_kind(a.source) == PHOTO for a in seen)
+            first, last = first_and_last(seen)
+            parts.append(
+                f'<tr><td><span class="swatch" style="background:{colors[person.name]}"></span>'
+                f'<a href="#{anchors[person.name]}">{e(person.name)}</a></td>'
+                f'<td class="n">{len(person.faces)}</td>'
+                f'<td class="n">{len(seen) - photos}</td><td class="n">{photos}</td>'
+                f"<td>{e(first)}</td><td>{e(last)}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>No persons yet.</p>")
+
+    for person in persons:
+        parts.append(person_section(result_dir, person, by_person.get(person.name, []),
+                                    anchors[person.name], colors[person.name]))
+    if db.unknown.faces:
+        parts.append(person_section(result_dir, db.unknown, by_person.get(UNKNOWNS, []),
+                                    "unknowns", UNKNOWN_COLOR, title="Unknown faces"))
+    parts.append(sources_section(db))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def person_section(result_dir: Path, person: Person, seen: list[Appearance], anchor: str,
+                   color: str, title: str | None = None) -> str:
+    """A person's montage pages, counts, first and last sight, and appearances."""
+    e = html.escape
+    timed = [a for a in seen if source_kind(a.source) != PHOTO]
+    photos = sorted({a.source for a in seen if source_kind(a.source) == PHOTO})
+    facts = [counted(len(person.faces), "face")]
+    if timed:
+        videos = counted(len({a.source for a in timed}), "video")
+        facts.append(f"{counted(len(timed), 'appearance')} in {videos}")
+        facts.append(f"first seen {when(timed[0])}")
+        facts.append(f"last seen {when(timed[-1], end=True)}")
+    if photos:
+        facts.append(f"in {counted(len(photos), 'photo')}")
+    lines = [f'<section id="{anchor}">',
+             f'<h2><span class="swatch" style="background:{color}"></span>'
+             f"{e(title or person.name)}</h2>",
+             f'<p class="facts">{e(" · ".join(facts))}</p>']
+    for number, page in enumerate(montage_pages(result_dir, person.name), 1):
+        lines.append(f'<img class="montage" src="{quote(page)}" '
+                     f'alt="faces of {e(person.name)}, page {number}">')
+    if timed and person.name != UNKNOWNS:
+        lines.append("<table><tr><th>source</th><th>from</th><th>to</th><th>faces</th></tr>")
+        for a in timed[:MAX_LISTED]:
+            camera = source_kind(a.source) == CAMERA
+            lines.append(f"<tr><td>{e(a.source)}</td>"
+                         f"<td>{e(format_time(a.start_s, wall_clock=camera))}</td>"
+                         f"<td>{e(format_time(a.end_s, wall_clock=camera))}</td>"
+                         f'<td class="n">{a.faces}</td></tr>')
+        lines.append("</table>")
+        if len(timed) > MAX_LISTED:
+            lines.append(f"<p>and {len(timed) - MAX_LISTED} more in {APPEARANCES_CSV}</p>")
+    if photos:
+        shown = ", ".join(e(p) for p in photos[:MAX_LISTED])
+        more = f" and {len(photos) - MAX_LISTED} more" if len(photos) > MAX_LISTED else ""
+        lines.append(f"<p>Photos: {shown}{more}</p>")
+    lines.append("</section>")
+    return "\n".join(lines)
+
+
+def sources_section(db: PersonDB) -> str:
+    """Every source with its number of faces and of persons, as faces.csv records them."""
+    e = html.escape
+    faces: Counter[str] = Counter()
+    persons: dict[str, set[str]] = {}
+    for person, face in db.all_faces():
+        source = face.source or "(added by hand)"
+        faces[source] += 1
+        if person.name != UNKNOWNS:
+            persons.setdefault(source, set()).add(person.name)
+    if not faces:
+        return ""
+    lines = ["<h2>Sources</h2>", "<table><tr><th>source</th><th>kind</th><th>faces</th>"
+             "<th>persons</th></tr>"]
+    for source in sorted(faces):
+        kind = "" if source == "(added by hand)" else source_kind(source)
+        lines.append(f"<tr><td>{e(source)}</td><td>{kind}</td><td class='n'>{faces[source]}</td>"
+                     f"<td class='n'>{len(persons.get(source, ()))}</td></tr>")
+    lines.append("</table>")
+    return "\n".join(lines)

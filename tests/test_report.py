@@ -1,0 +1,153 @@
+"""report.html: written on every save, self-contained, a section per person; and in a browser."""
+import base64
+import re
+import shutil
+import time
+from html.parser import HTMLParser
+from urllib.parse import unquote
+
+import cv2
+import numpy as np
+import pytest
+
+from person_db import PersonDB
+from report import REPORT_HTML
+
+WEIRD_NAME = 'Kim "K" <b>& co #1 100%'
+
+
+class Links(HTMLParser):
+    """Every URL the page would fetch or follow, and every tag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        for name, value in attrs:
+            if name in ("src", "href"):
+                self.urls.append((tag, value))
+
+
+def parse(page: str) -> Links:
+    links = Links()
+    links.feed(page)
+    return links
+
+
+def sample_result(result_dir, make_face, camera=False):
+    """Two persons (one renamed to an awkward name) and an unknown face, saved."""
+    db = PersonDB()
+    ann = db.new_person([make_face(0.0, 0.01 * k) for k in range(14)])  # two montage pages
+    bob = db.new_person([make_face(1.0), make_face(1.01)])
+    db.unknown.add_face(make_face(5.0))
+    if camera:
+        for number, face in enumerate(bob.faces):
+            face.source, face.time_s = "camera0@20250304-050607", 1_741_064_767.0 + number
+    db.save(result_dir)
+    (result_dir / ann.name).rename(result_dir / WEIRD_NAME)
+    reloaded = PersonDB()
+    reloaded.load(result_dir, encode_image=None)
+    reloaded.save(result_dir)
+    return reloaded
+
+
+def test_every_save_writes_a_self_contained_report(tmp_path, make_face):
+    sample_result(tmp_path, make_face)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    links = parse(page)
+    assert not links.tags & {"script", "link", "iframe", "object", "embed"}
+    images = [url for tag, url in links.urls if tag == "img"]
+    assert len(images) == 1 + 2 + 1 + 1  # timeline, two pages of the renamed person, bob, unknowns
+    for url in images:
+        if url.startswith("data:"):
+            continue
+        assert "://" not in url and not url.startswith("/")
+        assert (tmp_path / unquote(url)).is_file(), url  # relative, and there
+    for tag, url in links.urls:
+        assert url.startswith(("data:image/png;base64,", "#")) or tag == "img", url
+    assert "http" not in re.sub(r"<[^>]*>", "", page.split("<style>")[0])
+
+
+def test_the_timeline_is_a_png_inline(tmp_path, make_face):
+    sample_result(tmp_path, make_face)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    data = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1))
+    chart = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert chart.shape[1] == 960 and chart.shape[0] > 150
+    assert len(np.unique(chart.reshape(-1, 3), axis=0)) > 10  # bars and text, not a blank
+
+
+def test_a_section_per_person_with_counts_first_and_last_seen(tmp_path, make_face):
+    sample_result(tmp_path, make_face)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    assert "<b>" not in page and "Kim &quot;K&quot; &lt;b&gt;&amp; co #1 100%" in page
+    sections = re.findall(r'<section id="([^"]+)">\s*<h2>.*?</span>(.*?)</h2>\s*'
+                          r'<p class="facts">(.*?)</p>', page, re.S)
+    assert [(anchor, facts) for anchor, _, facts in sections] == [
+        ("person-1", "14 faces · 1 appearance in 1 video · first seen clip.mp4 at 0:00.0 · "
+                     "last seen clip.mp4 at 0:00.5"),
+        ("person-2", "2 faces · 1 appearance in 1 video · first seen clip.mp4 at 0:00.6 · "
+                     "last seen clip.mp4 at 0:00.6"),
+        ("unknowns", "1 face · 1 appearance in 1 video · first seen clip.mp4 at 0:00.6 · "
+                     "last seen clip.mp4 at 0:00.6")]
+    assert [title for _, title, _ in sections][1:] == ["person_02", "Unknown faces"]
+    assert "2 persons, 16 known faces, 1 unknown faces" in page
+
+
+def test_webcam_times_are_shown_as_the_clock(tmp_path, make_face):
+    sample_result(tmp_path, make_face, camera=True)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1_741_064_767.0))
+    assert f"camera0@20250304-050607 at {clock}" in page
+
+
+def test_photos_only_give_no_chart_and_are_listed(tmp_path, make_face):
+    db = PersonDB()
+    faces = [make_face(0.0), make_face(0.01)]
+    for number, face in enumerate(faces):
+        face.source, face.frame, face.time_s = f"album/IMG_{number}.jpg", 0, 0.0
+    db.new_person(faces)
+    db.save(tmp_path)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    assert "data:image/png" not in page and "Nobody was seen in a video or webcam yet" in page
+    assert "2 faces · in 2 photos" in page and "Photos: album/IMG_0.jpg, album/IMG_1.jpg" in page
+
+
+def test_an_empty_result_still_gets_a_report(tmp_path):
+    PersonDB().save(tmp_path)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    assert "No persons yet" in page
+    assert (tmp_path / "appearances.csv").read_text() == "person,source,start_s,end_s,faces\n"
+
+
+chromium = pytest.mark.skipif(
+    not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
+    reason="no chromium (apt-get install chromium)")
+
+
+@pytest.mark.slow
+@chromium
+def test_the_report_renders_in_chromium_with_every_image(tmp_path, make_face):
+    from render_report import find_chromium, loaded_images, screenshot
+
+    result = tmp_path / "my result"  # a space in the path, as users have
+    result.mkdir()
+    sample_result(result, make_face)
+    images = loaded_images(result / REPORT_HTML, find_chromium())
+    assert len(images) == 5
+    assert all(image.loaded for image in images), images
+    assert images[0].src.startswith("data:image/png") and images[0].width == 960
+    assert sorted((i.width, i.height) for i in images[1:]) == [(768, 256)] * 4
+    # a page whose montage is gone shows as broken: the check can fail
+    next(result.glob("montage.person_02-*.png")).unlink()
+    broken = [i for i in loaded_images(result / REPORT_HTML, find_chromium()) if not i.loaded]
+    assert [i.src for i in broken] == ["montage.person_02-00.png"]
+
+    shot = tmp_path / "shot.png"
+    size = screenshot(result / REPORT_HTML, find_chromium(), shot, (800, 900))
+    image = cv2.imread(str(shot))
+    assert image.shape[:2] == (900, 800) and size < 300_000
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20  # the page, not a blank window
