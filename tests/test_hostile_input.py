@@ -80,7 +80,7 @@ def test_broken_files_are_skipped_with_a_warning_and_kept(tmp_path, make_face, c
     assert (person / "pipe.png").exists() and (person / "folder.png").is_dir()
 
 
-def test_unicode_spaces_and_undecodable_bytes_in_names(tmp_path, make_face):
+def test_unicode_spaces_and_undecodable_bytes_in_names(tmp_path, make_face, caplog):
     saved_result(tmp_path, make_face)
     (tmp_path / "person_01").rename(tmp_path / "Jürgen Müller 李小龍")
     undecodable = os.fsdecode(b"caf\xe9 \xff")  # not UTF-8: Linux allows any bytes
@@ -97,6 +97,8 @@ def test_unicode_spaces_and_undecodable_bytes_in_names(tmp_path, make_face):
     assert loaded.folders()["photo 1 ça.png"] == undecodable
     assert (tmp_path / f"montage.{undecodable}-00.png").is_file()
     assert (tmp_path / "montage.Jürgen Müller 李小龍-00.png").is_file()
+    assert b'src="montage.caf%E9%20%FF-00.png"' in (tmp_path / "report.html").read_bytes()
+    assert "could not write" not in caplog.text
 
 
 def test_the_same_face_file_name_in_two_folders(tmp_path, make_face, caplog):
