@@ -112,3 +112,17 @@ def test_autosaves_keep_a_crashed_runs_faces(tmp_path, demo_videos, monkeypatch,
         run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r", "--autosave", "1e-9",
                  detector=scripted_detector(6, crash))
     assert len(load_result(tmp_path / "r").faces) == 5  # autosaved after each frame
+
+
+def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path, demo_videos, monkeypatch,
+                                                       capsys):
+    from person_db import PersonDB
+
+    def interrupted_load(self, *args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C before the frame loop: the default handler is in place
+
+    monkeypatch.setattr(PersonDB, "load", interrupted_load)
+    code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r")
+    assert code == 130
+    assert output.err.strip().splitlines() == [
+        "face-classifier: interrupted; the result is as the last save left it"]
