@@ -89,8 +89,9 @@ def main() -> int:
     session = ResultSession(db, result, autosave_s=0 if args.in_memory else args.autosave)
     classifier = make_classifier(DEFAULT_THRESHOLD, faithful=args.faithful)
     started = time.monotonic()
+    rules = "the post's rules" if args.faithful else "the default rules"
     print(f"{args.faces} synthetic faces of {args.people} persons ({args.strangers:.0%} "
-          f"strangers), {'the post' if args.faithful else 'the default'}'s rules, "
+          f"strangers), {rules}, "
           f"{args.crop}x{args.crop} crops, "
           + ("crops kept in memory until the end" if args.in_memory
              else f"written as found, autosave every {args.autosave:g} s") + f", into {result}")
