@@ -87,7 +87,8 @@ def test_a_kill_at_any_step_of_a_save_leaves_the_previous_or_the_new_result(
 
     outcomes = {"previous": 0, "new": 0}
     for snapshot in sorted((tmp_path / "kills").iterdir()):
-        loaded = load_result(snapshot, user_sorted=True)  # finishes an interrupted save, as the next run would
+        # loading finishes an interrupted save, as the next run would
+        loaded = load_result(snapshot, user_sorted=True)
         outcome = "new" if loaded == new else "previous"
         if outcome == "previous":
             assert loaded.faces == previous.faces, snapshot.name
@@ -125,7 +126,8 @@ def test_a_disk_that_fills_at_any_step_of_a_save_loses_nothing(tmp_path, make_fa
                 assert "last complete save" in str(error)
         # the next run, had this one died now, finds the previous save or the new one
         shutil.copytree(result, tmp_path / "next run", symlinks=True)
-        assert load_result(tmp_path / "next run", user_sorted=True).faces in (previous.faces, in_memory(db))
+        next_run = load_result(tmp_path / "next run", user_sorted=True)
+        assert next_run.faces in (previous.faces, in_memory(db))
         shutil.rmtree(tmp_path / "next run")
         # this run, once there is space again, saves everything at its next save
         session.finish()
@@ -208,7 +210,8 @@ def test_encodings_are_written_before_any_face_image_reaches_a_folder(tmp_path, 
 
     def check_then_rename(source, target):
         from storage import load_encodings
-        stored_before_move.append(os.path.basename(target) in load_encodings(result / ENCODINGS_FILE))
+        stored = load_encodings(result / ENCODINGS_FILE)
+        stored_before_move.append(os.path.basename(target) in stored)
         real_rename(source, target)
 
     monkeypatch.setattr(os, "rename", check_then_rename)
