@@ -57,7 +57,7 @@ def signals_held() -> Iterator[None]:
 
 class ResultSession:
     """Saves ``db`` to ``result_dir``: as faces come, every ``autosave_s`` seconds (0: never),
-    and once at the end (``finish``). Holds the directory's lock from creation to finish."""
+    and once at the end (``finish``). Holds the directory's lock from creation to ``close``."""
 
     def __init__(self, db: PersonDB, result_dir: Path, autosave_s: float = DEFAULT_AUTOSAVE_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -107,6 +107,7 @@ class ResultSession:
             self.autosaves += 1
 
     def save(self, announce: bool = True) -> None:
+        """Save now, with Ctrl-C and SIGTERM held until the result is whole again."""
         try:
             with signals_held():
                 self.db.save(self.result_dir, announce=announce)
