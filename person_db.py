@@ -70,8 +70,10 @@ class Person:
     name: str
     faces: list[Face] = field(default_factory=list)
     encoding: np.ndarray | None = None
+    _rows: "EncodingRows" = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._rows = EncodingRows()
         if self.encoding is None and self.faces:
             self.calculate_average_encoding()
 
@@ -87,10 +89,41 @@ class Person:
         self.encoding = (np.mean([f.encoding for f in self.faces], axis=0)
                          if self.faces else None)
 
+    def encoding_matrix(self) -> np.ndarray:
+        """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
+        return self._rows.of(self.faces)
+
     def distance_statistics(self) -> tuple[float, float, float]:
         """Min, mean and max distance of this person's faces to their average."""
-        distances = face_distance(np.array([f.encoding for f in self.faces]), self.encoding)
+        distances = face_distance(self.encoding_matrix(), self.encoding)
         return float(distances.min()), float(distances.mean()), float(distances.max())
+
+
+class EncodingRows:
+    """A cache of a face list's encodings as array rows.
+
+    Faces are almost always appended, so new rows are copied in (in a buffer that doubles);
+    any other change to the list (a face popped, the list replaced) rebuilds the rows.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = np.empty((0, 128))
+        self._count = 0
+        self._last: Face | None = None
+
+    def of(self, faces: list[Face]) -> np.ndarray:
+        count = self._count
+        if count > len(faces) or (count and faces[count - 1] is not self._last):
+            count = 0  # not an append: start again
+        if len(self._buffer) < len(faces):
+            grown = np.empty((max(16, 2 * len(faces)), 128))
+            grown[:count] = self._buffer[:count]
+            self._buffer = grown
+        for row in range(count, len(faces)):
+            self._buffer[row] = faces[row].encoding
+        self._count = len(faces)
+        self._last = faces[-1] if faces else None
+        return self._buffer[:len(faces)]
 
 
 def face_distance(encodings: np.ndarray, encoding: np.ndarray) -> np.ndarray:
