@@ -7,7 +7,7 @@ DEMO_RESULT ?= demo-result
 REPORT_RESULT ?= report-result
 SCREENSHOT ?= $(REPORT_RESULT)/screenshot.png
 
-.PHONY: install demo report test test-fast bench eval clean
+.PHONY: install demo report test test-fast bench bench-memory eval clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,10 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
+
+# resident memory after 1,000 and 10,000 faces (synthetic, no dlib), with autosaves
+bench-memory: install
+	$(PY) bench/memory_bench.py
 
 eval: install
 	$(PY) tools/evaluate.py

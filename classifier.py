@@ -65,7 +65,7 @@ class FaithfulClassifier:
 
     def compare_with_unknown_faces(self, face: Face, db: PersonDB) -> Person | None:
         pool = db.unknown.faces
-        distances = face_distance(np.array([f.encoding for f in pool]), face.encoding)
+        distances = face_distance(db.unknown.encoding_matrix(), face.encoding)
         if len(distances) == 0 or distances.min() >= self.similarity_threshold:
             db.unknown.add_face(face)
             return None
@@ -104,13 +104,11 @@ class NeighbourClassifier:
         """(distance, face, person) for every pair below the threshold, closest first."""
         if not faces or not persons:
             return []
-        encodings = np.concatenate([[f.encoding for f in p.faces] for p in persons])
-        owners = np.concatenate([np.full(len(p.faces), i) for i, p in enumerate(persons)])
         averages = np.array([p.encoding for p in persons])
         pairs = []
         for face_index, face in enumerate(faces):
-            nearest_face = np.full(len(persons), np.inf)
-            np.minimum.at(nearest_face, owners, face_distance(encodings, face.encoding))
+            nearest_face = np.array([face_distance(p.encoding_matrix(), face.encoding).min()
+                                     for p in persons])
             distances = np.minimum(nearest_face, face_distance(averages, face.encoding))
             for person_index in np.flatnonzero(distances < self.similarity_threshold):
                 pairs.append((float(distances[person_index]), face_index, int(person_index)))
@@ -119,7 +117,7 @@ class NeighbourClassifier:
     def _pair_with_unknown(self, face: Face, db: PersonDB) -> Person | None:
         pool = db.unknown.faces
         candidates = [i for i, f in enumerate(pool) if not same_frame(f, face)]
-        distances = face_distance(np.array([pool[i].encoding for i in candidates]), face.encoding)
+        distances = face_distance(db.unknown.encoding_matrix()[candidates], face.encoding)
         if len(distances) == 0 or distances.min() >= self.similarity_threshold:
             db.unknown.add_face(face)
             return None
@@ -155,13 +153,16 @@ class NeighbourClassifier:
     def place_unknown_faces(self, db: PersonDB) -> int:
         """Give each pooled face to the closest person below the threshold not seen in its frame."""
         placed = 0
+        persons = [p for p in db.persons if p.faces]
+        seen_in = [frames_of(p) for p in persons]
         for face in [f for f in db.unknown.faces if f.file_name not in db.loaded_faces]:
-            persons = [p for p in db.persons if p.faces and not any(same_frame(f, face)
-                                                                    for f in p.faces)]
-            candidates = self._candidates([face], persons)
+            free = [i for i, frames in enumerate(seen_in) if (face.source, face.frame) not in frames]
+            candidates = self._candidates([face], [persons[i] for i in free])
             if candidates:
+                chosen = free[candidates[0][2]]
                 db.unknown.faces.remove(face)
-                persons[candidates[0][2]].add_face(face)
+                persons[chosen].add_face(face)
+                seen_in[chosen].add((face.source, face.frame))
                 placed += 1
         if placed:
             db.unknown.calculate_average_encoding()
@@ -173,7 +174,7 @@ class NeighbourClassifier:
             return None
         averages = np.array([p.encoding for p in persons])
         distances = np.linalg.norm(averages[:, None] - averages[None], axis=2)
-        frames = [{(f.source, f.frame) for f in p.faces if f.frame is not None} for p in persons]
+        frames = [frames_of(p) for p in persons]
         for flat in np.argsort(distances, axis=None):
             i, j = divmod(int(flat), len(persons))
             if distances[i, j] >= self.similarity_threshold:
@@ -188,6 +189,11 @@ class NeighbourClassifier:
         user_named = not is_automatic(a) and not is_automatic(b)
         both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
         return not (user_named or both_sorted_before)
+
+
+def frames_of(person: Person) -> set[tuple[str, int]]:
+    """The (source, frame) pairs the person was seen in."""
+    return {(f.source, f.frame) for f in person.faces if f.frame is not None}
 
 
 def same_frame(a: Face, b: Face) -> bool:

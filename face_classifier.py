@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from face_pipeline import SMALL_FACE_MODES, FacePipeline, FaithfulPipeline, Pipe
 from inputs import InputConflict, Inputs
 from person_db import Box, Face, PersonDB
 from progress import Progress, progress_wanted
+from session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
 from video_source import PHOTO, Sampling, SourceError
 
 __version__ = "0.1.0"
@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
                         help="result directory, loaded at start and saved at the end "
                              "(default=result)")
+    parser.add_argument("--autosave", type=number_in(0, float("inf")), metavar="SECONDS",
+                        default=DEFAULT_AUTOSAVE_S,
+                        help="also save every # seconds, so a crash loses at most that much; "
+                             f"0 saves only at the end (default={DEFAULT_AUTOSAVE_S:g})")
     chatter = parser.add_mutually_exclusive_group()
     chatter.add_argument("-v", "--verbose", action="count", default=0,
                          help="tell more on stderr: -v what is read, -vv debugging detail")
@@ -155,6 +159,8 @@ def check_result_dir(result_dir: Path) -> None:
     existing = result_dir
     while not existing.exists():
         existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--result '{result_dir}': '{existing}' is a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"--result '{result_dir}': no permission to write in '{existing}'")
 
@@ -267,15 +273,18 @@ def make_pipeline(args: argparse.Namespace) -> FacePipeline | FaithfulPipeline:
 
 def run(args: argparse.Namespace) -> int:
     check_result_dir(args.result)
+    if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
+        raise UsageError(f"-c '{args.capture}' is a file, not a directory")
     if args.display:
         check_display()
     sampling = Sampling(every_s=args.seconds, skip_s=args.skip, stop_s=args.stop)
     inputs = Inputs.open(args.inputs, sampling)
     print_inputs(inputs, args)
 
-    pipeline = make_pipeline(args)  # its worker processes start while the result loads
     detector = FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio))
     db = PersonDB()
+    session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
+    pipeline = make_pipeline(args)  # its worker processes start while the result loads
     try:
         db.load(args.result, encode_image=detector.encode_face_image)
     except BaseException:
@@ -291,37 +300,47 @@ def run(args: argparse.Namespace) -> int:
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     track_names: dict[int, str] = {}  # the name last given to a face of each track
     stop = StopRequest()
-    previous_handlers = {sig: signal.signal(sig, stop.request)
-                         for sig in (signal.SIGINT, signal.SIGTERM)}
+    session.stop_on_signals(stop.request)  # until the final save and summary are done
     failure = None
     progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
     started = time.time()
+    found = None
     try:
         for found in pipeline.run(inputs):
-            if stop.requested:
-                break
             names = sort_new_faces(found.new_faces, classifier, db)
+            session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
             track_names.update(zip((face.track_id for face in found.new_faces), names))
             output.show(found.frame, [b.box for b in found.boxes],
                         [track_names.get(b.track_id, "") for b in found.boxes],
                         frame_stem(found.info.name, found.index, found.info.stem), stop,
                         capture=found.looked_at)
             progress.advance(found.info, found.seconds, repr(db))
-        sort_new_faces(pipeline.drain(), classifier, db)
+            if stop.requested:  # checked after the frame: a frame handed out is finished
+                break
+        last = pipeline.drain()  # faces still being encoded when the frames ran out
+        sort_new_faces(last, classifier, db)
+        session.add_faces(last)
+        if found is not None:
+            progress.describe(found.info, found.seconds, repr(db))
     except Exception as error:  # keep what was collected, then report
         failure = error
         log.debug("the frame loop failed", exc_info=True)
     finally:
-        for sig, handler in previous_handlers.items():
-            signal.signal(sig, handler)
         pipeline.close()
         progress.close()
         output.close()
     print(f"total elapsed time: {time.time() - started:.3f} second")
-    for change in classifier.consolidate(db):
-        print(change)
-    db.save(args.result)
-    db.print_persons()
+    try:
+        for change in classifier.consolidate(db):
+            print(change)
+    except Exception as error:  # the faces are still saved, as they were sorted
+        failure = failure or error
+        log.debug("consolidating failed", exc_info=True)
+    try:
+        session.save()  # a Ctrl-C from here on only asks to stop again
+        db.print_persons()
+    finally:
+        session.close()
     if failure is not None:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
               file=sys.stderr)
@@ -336,14 +355,20 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
+    if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return run(args)
     except (UsageError, InputConflict) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SourceError, ModelsMissingError) as error:
+    except (SourceError, ModelsMissingError, ResultInUseError, SaveError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except KeyboardInterrupt:  # before the frame loop: nothing new to save
+        print("face-classifier: interrupted; the result is as the last save left it",
+              file=sys.stderr)
+        return 130
     except OSError as error:
         print(f"face-classifier: error: {error.strerror or error}: "
               f"'{error.filename or args.result}'", file=sys.stderr)

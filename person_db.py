@@ -10,9 +10,13 @@ Layout of a result directory (the user may rename folders and move face images b
     faces.csv                    one row per face: person, file, source, frame, time, box
 
 Encodings are keyed by face file name, so a face the user moves keeps its encoding.
+Hidden files of ours: new face images wait in .face-classifier-new/ until a save puts them in
+their folder; .face-classifier-journal.json exists while a save moves faces (see
+pending_moves); .face-classifier.lock keeps a second run out.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -21,10 +25,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+import pending_moves
 import storage
 
 log = logging.getLogger(__name__)
@@ -38,8 +43,11 @@ FACES_CSV = "faces.csv"
 CSV_COLUMNS = ["person", "file", "source", "frame", "time_s", "top", "right", "bottom", "left"]
 MONTAGE_TILE = (128, 128)
 MONTAGE_GRID = (6, 2)
-MONTAGE_PATTERN = re.compile(r"montage\..+-\d\d+\.png")
+MONTAGE_PAGE = re.compile(r"montage\.(.+)-(\d\d+)\.png")  # person name, page number
 PERSON_NUMBER = re.compile(r"person_(\d+)")
+STAGING = ".face-classifier-new"
+JOURNAL_FILE = ".face-classifier-journal.json"
+LOCK_FILE = ".face-classifier.lock"
 
 
 @dataclass
@@ -63,8 +71,10 @@ class Person:
     name: str
     faces: list[Face] = field(default_factory=list)
     encoding: np.ndarray | None = None
+    _rows: "EncodingRows" = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._rows = EncodingRows()
         if self.encoding is None and self.faces:
             self.calculate_average_encoding()
 
@@ -80,10 +90,41 @@ class Person:
         self.encoding = (np.mean([f.encoding for f in self.faces], axis=0)
                          if self.faces else None)
 
+    def encoding_matrix(self) -> np.ndarray:
+        """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
+        return self._rows.of(self.faces)
+
     def distance_statistics(self) -> tuple[float, float, float]:
         """Min, mean and max distance of this person's faces to their average."""
-        distances = face_distance(np.array([f.encoding for f in self.faces]), self.encoding)
+        distances = face_distance(self.encoding_matrix(), self.encoding)
         return float(distances.min()), float(distances.mean()), float(distances.max())
+
+
+class EncodingRows:
+    """A cache of a face list's encodings as array rows.
+
+    Faces are almost always appended, so new rows are copied in (in a buffer that doubles);
+    any other change to the list (a face popped, the list replaced) rebuilds the rows.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = np.empty((0, 128))
+        self._count = 0
+        self._last: Face | None = None
+
+    def of(self, faces: list[Face]) -> np.ndarray:
+        count = self._count
+        if count > len(faces) or (count and faces[count - 1] is not self._last):
+            count = 0  # not an append: start again
+        if len(self._buffer) < len(faces):
+            grown = np.empty((max(16, 2 * len(faces)), 128))
+            grown[:count] = self._buffer[:count]
+            self._buffer = grown
+        for row in range(count, len(faces)):
+            self._buffer[row] = faces[row].encoding
+        self._count = len(faces)
+        self._last = faces[-1] if faces else None
+        return self._buffer[:len(faces)]
 
 
 def face_distance(encodings: np.ndarray, encoding: np.ndarray) -> np.ndarray:
@@ -101,6 +142,8 @@ class PersonDB:
         self.unknown = Person(UNKNOWNS)
         self._highest_number = 0
         self._locations: dict[str, Path] = {}  # face file name -> path relative to the result
+        self._montage_pages: dict[str, tuple[str, ...]] = {}  # page written -> its faces
+        self._former_names: set[str] = set()  # persons of earlier saves: their montages are ours
         # what the user sorted before this run: automatic merges must not undo it
         self.loaded_faces: set[str] = set()
         self.loaded_persons: set[str] = set()
@@ -179,17 +222,20 @@ class PersonDB:
             return
         print(f"Start loading persons in the directory '{result_dir}'.")
         started = time.time()
+        finish_interrupted_save(result_dir)
         encodings = self._stored_encodings(result_dir)
         metadata = read_faces_csv(result_dir / FACES_CSV)
+        self._former_names.update(row.get("person") or "" for row in metadata.values())
         for folder in sorted(result_dir.iterdir()):
+            match = PERSON_NUMBER.fullmatch(folder.name)
+            if match:  # any entry, even a file or a link: a new person never takes its name
+                self._highest_number = max(self._highest_number, int(match.group(1)))
             if folder.name.startswith(".") or not folder.is_dir():
                 continue
             if folder.is_symlink():
                 log.warning("skipping %s: symbolic links are not followed", folder)
                 continue
-            match = PERSON_NUMBER.fullmatch(folder.name)
-            if match:
-                self._highest_number = max(self._highest_number, int(match.group(1)))
+            self._former_names.add(folder.name)
             person = Person(folder.name)
             for image_path in sorted(folder.iterdir()):
                 face = self._load_face(result_dir, image_path, encodings, metadata, encode_image)
@@ -211,11 +257,11 @@ class PersonDB:
     def _stored_encodings(self, result_dir: Path) -> dict[str, np.ndarray]:
         encodings: dict[str, np.ndarray] = {}
         legacy = result_dir / LEGACY_ENCODINGS_FILE
-        if legacy.is_file():
+        if regular_file(legacy):
             encodings.update(storage.load_legacy_encodings(legacy))
             print(f"{len(encodings)} face_encodings in {legacy}")
         current = result_dir / ENCODINGS_FILE
-        if current.is_file():
+        if regular_file(current):
             stored = storage.load_encodings(current)
             print(f"{len(stored)} face_encodings in {current}")
             encodings.update(stored)
@@ -227,8 +273,9 @@ class PersonDB:
         name = image_path.name
         if name.startswith(".") or image_path.suffix.lower() not in storage.IMAGE_SUFFIXES:
             return None
-        if image_path.is_symlink() or not image_path.is_file():
-            log.warning("skipping %s: not a regular file", image_path)
+        if not regular_file(image_path):
+            if not image_path.is_symlink():
+                log.warning("skipping %s: not a regular file", image_path)
             return None
         if name in self._locations:
             log.warning("skipping %s: a face of the same name is already in %s",
@@ -244,90 +291,190 @@ class PersonDB:
                 log.warning("skipping %s: it has no stored encoding", image_path)
                 return None
             print(image_path, "calculate encoding")
-            encoding = encode_image(image)
+            try:
+                encoding = np.asarray(encode_image(image), dtype=np.float64)
+            except Exception as error:  # a strange picture must not stop the load
+                log.warning("skipping %s: cannot encode it (%s)", image_path, error)
+                return None
+            if not storage.valid_encoding(encoding):
+                log.warning("skipping %s: its encoding is not 128 finite numbers", image_path)
+                return None
         row = metadata.get(name, {})
         return Face(file_name=name, encoding=encoding, box=parse_box(row),
                     source=row.get("source", ""), frame=parse_int(row.get("frame")),
                     time_s=storage.parse_float(row.get("time_s", "")))
 
     # --- saving --------------------------------------------------------------------------
-    def save(self, result_dir: Path) -> None:
-        """Write new face images, move reassigned ones, then the encodings, index and montages.
+    def write_new_faces(self, result_dir: Path, faces: Iterable[Face]) -> int:
+        """Write the images of new faces to disk now and drop them from memory.
 
-        Nothing is deleted first: every file is replaced atomically, so an interrupted save
-        leaves a directory that still loads.
+        They wait in the staging folder until the next save moves them to their person's
+        folder, so memory does not grow with the faces found. Returns how many were written.
         """
-        print(f"Start saving persons in the directory '{result_dir}'.")
+        written = 0
+        for face in faces:
+            if face.crop is None or face.file_name in self._locations:
+                continue
+            if not written:
+                result_dir.mkdir(parents=True, exist_ok=True)
+                storage.own_folder(result_dir / STAGING)
+            storage.write_image(result_dir / STAGING / face.file_name, face.crop)
+            face.crop = None
+            self._locations[face.file_name] = Path(STAGING) / face.file_name
+            written += 1
+        return written
+
+    def save(self, result_dir: Path, announce: bool = True) -> None:
+        """Put every face in its person's folder, with its encoding and its row in faces.csv.
+
+        The order makes a kill at any instant leave the previous save or this one: new face
+        images to the staging folder, all encodings, then the journal of moves with the new
+        faces.csv (from here on the save is done: a load finishes it), the moves, montages.
+        Nothing is deleted first and no file of the user's is replaced.
+        """
+        say = print if announce else log.info
+        say(f"Start saving persons in the directory '{result_dir}'.")
         started = time.time()
         result_dir.mkdir(parents=True, exist_ok=True)
-        # encodings first: an image on disk should always find its encoding on the next load
-        encodings = {face.file_name: face.encoding for _, face in self.all_faces()}
-        storage.save_encodings(result_dir / ENCODINGS_FILE, encodings)
-        for person, face in self.all_faces():
-            self._place_face(result_dir, person, face)
-        storage.atomic_write_bytes(result_dir / FACES_CSV, self._faces_csv().encode())
-        self.save_montages(result_dir)
-        from report import write_report  # report.py reads this module: imported when used
-        write_report(result_dir, self)    # appearances.csv and report.html
-        print(f"{result_dir / ENCODINGS_FILE} saved")
-        print(f"Saving persons finished in {time.time() - started:.3f} sec.")
+        journal_path = result_dir / JOURNAL_FILE
+        pending_moves.finish(journal_path, result_dir)  # an earlier save that was cut short
+        self.write_new_faces(result_dir, (face for _, face in self.all_faces()))
+        storage.save_encodings(result_dir / ENCODINGS_FILE,
+                               {face.file_name: face.encoding for _, face in self.all_faces()})
+        targets = {face.file_name: Path(person.name) / face.file_name
+                   for person, face in self.all_faces() if face.file_name in self._locations}
+        moves = [(self._locations[name], target) for name, target in targets.items()
+                 if self._locations[name] != target]
+        for folder in {target.parent for _, target in moves}:
+            storage.check_folder(result_dir / folder)  # fail now, while the last save is whole
+        journal = pending_moves.Journal(
+            moves=[(source.as_posix(), target.as_posix()) for source, target in moves],
+            files={FACES_CSV: self._faces_csv(targets)})
+        pending_moves.write(journal_path, journal)
+        in_place = pending_moves.carry_out(result_dir, journal)
+        pending_moves.remove(journal_path)
+        for _, target in moves:
+            if target.as_posix() in in_place:
+                self._locations[target.name] = target
+        with contextlib.suppress(OSError):  # empty now, unless a face could not be placed
+            (result_dir / STAGING).rmdir()
+        self.save_montages(result_dir, say)
+        self._write_report(result_dir)
+        say(f"{result_dir / ENCODINGS_FILE} saved")
+        say(f"Saving persons finished in {time.time() - started:.3f} sec.")
 
-    def _place_face(self, result_dir: Path, person: Person, face: Face) -> None:
-        target = Path(person.name) / face.file_name
-        (result_dir / person.name).mkdir(exist_ok=True)
-        current = self._locations.get(face.file_name)
-        if face.crop is not None:
-            storage.write_image(result_dir / target, face.crop)
-            face.crop = None
-        elif current is not None and current != target and (result_dir / current).exists():
-            (result_dir / current).replace(result_dir / target)
-        else:
-            return
-        self._locations[face.file_name] = target
-
-    def _faces_csv(self) -> str:
+    def _faces_csv(self, locations: dict[str, Path]) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for person, face in self.all_faces():
-            location = self._locations.get(face.file_name)
+            location = locations.get(face.file_name)
             box = face.box or ("", "", "", "")
             writer.writerow([person.name, location.as_posix() if location else "", face.source,
                              "" if face.frame is None else face.frame,
                              "" if face.time_s is None else f"{face.time_s:.3f}", *box])
         return buffer.getvalue()
 
-    def save_montages(self, result_dir: Path) -> None:
-        """Montage pages for every person and the unknowns; stale pages of ours are removed."""
+    def save_montages(self, result_dir: Path, say: Callable[[str], None] = print) -> None:
+        """Montage pages for every person and the unknowns.
+
+        Only pages whose faces changed since this run last wrote them are drawn again, one
+        page at a time, so a save costs little however many faces there are. Stale pages are
+        removed, but only those of persons this tool knows (a user's montage.trip-2019.png stays).
+        """
+        per_page = MONTAGE_GRID[0] * MONTAGE_GRID[1]
+        wanted = set()
+        for person in [*self.persons, self.unknown]:
+            self._former_names.add(person.name)
+            files = [f.file_name for f in person.faces if f.file_name in self._locations]
+            for number, start in enumerate(range(0, len(files), per_page)):
+                page_files = tuple(files[start:start + per_page])
+                path = result_dir / f"montage.{person.name}-{number:02d}.png"
+                wanted.add(path.name)
+                if (self._montage_pages.get(path.name) == page_files and path.is_file()
+                        and not path.is_symlink()):
+                    continue
+                try:
+                    self._write_montage_page(result_dir, path, page_files)
+                except (OSError, ValueError) as error:  # montages can be redrawn; faces cannot
+                    log.warning("could not write %s: %s", path, error)
+                    continue
+                self._montage_pages[path.name] = page_files
+        for path in result_dir.glob("montage.*.png"):
+            match = MONTAGE_PAGE.fullmatch(path.name)
+            if match and match.group(1) in self._former_names and path.name not in wanted:
+                path.unlink(missing_ok=True)
+                self._montage_pages.pop(path.name, None)
+        say("montages saved")
+
+    def _write_report(self, result_dir: Path) -> None:
+        """appearances.csv and report.html, drawn from what was just saved."""
+        from report import write_report  # report.py reads this module: imported when used
+
+        try:
+            write_report(result_dir, self)
+        except Exception as error:  # they can be written again; the faces are saved already
+            log.warning("could not write the report: %s", error)
+            log.debug("the report", exc_info=True)
+
+    def _write_montage_page(self, result_dir: Path, path: Path, files: tuple[str, ...]) -> None:
         import imutils  # only needed here
 
-        written = set()
-        for person in [*self.persons, self.unknown]:
-            images = [storage.read_image(result_dir / self._locations[f.file_name])
-                      for f in person.faces if f.file_name in self._locations]
-            images = [image for image in images if image is not None]
-            if not images:
-                continue
-            pages = imutils.build_montages(images, MONTAGE_TILE, MONTAGE_GRID)
-            for number, page in enumerate(pages):
-                path = result_dir / f"montage.{person.name}-{number:02d}.png"
-                storage.write_image(path, page)
-                written.add(path.name)
-        for path in result_dir.glob("montage.*.png"):
-            if MONTAGE_PATTERN.fullmatch(path.name) and path.name not in written:
+        images = [storage.read_image(result_dir / self._locations[name]) for name in files]
+        images = [image for image in images if image is not None]
+        if images:
+            page, = imutils.build_montages(images, MONTAGE_TILE, MONTAGE_GRID)
+            storage.write_image(path, page)
+
+
+def finish_interrupted_save(result_dir: Path) -> None:
+    """Finish what a killed run left behind: its journal of moves, then its temporary files.
+
+    Face images a run wrote but never saved (still in the staging folder, without a journal
+    that names them) have no stored encoding; they are removed, as are temporary files of ours.
+    """
+    try:
+        pending_moves.finish(result_dir / JOURNAL_FILE, result_dir)
+    except OSError as error:
+        log.warning("%s; loading what is in the folders", error)
+        return  # the staging folder holds faces the journal still needs
+    try:
+        staging = result_dir / STAGING
+        if staging.is_dir() and not staging.is_symlink():
+            unsaved = [path for path in staging.iterdir() if path.suffix == ".png"
+                       and not path.is_symlink() and path.is_file()]
+            for path in unsaved:
                 path.unlink()
-        print("montages saved")
+            storage.remove_temp_files(staging)
+            if unsaved:
+                log.warning("dropped %d faces that a run found but was stopped before saving",
+                            len(unsaved))
+            if not any(staging.iterdir()):
+                staging.rmdir()
+        storage.remove_temp_files(result_dir)
+    except OSError as error:  # a read-only result still loads
+        log.warning("could not tidy %s: %s", result_dir, error)
+
+
+def regular_file(path: Path) -> bool:
+    """A file of ours to read: a symbolic link is never followed out of the result directory."""
+    if path.is_symlink():
+        log.warning("skipping %s: symbolic links are not followed", path)
+        return False
+    return path.is_file()
 
 
 def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
     """face file name -> its row of faces.csv (source, frame, time, box); {} when unreadable."""
-    if not path.is_file():
+    if not regular_file(path):
         return {}
     try:
-        with path.open(newline="", encoding="utf-8") as file:
-            return {Path(row["file"]).name: row for row in csv.DictReader(file)
-                    if row.get("file")}
-    except (OSError, UnicodeDecodeError, csv.Error, KeyError) as error:
+        with path.open(newline="", encoding="utf-8", errors="surrogateescape") as file:
+            reader = csv.DictReader(file)
+            if not {"person", "file"} <= set(reader.fieldnames or ()):
+                raise ValueError("it has no person and file columns")
+            return {Path(row["file"]).name: row for row in reader if row.get("file")}
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as error:
         log.warning("ignoring %s: %s", path, error)
         return {}
 
@@ -364,15 +511,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no result directory '{args.result_dir}'", file=sys.stderr)
         return 2
     from face_detector import FaceDetector
+    from video_source import quiet_opencv
 
+    quiet_opencv()  # a damaged image gets our one-line warning, not OpenCV's as well
+
+    from session import ResultInUseError, SaveError, ResultSession
+
+    if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
+        sys.stdout.reconfigure(errors="backslashreplace")
     db = PersonDB()
-    db.load(args.result_dir, encode_image=FaceDetector().encode_face_image)
-    db.print_persons()
     try:
-        db.save(args.result_dir)
-    except OSError as error:
-        print(f"error: cannot write '{args.result_dir}': {error}", file=sys.stderr)
+        session = ResultSession(db, args.result_dir, autosave_s=0)
+        db.load(args.result_dir, encode_image=FaceDetector().encode_face_image)
+        db.print_persons()
+        session.finish()
+    except (ResultInUseError, SaveError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; the result is as it was", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -53,11 +53,17 @@ class Progress:
 
     def advance(self, info: SourceInfo, seconds: float, summary: str) -> None:
         """One more frame of ``info`` done, at ``seconds``; ``summary`` is the db's counts."""
+        self.describe(info, seconds, summary, refresh=False)
+        self._bar.update(1)
+
+    def describe(self, info: SourceInfo, seconds: float, summary: str,
+                 refresh: bool = True) -> None:
+        """Show where the run is and the db's counts (faces still being encoded when the
+        frames ran out change them after the last frame)."""
         where = Path(info.name).name or info.name
         if info.kind != PHOTO:
             where += f" @ {format_time(seconds, wall_clock=info.is_camera)}"
-        self._bar.set_description_str(f"{where}, {summary}", refresh=False)
-        self._bar.update(1)
+        self._bar.set_description_str(f"{where}, {summary}", refresh=refresh)
 
     def close(self) -> None:
         self._bar.close()

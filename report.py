@@ -54,12 +54,13 @@ td.n { text-align: right; }
 def write_report(result_dir: Path, db: PersonDB) -> None:
     """Write appearances.csv and report.html from ``db`` as it is now (folder names included)."""
     found = find_appearances(sightings_of(db))
+    # surrogateescape: a folder name that is not UTF-8 is written back as the bytes it was
     storage.atomic_write_bytes(result_dir / APPEARANCES_CSV, appearances_csv(
-        a for a in found if a.person != UNKNOWNS).encode())
+        a for a in found if a.person != UNKNOWNS).encode("utf-8", "surrogateescape"))
     colors = person_colors(db)
     chart = timeline_png(found, colors)
     page = report_html(result_dir, db, found, chart, colors, written_at=time.time())
-    storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode())
+    storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode("utf-8", "surrogateescape"))
     log.info("%s and %s written", result_dir / REPORT_HTML, result_dir / APPEARANCES_CSV)
 
 
@@ -256,7 +257,7 @@ def person_section(result_dir: Path, person: Person, seen: list[Appearance], anc
              f"{e(title or person.name)}</h2>",
              f'<p class="facts">{e(" · ".join(facts))}</p>']
     for number, page in enumerate(montage_pages(result_dir, person.name), 1):
-        lines.append(f'<img class="montage" src="{quote(page)}" '
+        lines.append(f'<img class="montage" src="{quote(page, errors="surrogateescape")}" '
                      f'alt="faces of {e(person.name)}, page {number}">')
     if timed and person.name != UNKNOWNS:
         lines.append("<table><tr><th>source</th><th>from</th><th>to</th><th>faces</th></tr>")

@@ -108,7 +108,7 @@ def camera_index(text: str) -> int | None:
     return int(text) if text.strip().isdigit() else None
 
 
-def _quiet_opencv() -> None:
+def quiet_opencv() -> None:
     # OpenCV prints its own warnings for missing files and cameras; we print one clear line
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging is not None:
@@ -117,7 +117,7 @@ def _quiet_opencv() -> None:
 
 def open_source(text: str) -> tuple[cv2.VideoCapture, SourceInfo]:
     """Open INPUT; raise SourceError with a one-line reason when it cannot be read."""
-    _quiet_opencv()
+    quiet_opencv()
     index = camera_index(text)
     if index is None:
         path = Path(text)
@@ -125,6 +125,10 @@ def open_source(text: str) -> tuple[cv2.VideoCapture, SourceInfo]:
             raise SourceError(f"no such file: '{text}'")
         if path.is_dir():
             raise SourceError(f"'{text}' is a directory, not a video file")
+        if not os.access(path, os.R_OK):
+            raise SourceError(f"no permission to read '{text}'")
+        if path.stat().st_size == 0:
+            raise SourceError(f"'{text}' is empty, not a video")
         capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             raise SourceError(f"cannot read '{text}' as a video (not a video file, or damaged)")

@@ -71,28 +71,42 @@ def test_display_without_a_screen_is_a_usage_error(tmp_path, demo_videos):
     assert_one_line_error(completed, 2, "-d needs a display")
 
 
+def summary_counts(stdout):
+    """(persons, known faces, unknown faces) of the last summary a run printed."""
+    found = re.findall(r"^(\d+) persons, (\d+) known faces, (\d+) unknown faces", stdout, re.M)
+    return tuple(map(int, found[-1]))
+
+
 @pytest.mark.slow
-def test_two_people_are_found_then_a_renamed_folder_names_them_next_run(tmp_path, demo_videos):
+@pytest.mark.parametrize("mode", [[], ["--faithful"]])
+def test_two_people_are_found_then_a_renamed_folder_names_them_next_run(tmp_path, demo_videos,
+                                                                        mode):
     first, second = demo_videos
     result = tmp_path / "result"
-    completed = run_cli(first, "--result", result)
+    completed = run_cli(first, "--result", result, *mode)
     assert completed.returncode == 0, completed.stderr
-    assert "2 persons, 10 known faces, 0 unknown faces" in completed.stdout
+    persons, known, unknown = summary_counts(completed.stdout)
+    # the original encodes each of the 10 faces on the frames it looks at; the default
+    # encodes a face once while it stays in place, so fewer
+    assert (persons, unknown) == (2, 0) and (known == 10 if mode else 6 <= known <= 10)
     assert sorted(p.name for p in result.iterdir() if p.is_dir()) == ["person_01", "person_02"]
     rows = persons_in(result)
+    assert len(rows) == known
     assert {r["person"] for r in rows} == {"person_01", "person_02"}
     # no face row puts both people in one person within one frame
     frames = [(r["frame"], r["person"]) for r in rows]
     assert len(frames) == len(set(frames))
 
     hopper = next(r["person"] for r in rows if r["frame"] == "0")  # shot 1 shows Grace Hopper
+    hopper_faces = sum(r["person"] == hopper for r in rows)
     (result / hopper).rename(result / "grace hopper")
-    completed = run_cli(second, "--result", result)
+    completed = run_cli(second, "--result", result, *mode)
     assert completed.returncode == 0, completed.stderr
-    assert "grace hopper has 5 faces" in completed.stdout
+    assert f"grace hopper has {hopper_faces} faces" in completed.stdout
     rows = persons_in(result)
     from_second = [r for r in rows if r["source"] == str(second)]
-    assert len(from_second) == 10
+    assert len(from_second) == summary_counts(completed.stdout)[1] - known
+    assert len(from_second) == 10 if mode else 6 <= len(from_second) <= 10
     assert {r["person"] for r in from_second if r["frame"] == "0"} == {"grace hopper"}
     assert len({r["person"] for r in rows}) == 2  # still two people, no new person_03
 
@@ -101,12 +115,13 @@ def test_two_people_are_found_then_a_renamed_folder_names_them_next_run(tmp_path
 def test_a_rerun_on_the_same_video_keeps_the_users_sorting(tmp_path, demo_videos):
     result = tmp_path / "result"
     assert run_cli(demo_videos[0], "--result", result).returncode == 0
+    saved = len(persons_in(result))
     moved = sorted((result / "person_02").iterdir())[0]
     moved.rename(result / "person_01" / moved.name)
     completed = run_cli(demo_videos[0], "--result", result, "-c", tmp_path / "frames")
     assert completed.returncode == 0, completed.stderr
     rows = persons_in(result)
-    assert len(rows) == 10  # the same faces, not saved twice
+    assert len(rows) == saved  # the same faces, not saved twice
     assert next(r for r in rows if r["file"].endswith(moved.name))["person"] == "person_01"
     assert len(list((tmp_path / "frames").glob("*.png"))) == 8  # one annotated frame a second
 

@@ -80,12 +80,20 @@ def test_unaffordable_motion_waits_but_faces_of_60_px_and_more_are_looked_for():
     assert sorted(r.scale for r in result.regions) == [1.0, 2.4]  # motion; the small face
 
 
-def test_the_departure_of_a_face_seen_before_is_no_news_for_small_faces():
+def test_the_departure_of_a_face_seen_before_is_no_news():
     budget = FineBudget(per_second=0.3)
     plan(None, picture(), budget, seconds=0.0)
     reference = motion_image(picture((200, 400, 120)))
-    result = plan(reference, picture(), budget, before=[(200, 520, 320, 400)])
-    assert [r.scale for r in result.regions] == [1.0]  # only at the cheap middle scale
+    assert plan(reference, picture(), budget).regions != []
+    assert plan(reference, picture(), budget, before=[(200, 520, 320, 400)]).regions == []
+
+
+def test_a_face_followed_lately_masks_only_the_close_search():
+    budget = FineBudget(per_second=0.3)
+    plan(None, picture(), budget, seconds=0.0)
+    reference = motion_image(picture((200, 400, 120)))
+    result = plan(reference, picture(), budget, followed=[(200, 520, 320, 400)])
+    assert [r.scale for r in result.regions] == [1.0]  # faces of 60 px+: still looked for
 
 
 def test_fine_job_pieces_are_cut_and_scaled_for_hog():

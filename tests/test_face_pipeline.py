@@ -85,3 +85,67 @@ def test_a_video_played_live_is_shown_at_its_rate_with_detection_at_most_half_a_
     lags = sorted((index - detected) / 25 for _, index, detected, _ in shown[first:])
     assert lags[int(0.9 * len(lags))] <= 0.5  # 9 frames in 10 show detections < 0.5 s old
     assert sum(1 for *_, boxes in shown if boxes) >= 0.8 * len(shown)
+
+
+def test_the_window_shows_a_webcam_like_video_at_its_rate_with_names(demo_videos, tmp_path,
+                                                                     monkeypatch):
+    import cv2
+
+    import face_classifier
+
+    shown, names = [], []
+    monkeypatch.setenv("DISPLAY", ":99")  # no real window: OpenCV's calls are stubbed
+    monkeypatch.setattr(cv2, "imshow", lambda window, frame: shown.append(time.monotonic()))
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: -1)
+    monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
+    draw = face_classifier.draw_face
+    monkeypatch.setattr(face_classifier, "draw_face",
+                        lambda frame, box, name: (names.append(name), draw(frame, box, name)))
+    code = face_classifier.main([str(demo_videos[0]), "--as-live", "-d", "-S", "0", "-q",
+                                 "--result", str(tmp_path / "r")])
+    assert code == 0
+    assert len(shown) >= 0.8 * 200 and 7.5 <= shown[-1] - shown[0] <= 9.0
+    assert {"person_01", "person_02"} <= set(names)  # boxes named after their tracks
+
+
+def worker_pids(pid):
+    """The child processes of ``pid`` (Linux)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as file:
+        return [int(p) for p in file.read().split()]
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_ctrl_c_saves_the_faces_found_so_far_and_stops_the_workers(demo_videos, tmp_path):
+    import csv
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT
+
+    process = subprocess.Popen([sys.executable, "-u", str(PROJECT / "face_classifier.py"),
+                                str(demo_videos[0]), "-S", "0", "--as-live",
+                                "--result", str(tmp_path / "r")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("Press ^C"):
+            break
+    time.sleep(4)  # half the video, played at its rate
+    workers = worker_pids(process.pid)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    with open(tmp_path / "r" / "faces.csv", newline="") as file:
+        assert len(list(csv.DictReader(file))) >= 1
+    deadline = time.monotonic() + 5  # multiprocessing's resource tracker ends just after
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(workers) >= 2 and not any(alive(pid) for pid in workers)

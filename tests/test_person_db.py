@@ -158,3 +158,16 @@ def test_the_original_tools_result_directory_loads(tmp_path):
     db = PersonDB()
     db.load(result, encode_image=never_encode)
     assert repr(db) == "2 persons, 6 known faces, 5 unknown faces"
+
+
+def test_the_encoding_matrix_follows_appends_pops_and_merges(make_face):
+    person = Person("p", [make_face(0.0), make_face(1.0)])
+    np.testing.assert_array_equal(person.encoding_matrix()[:, 0], [0.0, 1.0])
+    for offset in range(2, 40):  # past the first buffer
+        person.add_face(make_face(float(offset)))
+    assert person.encoding_matrix()[:, 0].tolist() == [float(k) for k in range(40)]
+    person.faces.pop(0)
+    person.faces.extend([make_face(99.0)])
+    assert person.encoding_matrix()[:, 0].tolist() == [float(k) for k in range(1, 40)] + [99.0]
+    person.faces[:] = [make_face(7.0)]
+    assert person.encoding_matrix()[:, 0].tolist() == [7.0]

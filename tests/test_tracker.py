@@ -229,8 +229,8 @@ def test_fine_regions_search_motion_closely_and_confirm_small_tracks_cheaply():
                                  reliable_size=62.5, min_margin=40, whole_scale=2.0)
     assert Region((60, 180, 180, 60), 2.4) in regions          # motion: only HOG's margin
     assert Region((260, 380, 370, 270), 2.4) in regions        # a 30 px face: closely
-    assert Region((250, 850, 450, 650), 1.2) in regions        # 100 px: half the scale
-    expected = (120 * 120 * 2.4 ** 2 + 110 * 110 * 2.4 ** 2 + 200 * 200 * 1.2 ** 2) / (
+    assert Region((260, 840, 440, 660), 1.0) in regions        # 100 px: at scale 1
+    expected = (120 * 120 * 2.4 ** 2 + 110 * 110 * 2.4 ** 2 + 180 * 180 * 1.0 ** 2) / (
         540 * 960 * 4)
     assert cost == pytest.approx(expected)
     assert fine_regions([], [], [], bounds) == ([], 0.0)

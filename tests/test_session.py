@@ -1,0 +1,151 @@
+"""ResultSession: faces to disk as they come, autosave, the lock, and signals during a save."""
+import os
+import signal
+
+import pytest
+
+import pending_moves
+from classifier import FaithfulClassifier
+from person_db import STAGING, PersonDB
+from session import ResultInUseError, ResultSession, SaveError, signals_held
+from tests.crash_helpers import load_result
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def classified(db, faces):
+    for face in faces:
+        FaithfulClassifier(0.44).classify(face, db)
+    return faces
+
+
+def test_face_images_go_to_disk_as_they_come_not_into_memory(tmp_path, make_face):
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "result", autosave_s=0)
+    faces = classified(db, [make_face(0.0), make_face(0.1), make_face(3.0)])
+    session.add_faces(faces)
+    assert all(face.crop is None for face in faces)
+    staged = sorted(p.name for p in (tmp_path / "result" / STAGING).iterdir())
+    assert staged == sorted(face.file_name for face in faces)
+    session.finish()
+    loaded = load_result(tmp_path / "result")
+    assert {name: folder for name, folder in loaded.folders().items()} == {
+        faces[0].file_name: "person_01", faces[1].file_name: "person_01",
+        faces[2].file_name: "unknowns"}
+
+
+def test_autosave_comes_every_interval_and_zero_turns_it_off(tmp_path, make_face):
+    clock = FakeClock()
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=60, clock=clock)
+    session.add_faces(classified(db, [make_face(0.0)]))
+    clock.now = 59.9
+    session.add_faces(classified(db, [make_face(0.1)]))
+    assert session.autosaves == 0 and not (tmp_path / "r" / "faces.csv").exists()
+    clock.now = 60.0
+    session.add_faces(classified(db, [make_face(0.2)]))
+    assert session.autosaves == 1 and len(load_result(tmp_path / "r").faces) == 3
+    clock.now = 100.0
+    session.add_faces(classified(db, [make_face(0.3)]))
+    assert session.autosaves == 1  # the next one is due at 120 s
+    clock.now = 120.0
+    session.add_faces(classified(db, [make_face(0.4)]))
+    clock.now = 500.0
+    session.add_faces([])  # frames without faces: nothing new to save
+    assert session.autosaves == 2
+    session.finish()
+
+    off = ResultSession(PersonDB(), tmp_path / "off", autosave_s=0, clock=clock)
+    clock.now = 1e9
+    off.add_faces(classified(off.db, [make_face(0.0)]))
+    assert off.autosaves == 0 and not (tmp_path / "off" / "faces.csv").exists()
+    off.finish()
+
+
+def test_a_second_run_on_the_same_result_is_refused_until_the_first_ends(tmp_path):
+    first = ResultSession(PersonDB(), tmp_path / "r")
+    with pytest.raises(ResultInUseError, match="another face-classifier run is using"):
+        ResultSession(PersonDB(), tmp_path / "r")
+    first.finish()
+    ResultSession(PersonDB(), tmp_path / "r").finish()
+
+
+def interrupt_in_the_middle_of_saves(monkeypatch, *signals):
+    """Send ``signals`` to ourselves while a save is moving faces: after the journal is
+    written, before the moves."""
+    real = pending_moves.carry_out
+
+    def carry_out(*args):
+        for sig in signals:
+            os.kill(os.getpid(), sig)
+        return real(*args)
+
+    monkeypatch.setattr(pending_moves, "carry_out", carry_out)
+
+
+def test_ctrl_c_during_a_save_waits_for_the_save_to_end(tmp_path, make_face, monkeypatch):
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=0)
+    faces = classified(db, [make_face(0.0), make_face(0.1), make_face(3.0)])
+    interrupt_in_the_middle_of_saves(monkeypatch, signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):  # delivered, but only once the save is done
+        session.save()
+    monkeypatch.undo()
+    assert len(load_result(tmp_path / "r").faces) == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    session.finish()
+    assert faces[0].crop is None
+
+
+def test_ctrl_c_twice_and_sigterm_during_the_final_save_only_ask_to_stop(tmp_path, make_face,
+                                                                        monkeypatch):
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=0)
+    stops = []
+    session.stop_on_signals(lambda: stops.append(1))
+    os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C: the loop would end now
+    classified(db, [make_face(0.0), make_face(0.1)])
+    interrupt_in_the_middle_of_saves(monkeypatch, signal.SIGINT, signal.SIGTERM)
+    session.finish()
+    assert len(stops) == 3
+    assert len(load_result(tmp_path / "r").faces) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_signals_held_delivers_nothing_when_nothing_came():
+    with signals_held():
+        pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_staging_folder_that_is_a_link_is_refused(tmp_path, make_face):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / STAGING).symlink_to(outside)
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=0)
+    with pytest.raises(SaveError, match="symbolic link is in the way"):
+        session.add_faces(classified(db, [make_face(0.0)]))
+    assert list(outside.iterdir()) == []
+
+
+def test_saved_files_get_the_usual_permissions_not_private_ones(tmp_path, make_face):
+    old_umask = os.umask(0o022)
+    try:
+        db = PersonDB()
+        session = ResultSession(db, tmp_path / "r", autosave_s=0)
+        session.add_faces(classified(db, [make_face(0.0), make_face(0.1)]))
+        session.finish()
+    finally:
+        os.umask(old_umask)
+    for path in [tmp_path / "r" / "faces.csv", tmp_path / "r" / "face_encodings.npz",
+                 *(tmp_path / "r" / "person_01").iterdir()]:
+        assert path.stat().st_mode & 0o777 == 0o644, path

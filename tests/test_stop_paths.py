@@ -1,0 +1,130 @@
+"""Every way a run ends saves what it found: the end of the video, q, Ctrl-C, SIGTERM, and an
+error inside the frame loop. dlib is replaced by a scripted detector (one synthetic face per
+frame), so these run in a second on the real demo video."""
+import os
+import signal
+
+import cv2
+import numpy as np
+import pytest
+
+import face_classifier
+from face_detector import face_file_name
+from person_db import Face
+from tests.conftest import encoding_at
+from tests.crash_helpers import load_result
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers_restored():
+    """A run that dies inside the loop never hands its handlers back; the next test needs them."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def scripted_detector(at_call=None, action=None):
+    """A FaceDetector stand-in: one face per frame, Grace and the astronaut in turn; on call
+    number ``at_call`` it runs ``action`` first."""
+
+    class ScriptedDetector:
+        calls = 0
+
+        def __init__(self, settings=None):
+            pass
+
+        def encode_face_image(self, image):
+            raise AssertionError("stored encodings must be used")
+
+        def detect(self, bgr, source="", frame=None, time_s=None, stem=""):
+            ScriptedDetector.calls += 1
+            if ScriptedDetector.calls == at_call:
+                action()
+            who = ScriptedDetector.calls % 2
+            encoding = encoding_at(float(who), 0.001 * ScriptedDetector.calls)
+            return [Face(face_file_name(source, frame, 0, stem), encoding, (10, 60, 60, 10), source,
+                         frame, time_s, crop=np.ascontiguousarray(bgr[:48, :48]))]
+
+    return ScriptedDetector
+
+
+def run_main(monkeypatch, capsys, video, result, *flags, detector=None):
+    monkeypatch.setattr(face_classifier, "FaceDetector", detector or scripted_detector())
+    # --faithful: its loop calls the detector on every looked-at frame, in this process
+    # (the default pipeline's stop paths: tests/test_face_pipeline.py)
+    code = face_classifier.main([str(video), "--result", str(result), "--faithful", *flags])
+    return code, capsys.readouterr()
+
+
+def test_the_end_of_the_video_saves(tmp_path, demo_videos, monkeypatch, capsys):
+    code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r")
+    assert code == 0 and output.err == ""
+    assert len(load_result(tmp_path / "r").faces) == 8  # one frame a second, 8 seconds
+    assert "2 persons, 8 known faces, 0 unknown faces" in output.out
+
+
+def test_an_error_in_the_loop_saves_then_says_one_line_and_exits_1(tmp_path, demo_videos,
+                                                                   monkeypatch, capsys):
+    def fail():
+        raise RuntimeError("the detector broke")
+
+    code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r",
+                            detector=scripted_detector(5, fail))
+    assert code == 1
+    assert output.err.strip().splitlines() == [
+        "face-classifier: error: stopped early, results so far were saved: the detector broke"]
+    assert len(load_result(tmp_path / "r").faces) == 4
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_and_save(tmp_path, demo_videos, monkeypatch, capsys, sig):
+    code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r",
+                            detector=scripted_detector(3, lambda: os.kill(os.getpid(), sig)))
+    assert code == 0
+    assert len(load_result(tmp_path / "r").faces) == 3  # the frame being read is finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handed back
+
+
+def test_ctrl_c_twice_still_saves_everything(tmp_path, demo_videos, monkeypatch, capsys):
+    def twice():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r",
+                            detector=scripted_detector(2, twice))
+    assert code == 0 and len(load_result(tmp_path / "r").faces) == 2
+
+
+def test_q_in_the_window_stops_and_saves(tmp_path, demo_videos, monkeypatch, capsys):
+    monkeypatch.setenv("DISPLAY", ":99")  # no real window: OpenCV's calls are stubbed
+    monkeypatch.setattr(cv2, "imshow", lambda *args: None)
+    monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
+    keys = iter([-1, -1, ord("q")])
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: next(keys))
+    code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r", "-d")
+    assert code == 0 and len(load_result(tmp_path / "r").faces) == 3
+
+
+def test_autosaves_keep_a_crashed_runs_faces(tmp_path, demo_videos, monkeypatch, capsys):
+    def crash():  # a crash that skips every handler, like a kill: os._exit would end pytest
+        raise SystemExit(137)
+
+    with pytest.raises(SystemExit):
+        run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r", "--autosave", "1e-9",
+                 detector=scripted_detector(6, crash))
+    assert len(load_result(tmp_path / "r").faces) == 5  # autosaved after each frame
+
+
+def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path, demo_videos, monkeypatch,
+                                                       capsys):
+    from person_db import PersonDB
+
+    def interrupted_load(self, *args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C before the frame loop: the default handler is in place
+
+    monkeypatch.setattr(PersonDB, "load", interrupted_load)
+    code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r")
+    assert code == 130
+    assert output.err.strip().splitlines() == [
+        "face-classifier: interrupted; the result is as the last save left it"]
