@@ -33,7 +33,7 @@ test: install
 	$(PY) -m pytest -q
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not realtime"
 
 # resident memory after 1,000 and 10,000 faces (synthetic, no dlib), with autosaves
 bench-memory: install
@@ -43,6 +43,9 @@ eval: install
 	$(PY) tools/evaluate.py
 
 # speed, memory and small-face recall, default against --faithful, one table (issue 8)
+bench-live: install
+	$(PY) -m pytest -q -m realtime -o addopts=""
+
 bench: install
 	$(PY) bench/speed_bench.py
 

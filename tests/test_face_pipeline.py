@@ -64,6 +64,7 @@ def test_the_same_video_gives_the_same_faces_whatever_the_timing(demo_videos):
     assert key(first) == key(second)
 
 
+@pytest.mark.realtime
 def test_a_video_played_live_is_shown_at_its_rate_with_detection_at_most_half_a_second_behind(
         demo_videos):
     shown = []
@@ -87,6 +88,7 @@ def test_a_video_played_live_is_shown_at_its_rate_with_detection_at_most_half_a_
     assert sum(1 for *_, boxes in shown if boxes) >= 0.8 * len(shown)
 
 
+@pytest.mark.realtime
 def test_the_window_shows_a_webcam_like_video_at_its_rate_with_names(demo_videos, tmp_path,
                                                                      monkeypatch):
     import cv2
