@@ -60,3 +60,13 @@ def demo_videos(tmp_path_factory, portraits):
 
     folder = tmp_path_factory.mktemp("videos")
     return make_demo_video(folder / "first.mp4", seed=7), make_demo_video(folder / "second.mp4", seed=8)
+
+
+def assert_one_line_error(completed, code, *words):
+    """A finished command failed with ``code`` and one stderr line holding ``words``."""
+    assert completed.returncode == code, completed
+    assert "Traceback" not in completed.stderr
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    for word in words:
+        assert word in lines[0], lines[0]

@@ -9,7 +9,7 @@ import sys
 import cv2
 import pytest
 
-from tests.conftest import PROJECT, SHARED
+from tests.conftest import PROJECT, SHARED, assert_one_line_error
 
 
 def run_cli(*args, env=None, script="face_classifier.py"):
@@ -21,15 +21,6 @@ def run_cli(*args, env=None, script="face_classifier.py"):
 def persons_in(result):
     with open(result / "faces.csv", newline="") as file:
         return list(csv.DictReader(file))
-
-
-def assert_one_line_error(completed, code, *words):
-    assert completed.returncode == code, completed
-    assert "Traceback" not in completed.stderr
-    lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1, completed.stderr
-    for word in words:
-        assert word in lines[0]
 
 
 @pytest.mark.parametrize("flags, words", [

@@ -15,7 +15,7 @@ import pytest
 
 import storage
 from person_db import ENCODINGS_FILE, FACES_CSV, JOURNAL_FILE, LOCK_FILE, STAGING, PersonDB
-from tests.conftest import PROJECT, encoding_at
+from tests.conftest import PROJECT, assert_one_line_error, encoding_at
 from tests.crash_helpers import assert_nothing_lost, load_result, never_encode
 
 
@@ -268,15 +268,6 @@ def test_a_file_where_the_unknowns_folder_goes_stops_the_save_not_the_data(tmp_p
 def run_cli(*args, prefix=(), cwd=None, script="face_classifier.py"):
     return subprocess.run([*prefix, sys.executable, str(PROJECT / script), *map(str, args)],
                           capture_output=True, text=True, timeout=120, cwd=cwd)
-
-
-def assert_one_line_error(completed, code, *words):
-    assert completed.returncode == code, completed
-    assert "Traceback" not in completed.stderr
-    lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 1, completed.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 @pytest.mark.parametrize("flags, words", [
