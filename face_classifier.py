@@ -24,6 +24,7 @@ from face_pipeline import SMALL_FACE_MODES, FacePipeline, FaithfulPipeline, Pipe
 from inputs import InputConflict, Inputs
 from person_db import Box, Face, PersonDB
 from progress import Progress, progress_wanted
+from resnet_encoder import ModelFormatError
 from session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
 from video_source import PHOTO, Sampling, SourceError
 
@@ -264,8 +265,8 @@ def unreadable_message(unreadable: list[str], total: int) -> str:
 def make_pipeline(args: argparse.Namespace) -> FacePipeline | FaithfulPipeline:
     """The original algorithm with --faithful, else detection at intervals and tracking."""
     if args.faithful:
-        return FaithfulPipeline(FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio,
-                                                              mirror_average=False)))
+        return FaithfulPipeline(FaceDetector(DetectorSettings(
+            resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=args.small_faces,
                                 switch_distance=args.threshold)
     return FacePipeline(settings, live_files=args.as_live)
@@ -362,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, InputConflict) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SourceError, ModelsMissingError, ResultInUseError, SaveError) as error:
+    except (SourceError, ModelsMissingError, ModelFormatError, ResultInUseError,
+            SaveError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:  # before the frame loop: nothing new to save

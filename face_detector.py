@@ -1,7 +1,9 @@
 """Find faces in an image and turn each into a Face record: box, 128-number encoding, crop.
 
 A box is always ``(top, right, bottom, left)`` in pixels of the image given, as in the post.
-dlib sits here and nowhere else; its models load lazily, once per FaceDetector.
+dlib sits here and nowhere else; its models load lazily, once per FaceDetector. Encodings come
+from dlib's own network run with numpy (resnet_encoder: the same numbers, ~4x faster), or from
+dlib's encoder itself with ``dlib_encoder`` (--faithful: the original's code path).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import cv2
 import numpy as np
 
 from person_db import Box, Face
+from resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
 
 MODELS_PACKAGE = "face_recognition_models"
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
@@ -59,16 +62,18 @@ def to_rgb(bgr: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """How hard to look: dlib HOG upsampling, the detection-only resize ratio (-r), and
-    whether encodings average the face with its mirror image (False: as the original)."""
+    """How hard to look: dlib HOG upsampling, the detection-only resize ratio (-r),
+    whether encodings average the face with its mirror image (False: as the original), and
+    whether dlib's own encoder computes them (as the original; else numpy, the same numbers)."""
 
     upsample: int = 1
     resize_ratio: float = 1.0
     mirror_average: bool = True
+    dlib_encoder: bool = False
 
 
 class FaceDetector:
-    """dlib HOG detector + 5-point aligner + ResNet encoder, loaded on first use."""
+    """dlib HOG detector + 5-point aligner + dlib's ResNet encoder, loaded on first use."""
 
     def __init__(self, settings: DetectorSettings = DetectorSettings()) -> None:
         self.settings = settings
@@ -79,11 +84,13 @@ class FaceDetector:
             import dlib  # imported here so that tools which never detect start fast
 
             directory = models_dir()
+            encoder = directory / ENCODER_MODEL
             self._models = (
                 dlib.get_frontal_face_detector(),
                 dlib.shape_predictor(str(directory / SHAPE_MODEL)),
-                dlib.face_recognition_model_v1(str(directory / ENCODER_MODEL)),
-                dlib.rectangle,
+                dlib.face_recognition_model_v1(str(encoder)) if self.settings.dlib_encoder
+                else read_network(encoder),
+                dlib,
             )
         return self._models
 
@@ -122,22 +129,25 @@ class FaceDetector:
         dev videos: discovery B-cubed F1 0.85 -> 0.90, rerun accuracy 0.934 -> 0.947).
         ``mirror_average`` overrides the detector's setting for this call.
         """
-        _, aligner, encoder, rectangle = self._load()
+        _, aligner, encoder, dlib = self._load()
         if mirror_average is None:
             mirror_average = self.settings.mirror_average
-        mirrored = cv2.flip(rgb, 1) if mirror_average else None
+        images = [rgb, np.ascontiguousarray(rgb[:, ::-1])] if mirror_average else [rgb]
         width = rgb.shape[1]
-        encodings = []
+        chips = []
         for top, right, bottom, left in boxes:
-            landmarks = aligner(rgb, rectangle(left, top, right, bottom))
-            encoding = np.array(encoder.compute_face_descriptor(rgb, landmarks, 1))
-            if mirrored is not None:
-                box = rectangle(width - 1 - right, top, width - 1 - left, bottom)
-                landmarks = aligner(mirrored, box)
-                encoding = (encoding + np.array(
-                    encoder.compute_face_descriptor(mirrored, landmarks, 1))) / 2
-            encodings.append(encoding)
-        return encodings
+            for image in images:
+                if image is not rgb:  # the same face in the mirror image
+                    left, right = width - 1 - right, width - 1 - left
+                landmarks = aligner(image, dlib.rectangle(left, top, right, bottom))
+                chips.append(dlib.get_face_chip(image, landmarks, CHIP_SIZE, CHIP_PADDING))
+        if not chips:
+            return []
+        if self.settings.dlib_encoder:
+            encodings = np.array([encoder.compute_face_descriptor(chip) for chip in chips])
+        else:
+            encodings = encoder.encode(np.stack(chips))
+        return list(encodings.reshape(len(boxes), len(images), -1).mean(axis=1))
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
                time_s: float | None = None, stem: str = "") -> list[Face]:

@@ -256,8 +256,8 @@ class FacePipeline:
         self._schedule = DetectionSchedule(1, 1)  # every looked-at frame
         for index, seconds, frame in frames:
             self._start(index, seconds, frame, None, self._schedule.passes(index),
-                        snapshot=False)
-            self._plan(self._detections[-1])
+                        snapshot=True)
+            self._plan_ready()
             while len(self._detections) > self.settings.lookahead:
                 yield self._apply_and_show(self._detections.popleft())
         while self._detections:
@@ -332,7 +332,6 @@ class FacePipeline:
         following = detection.picture is not None
         # without followers: where the big faces of the frame before were, and the tracks of
         # faces of ~60 px and more (small ones may have moved anywhere near: worth a look)
-        detection.before = [] if following else self._previous_coarse
         detection.followed = [] if following else [
             t.box for t in self.book.tracks if box_size(t.box) >= RELIABLE * HOG_MIN_BOX]
         min_similarity = self.book.rules.min_similarity
@@ -369,6 +368,8 @@ class FacePipeline:
             self._snapshot(detection)
         if not detection.fine:
             return
+        if detection.picture is None:   # linked, not followed: the big faces of the frame before
+            detection.before = self._previous_coarse
         self._previous_coarse = coarse
         plan = plan_fine(detection.frame, self._reference, detection.motion,
                          detection.known + coarse, detection.before, detection.followed,

@@ -7,8 +7,10 @@ models once; a job is any object with ``run(detector)``. Detection jobs go befor
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from collections import deque
@@ -47,6 +49,23 @@ def worker_main(connection: Connection) -> None:
             connection.send(("error", f"{type(error).__name__}: {error}"))
 
 
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Processes started in this block multiply matrices on one thread: the workers are
+    one per core already, and OpenBLAS threads of their own would fight over the cores."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: "1" for name in names})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @dataclass
 class _Worker:
     process: Any
@@ -64,7 +83,8 @@ class WorkerPool:
             here, there = context.Pipe()
             process = context.Process(target=worker_main, args=(there,), daemon=True,
                                       name="face-worker")
-            process.start()
+            with single_threaded_blas():
+                process.start()
             there.close()
             self._workers.append(_Worker(process, here))
         self._urgent: deque[tuple[int, Any]] = deque()
