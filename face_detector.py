@@ -101,6 +101,8 @@ class FaceDetector:
     def locate(self, bgr: np.ndarray, settings: DetectorSettings | None = None) -> list[Box]:
         """Face boxes in original pixels; detection runs on a copy resized by resize_ratio.
 
+        A grey image is searched as it is (faster), a colour one as RGB, as the original did.
+
         ``settings`` overrides this detector's own for one call (one set of models serves
         passes at several scales).
         """
@@ -111,7 +113,7 @@ class FaceDetector:
                                                     interpolation=cv2.INTER_AREA)
         height, width = bgr.shape[:2]
         boxes = []
-        for rect in hog(to_rgb(small), settings.upsample):
+        for rect in hog(small if small.ndim == 2 else to_rgb(small), settings.upsample):
             top = max(int(rect.top() / ratio), 0)
             right = min(int(rect.right() / ratio), width - 1)
             bottom = min(int(rect.bottom() / ratio), height - 1)

@@ -79,7 +79,7 @@ class PipelineSettings:
     full_every_s: float = 30.0         # a whole-frame small-face search at least this often
     second_look_s: float = 0.0         # a track's second encoding after this long (0: as
     reencode_every_s: float = 3.0      # the later ones), which come this often
-    mirror_average: bool = False       # see README: a second look per track does it for half
+    mirror_average: bool = True        # each encoding averages the face and its mirror image
     switch_distance: float = DEFAULT_THRESHOLD  # re-encoding this far away: someone else
     follower: str = "template"        # template | correlation (follower.py)
     workers: int = 2

@@ -37,7 +37,7 @@ class ModelFormatError(RuntimeError):
 class Convolution:
     """A convolution followed by its affine layer (dlib's batch normalisation, frozen)."""
 
-    weights: np.ndarray   # (filters, channels * rows * columns), to multiply image columns
+    weights: np.ndarray   # (filters, rows * rows * channels): multiplies image columns
     rows: int
     stride: int
     padding: int
@@ -52,8 +52,10 @@ class Convolution:
         windows = sliding_window_view(images, (self.rows, self.rows), axis=(1, 2))
         windows = windows[:, ::self.stride, ::self.stride]      # N, H', W', C, rows, rows
         count, height, width = windows.shape[:3]
-        columns = np.ascontiguousarray(windows).reshape(count * height * width, -1)
-        out = columns @ self.weights.T
+        # copied as (rows, rows, C) per pixel: the channels stay contiguous, several times
+        # faster than copying in the view's own order
+        columns = np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
+        out = columns.reshape(count * height * width, -1) @ self.weights.T
         out *= self.scale
         out += self.shift
         return out.reshape(count, height, width, -1)
@@ -146,7 +148,9 @@ def read_network(path: Path) -> FaceNetwork:
         params, position = _read_tensor(data, position)
         if kind == b"\x05con_4":
             (filters, rows, columns, stride, _, padding, _), _ = _read_ints(data, position, 7)
-            weights = params[:params.size - filters].reshape(filters, -1)
+            channels = (params.size - filters) // (filters * rows * columns)
+            weights = params[:params.size - filters].reshape(filters, channels, rows, columns)
+            weights = np.ascontiguousarray(weights.transpose(0, 2, 3, 1)).reshape(filters, -1)
             pending = (weights, rows, stride, padding, params[params.size - filters:])
         elif kind == b"\x07affine_":
             if pending is None:
