@@ -46,7 +46,7 @@ def crop_face(image: np.ndarray, box: Box) -> np.ndarray:
     encode_face_image() looks when it cannot find the face again.
     """
     top, right, bottom, left = box
-    height, width = right - left, bottom - top
+    height, width = bottom - top, right - left
     padded = cv2.copyMakeBorder(image, height, height, width, width, cv2.BORDER_CONSTANT)
     return padded[top:bottom + 2 * height, left:right + 2 * width].copy()
 

@@ -59,3 +59,11 @@ def test_a_saved_crop_encodes_back_to_its_face(portraits, detector):
     face = detector.detect(portraits[1])[0]
     again = detector.encode_face_image(face.crop)
     assert face_distance(np.array([again]), face.encoding)[0] < 0.15
+
+
+def test_a_box_that_is_not_square_sits_in_the_middle_third_of_its_crop():
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[50:80, 60:120] = 255                     # the face: 30 rows, 60 columns
+    crop = crop_face(image, (50, 120, 80, 60))
+    assert crop.shape == (90, 180, 3)              # a box-size of margin on every side
+    assert crop[30:60, 60:120].all() and crop.sum() == image.sum()
