@@ -67,3 +67,24 @@ def test_a_box_that_is_not_square_sits_in_the_middle_third_of_its_crop():
     crop = crop_face(image, (50, 120, 80, 60))
     assert crop.shape == (90, 180, 3)              # a box-size of margin on every side
     assert crop[30:60, 60:120].all() and crop.sum() == image.sum()
+
+
+@pytest.mark.slow
+def test_the_hog_detector_is_kept_in_the_cache_and_a_damaged_copy_is_rebuilt(
+        tmp_path, monkeypatch, portraits):
+    import dlib
+
+    from face_detector import cache_dir, frontal_face_detector
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    built = frontal_face_detector(dlib)
+    saved = list(cache_dir().iterdir())
+    assert [p.suffix for p in saved] == [".svm"]
+    rgb = to_rgb(portraits[0])
+    assert list(frontal_face_detector(dlib)(rgb, 1)) == list(built(rgb, 1))  # from the copy
+    saved[0].write_bytes(saved[0].read_bytes()[:5000])                       # damaged
+    assert len(frontal_face_detector(dlib)(rgb, 1)) == 1
+    assert saved[0].stat().st_size > 5000                                    # rebuilt
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    (tmp_path / "file").write_text("not a folder")
+    assert len(frontal_face_detector(dlib)(rgb, 1)) == 1                     # no cache: works
