@@ -10,13 +10,18 @@ FaithfulClassifier, the post's rules (``--faithful``):
      become a new person ``person_NN``.
   3. Otherwise the face joins the unknown pool.
 
-NeighbourClassifier, the default, changes three things:
+NeighbourClassifier, the default, changes four things:
   1. A face's distance to a person is the smaller of the distance to the person's average
      and to the person's nearest face, so a person whose faces form several looks (profile,
      glasses, a face the user moved in) is matched by each look, not only by a blurred mean.
   2. Two faces in one frame are two people: the faces of a frame are assigned together,
      closest pair first, at most one per person, and never paired with each other.
-  3. On save, persons whose averages are closer than the threshold are merged, and faces this
+  3. A new person is formed from a group of pooled faces (up to MAX_GROUP, with the new face)
+     when each of them is closer than the threshold to the average of the others: each would
+     join the person the others make, by rule 1's average. For two faces this is the post's
+     rule; a person whose looks vary (pairwise ~0.5 apart at -t 0.44) is found from three or
+     four faces, where no pair alone is close enough.
+  4. On save, persons whose averages are closer than the threshold are merged, and faces this
      run left in the unknown pool join a person they now match (persons formed after they
      were seen). Never merged: two persons seen in the same frame, two names the user gave,
      two persons that were both in the result before this run (the user may have split them);
@@ -32,6 +37,7 @@ import numpy as np
 from person_db import Face, Person, PersonDB, face_distance
 
 DEFAULT_THRESHOLD = 0.44
+MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
 AUTOMATIC_NAME = re.compile(r"person_\d+")
 
 
@@ -96,7 +102,7 @@ class NeighbourClassifier:
                 taken.add(person_index)
         for index, face in enumerate(faces):
             if assigned[index] is None:
-                assigned[index] = self._pair_with_unknown(face, db)
+                assigned[index] = self._group_with_unknown(face, db)
         return assigned
 
     def _candidates(self, faces: list[Face],
@@ -114,16 +120,31 @@ class NeighbourClassifier:
                 pairs.append((float(distances[person_index]), face_index, int(person_index)))
         return sorted(pairs)
 
-    def _pair_with_unknown(self, face: Face, db: PersonDB) -> Person | None:
+    def _group_with_unknown(self, face: Face, db: PersonDB) -> Person | None:
+        """Rule 3: the largest group of ``face`` and its nearest pooled faces (one per frame)
+        that makes a person, else ``face`` joins the pool."""
         pool = db.unknown.faces
         candidates = [i for i, f in enumerate(pool) if not same_frame(f, face)]
         distances = face_distance(db.unknown.encoding_matrix()[candidates], face.encoding)
-        if len(distances) == 0 or distances.min() >= self.similarity_threshold:
+        group: list[int] = []       # pool indexes, nearest first
+        found: list[int] = []
+        for nearest in np.argsort(distances):
+            if len(group) == MAX_GROUP - 1:
+                break
+            index = candidates[nearest]
+            if any(same_frame(pool[index], pool[other]) for other in group):
+                continue
+            group.append(index)
+            encodings = np.array([face.encoding, *(pool[i].encoding for i in group)])
+            if each_near_the_others(encodings, self.similarity_threshold):
+                found = list(group)
+        if not found:
             db.unknown.add_face(face)
             return None
-        partner = pool.pop(candidates[int(np.argmin(distances))])
+        members = [pool[i] for i in found]
+        db.unknown.faces = [f for i, f in enumerate(pool) if i not in found]
         db.unknown.calculate_average_encoding()
-        return db.new_person([partner, face])
+        return db.new_person([*members, face])
 
     def consolidate(self, db: PersonDB) -> list[str]:
         """Before a save: merge persons that are one, then place what the pool now matches.
@@ -189,6 +210,13 @@ class NeighbourClassifier:
         user_named = not is_automatic(a) and not is_automatic(b)
         both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
         return not (user_named or both_sorted_before)
+
+
+def each_near_the_others(encodings: np.ndarray, threshold: float) -> bool:
+    """Whether every row is closer than ``threshold`` to the average of the other rows."""
+    count = len(encodings)
+    others = (encodings.sum(axis=0) - encodings) / (count - 1)
+    return bool(np.all(np.linalg.norm(encodings - others, axis=1) < threshold))
 
 
 def frames_of(person: Person) -> set[tuple[str, int]]:

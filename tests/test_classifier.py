@@ -135,16 +135,46 @@ def test_persons_seen_in_one_frame_or_both_named_never_merge(db, make_face):
     assert len(db.persons) == 4
 
 
-def test_pooled_faces_join_a_person_formed_after_them(db, make_face):
+def test_pooled_faces_join_a_person_that_grew_towards_them(db, make_face):
     classifier = NeighbourClassifier(0.44)
-    early = make_face(0.0, 0.0)
+    db.add_person(Person("person_01", [make_face(0.0), make_face(0.1)]))
+    early = make_face(0.55)                     # 0.45 from the nearest face: pooled
     classifier.classify_frame([early], db)
-    classifier.classify_frame([make_face(0.2, 0.4)], db)   # 0.447 from early: pooled too
-    classifier.classify_frame([make_face(-0.2, 0.4)], db)  # 0.4 from the previous: a pair
-    # their average (0, 0.4) is 0.4 from the early face, below the threshold
-    assert [len(p.faces) for p in db.persons] == [2] and db.unknown.faces == [early]
-    assert classifier.consolidate(db) == ["1 unknown faces now match a person"]
+    for offset in (0.3, 0.35):                  # they join person_01, whose average moves
+        assert classifier.classify_frame([make_face(offset)], db)[0].name == "person_01"
+    assert db.unknown.faces == [early]
+    assert classifier.consolidate(db) == ["1 unknown faces now match a person"]  # 0.36 away
     assert db.unknown.faces == [] and early in db.persons[0].faces
+
+
+def test_a_group_whose_faces_each_match_the_others_becomes_a_person(db, make_face):
+    classifier = NeighbourClassifier(0.44)
+    # three looks of one person, pairwise 0.5 apart: no pair is close enough, but each is
+    # 0.433 from the average of the other two
+    corners = [make_face(0.0, 0.0), make_face(0.5, 0.0), make_face(0.25, 0.433)]
+    far = make_face(3.0)
+    for face in (corners[0], far, corners[1]):
+        assert classifier.classify_frame([face], db) == [None]
+    person = classifier.classify_frame([corners[2]], db)[0]
+    assert person is not None and sorted(person.faces, key=id) == sorted(corners, key=id)
+    assert db.unknown.faces == [far]
+
+
+def test_a_group_needs_every_face_near_the_others(db, make_face):
+    classifier = NeighbourClassifier(0.44)
+    # the third face is 0.433 from the average of the first two, but each of those is
+    # 0.50 from the average of the other two: no person
+    for face in (make_face(0.0, 0.0), make_face(0.6, 0.0), make_face(0.3, 0.433)):
+        assert classifier.classify_frame([face], db) == [None]
+    assert db.persons == []
+
+
+def test_a_group_takes_one_face_per_frame(db, make_face):
+    classifier = NeighbourClassifier(0.44)
+    same_frame = frame_of(make_face, 7, (0.0, 0.0), (0.5, 0.0))
+    assert classifier.classify_frame(same_frame, db) == [None, None]
+    assert classifier.classify_frame([make_face(0.25, 0.433)], db) == [None]
+    assert db.persons == [] and len(db.unknown.faces) == 3
 
 
 def test_what_the_user_sorted_before_this_run_is_not_undone(tmp_path, make_face):
