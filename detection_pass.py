@@ -200,8 +200,9 @@ def plan_fine(frame: np.ndarray, reference: np.ndarray | None, current: np.ndarr
     bounds = (height, width)
     full_scale = 2 * settings.resize_ratio
     whole = FinePlan([Region((0, width, height, 0), full_scale)], True, True)
-    if everywhere:
-        return whole
+    if everywhere:  # --small-faces full: as closely as the regions, all of the frame
+        close = settings.region_scale * settings.resize_ratio
+        return FinePlan([Region((0, width, height, 0), close)], True, True)
     moved = [] if reference is None else motion_boxes(
         reference, current, here + before, settings.motion_threshold, background)
     news = moved if reference is None or not followed else motion_boxes(

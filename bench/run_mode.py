@@ -4,8 +4,11 @@
 The benchmark starts one of these per mode, so that each mode's peak memory is its own.
 ``decode`` instead of face_classifier flags only decodes the video (the floor).
 
+``encoders`` times one encoding by dlib's own encoder and by resnet_encoder (numpy).
+
 usage: bench/run_mode.py decode VIDEO
        bench/run_mode.py classify FACE_CLASSIFIER_FLAGS...
+       bench/run_mode.py encoders
 """
 from __future__ import annotations
 
@@ -32,6 +35,25 @@ def decode(video: str) -> dict:
     return {"frames": frames, "seconds": time.perf_counter() - started}
 
 
+def encoders() -> dict:
+    """Seconds per face chip (grace_hopper's face and its mirror, as the default encodes)."""
+    from demo_video import package_faces
+    from face_detector import DetectorSettings, FaceDetector, to_rgb
+
+    rgb = to_rgb(package_faces()[0])
+    seconds = {}
+    for name, settings in (("dlib", DetectorSettings(dlib_encoder=True)),
+                           ("numpy", DetectorSettings())):
+        detector = FaceDetector(settings)
+        boxes = detector.locate(rgb[:, :, ::-1].copy())
+        detector.encode(rgb, boxes)  # models loaded
+        started = time.perf_counter()
+        for _ in range(10):
+            detector.encode(rgb, boxes)
+        seconds[name] = (time.perf_counter() - started) / 20   # 10 faces + their mirrors
+    return seconds
+
+
 def classify(flags: list[str]) -> dict:
     import face_classifier
     import face_pipeline
@@ -55,6 +77,9 @@ def classify(flags: list[str]) -> dict:
 
 def main() -> int:
     what, rest = sys.argv[1], sys.argv[2:]
+    if what == "encoders":
+        print(json.dumps(encoders()))
+        return 0
     figures = decode(rest[0]) if what == "decode" else classify(rest)
     own = resource.getrusage(resource.RUSAGE_SELF)
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the largest worker process

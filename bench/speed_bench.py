@@ -23,6 +23,9 @@ import tempfile
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+from face_workers import single_threaded_blas  # noqa: E402  (the project, found above)
+
 SHARED = PROJECT.parent / "shared"
 EVAL = SHARED / "eval"
 DEV_VIDEOS = Path("/tmp/ev")            # where the team keeps the dev videos already built
@@ -61,7 +64,6 @@ def dev_video(work: Path) -> Path:
 
 def package_video(work: Path) -> Path:
     """About a minute of the two package-shipped faces (when ../shared is absent)."""
-    sys.path.insert(0, str(PROJECT))
     from demo_video import SHOTS, make_demo_video
 
     path = work / "bench-demo.mp4"
@@ -82,8 +84,9 @@ def classify(video: Path, work: Path, name: str, *flags: str) -> tuple[dict, Pat
     return figures, result
 
 
-def recall_by_size(truth: Path, faces_csv: Path) -> tuple[float, list[tuple[int, int]]]:
-    """score.py's shot recall, and (found, all) face instances per face-size bin."""
+def recall_by_size(truth: Path, faces_csv: Path) -> tuple[float, list[tuple[int, int]], int]:
+    """score.py's shot recall, (found, all) face instances per face-size bin, and the
+    height of the smallest face box found on a face of the ground truth."""
     sys.path.insert(0, str(EVAL))
     import csv
 
@@ -103,7 +106,9 @@ def recall_by_size(truth: Path, faces_csv: Path) -> tuple[float, list[tuple[int,
             bins[slot][1] += 1
             bins[slot][0] += (shot["first_frame"], index) in seen
     total = sum(b[1] for b in bins)
-    return sum(b[0] for b in bins) / max(1, total), [tuple(b) for b in bins]
+    matched_rows = [r for r in rows if match(gt, [r])[0]]
+    smallest = min((int(r["bottom"]) - int(r["top"]) for r in matched_rows), default=0)
+    return sum(b[0] for b in bins) / max(1, total), [tuple(b) for b in bins], smallest
 
 
 def main() -> int:
@@ -148,6 +153,11 @@ def main() -> int:
               f"{figures['worker_peak_mb']:9.0f}")
     print(f"(frames/s: frames of the video per second of wall time; /decode: the share of the "
           f"decode-only rate, goal >= 0.05 at -S 0; load average {load_after:.1f} at the end)")
+    with single_threaded_blas():  # as in a worker process
+        encoder = measure("encoders")
+    print(f"one face encoding, one core: dlib's encoder {encoder['dlib'] * 1000:.0f} ms "
+          f"(--faithful, as the original), resnet_encoder {encoder['numpy'] * 1000:.0f} ms "
+          f"(the default; the same numbers)")
 
     if not shared:
         print("\nrecall by face size: skipped (needs ../shared for labelled videos)")
@@ -156,13 +166,18 @@ def main() -> int:
     print(f"\nrecall by face size on {small.name} (face boxes ~24-52 px; score.py matching)")
     header = " ".join(f"{f'{low}-{high}px' if high < 10_000 else f'>={low}px':>9}"
                       for low, high in SIZE_BINS)
-    print(f"{'mode':18} {'seconds':>8} {'shot_recall':>11} {header}")
-    for name, flags in modes:
+    print(f"{'mode':18} {'seconds':>8} {'shot_recall':>11} {header} {'smallest':>8}")
+    trades = [("off -S 0.5", ["--small-faces", "off", "-S", "0.5"]),
+              ("full -S 0.5", ["--small-faces", "full", "-S", "0.5"])]
+    for name, flags in modes + trades:
         figures, result = classify(small, args.work, "small" + name.replace(" ", ""), *flags,
                                    *limit)
-        recall, bins = recall_by_size(small.with_suffix(".json"), result / "faces.csv")
+        recall, bins, smallest = recall_by_size(small.with_suffix(".json"),
+                                                result / "faces.csv")
         cells = " ".join(f"{f'{found}/{total}':>9}" for found, total in bins)
-        print(f"{name:18} {figures['seconds']:8.1f} {recall:11.3f} {cells}")
+        print(f"{name:18} {figures['seconds']:8.1f} {recall:11.3f} {cells} {smallest:6d}px")
+    print("(faces found / faces shown, by the size of the face box; smallest: the smallest "
+          "face box found on a face shown; off, full: the default with --small-faces off, full)")
     return 0
 
 
