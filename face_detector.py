@@ -2,7 +2,7 @@
 
 A box is always ``(top, right, bottom, left)`` in pixels of the image given, as in the post.
 dlib sits here and nowhere else; its models load lazily, once per FaceDetector. Encodings come
-from dlib's own network run with numpy (resnet_encoder: the same numbers, ~4x faster), or from
+from dlib's own network run with numpy (resnet_encoder: the same numbers, ~6x faster), or from
 dlib's encoder itself with ``dlib_encoder`` (--faithful: the original's code path).
 """
 from __future__ import annotations
@@ -105,7 +105,8 @@ class DetectorSettings:
 
 
 class FaceDetector:
-    """dlib HOG detector + 5-point aligner + dlib's ResNet encoder, loaded on first use."""
+    """dlib HOG detector + 5-point aligner + the face ResNet (numpy's or dlib's), loaded on
+    first use."""
 
     def __init__(self, settings: DetectorSettings = DetectorSettings()) -> None:
         self.settings = settings

@@ -111,7 +111,7 @@ class _Pass:
     coarse: bool
     fine: bool
     motion: np.ndarray | None = field(default=None, repr=False)     # motion image of frame
-    known: list[Box] | None = None     # faces known at this frame; None: take them when planning
+    known: list[Box] = field(default_factory=list)     # faces known at this frame
     before: list[Box] = field(default_factory=list)    # big faces of the frame before
     followed: list[Box] = field(default_factory=list)  # faces of ~60 px+ followed lately
     small: list[Box] = field(default_factory=list)
@@ -242,7 +242,7 @@ class FacePipeline:
             self._plan_ready()
             passes = self._schedule.passes(index)
             if passes.any:
-                self._start(index, seconds, frame, picture, passes, snapshot=True)
+                self._start(index, seconds, frame, picture, passes)
             self._remember_positions(index)
             yield self._frame_faces(index, seconds, frame, self.book.tracks)
 
@@ -255,8 +255,7 @@ class FacePipeline:
         """
         self._schedule = DetectionSchedule(1, 1)  # every looked-at frame
         for index, seconds, frame in frames:
-            self._start(index, seconds, frame, None, self._schedule.passes(index),
-                        snapshot=True)
+            self._start(index, seconds, frame, None, self._schedule.passes(index))
             self._plan_ready()
             while len(self._detections) > self.settings.lookahead:
                 yield self._apply_and_show(self._detections.popleft())
@@ -293,7 +292,7 @@ class FacePipeline:
             if not self._detections:
                 passes = self._schedule.passes(index)
                 if passes.any:
-                    self._start(index, seconds, frame, picture, passes, snapshot=True)
+                    self._start(index, seconds, frame, picture, passes)
                     looked_at = True
             self._remember_positions(index)
             visible = self.book.tracks if tracking else shown
@@ -301,19 +300,18 @@ class FacePipeline:
 
     # --- detection ----------------------------------------------------------------------
     def _start(self, index: int, seconds: float, frame: np.ndarray, picture: Picture | None,
-               passes: Passes, snapshot: bool) -> None:
+               passes: Passes) -> None:
         """Send the coarse pass of a frame; the fine pass is planned when that is back.
 
-        ``snapshot``: take the known faces now (they are followed to this very frame),
-        rather than when the fine pass is planned.
+        The tracks are taken as they are now, when the frame is read, so that what the
+        passes know does not depend on when their results come back.
         """
         mode = self.settings.small_faces
         fine = passes.fine and mode != "off"
         detection = _Pass(index, seconds, frame, picture, coarse=passes.coarse, fine=fine)
         if fine:
             detection.motion = motion_image(frame)
-        if snapshot:
-            self._snapshot(detection)
+        self._snapshot(detection)
         if passes.coarse:
             detection.coarse_ticket = self._pool.submit(coarse_job(frame, self.passes),
                                                         urgent=True)
@@ -364,8 +362,6 @@ class FacePipeline:
             return
         detection.planned = True
         coarse = self._coarse_boxes(detection)
-        if detection.known is None:
-            self._snapshot(detection)
         if not detection.fine:
             return
         if detection.picture is None:   # linked, not followed: the big faces of the frame before
