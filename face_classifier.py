@@ -295,13 +295,12 @@ def run(args: argparse.Namespace) -> int:
     if args.capture:
         args.capture.mkdir(parents=True, exist_ok=True)
         print(f"Captured frames are saved in '{args.capture}' directory.")
-    print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
-
     classifier = make_classifier(args.threshold, faithful=args.faithful)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     track_names: dict[int, str] = {}  # the name last given to a face of each track
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
+    print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
     failure = None
     progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
     started = time.time()

@@ -22,9 +22,13 @@ INTERRUPTS = ["ctrl-c", "ctrl-c twice", "sigterm"]  # every fourth run; the othe
 
 
 def start_run(video, result, rng):
-    """A run that finds new faces (frames not sampled before) and autosaves often."""
+    """A run that finds new faces (frames not sampled before) and autosaves often.
+
+    The video plays at its own rate (--as-live), so that the run lasts the 3-8 s of video it
+    reads and the random instants below fall within it: read as fast as it decodes, it would
+    be over in about a second."""
     flags = ["-S", str(rng.choice([0.08, 0.12, 0.16, 0.2])), "-k", f"{rng.uniform(0, 5):.2f}",
-             "-r", "0.5", "--autosave", str(rng.choice([0.05, 0.2, 0.5]))]
+             "-r", "0.5", "--autosave", str(rng.choice([0.05, 0.2, 0.5])), "--as-live"]
     return subprocess.Popen([sys.executable, str(PROJECT / "face_classifier.py"), str(video),
                              "--result", str(result), *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
