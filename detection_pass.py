@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+import storage
 from face_detector import DetectorSettings, FaceDetector, to_rgb
 from person_db import Box
 from tracker import (FULL, REGIONS, FineBudget, Region, contains, fine_regions, grow, iou,
@@ -93,14 +94,16 @@ class LocateJob:
 
 @dataclass
 class EncodeJob:
-    """The encoding of the face in ``box`` of ``crop`` (a crop_face() of the frame)."""
+    """The encoding of the face in ``box`` of ``crop`` (a crop_face() of the frame), and the
+    crop as a PNG file: compressing it here spares the frame loop's process."""
 
     crop: np.ndarray
     box: Box
     mirror_average: bool = True
 
-    def run(self, detector: FaceDetector) -> np.ndarray:
-        return detector.encode(to_rgb(self.crop), [self.box], self.mirror_average)[0]
+    def run(self, detector: FaceDetector) -> tuple[np.ndarray, bytes]:
+        encoding = detector.encode(to_rgb(self.crop), [self.box], self.mirror_average)[0]
+        return encoding, storage.encode_png(self.crop)
 
 
 # --- planning, in the frame loop's process -------------------------------------------------

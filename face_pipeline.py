@@ -488,7 +488,7 @@ class FacePipeline:
         info = self.info
         face = Face(file_name=face_file_name(info.name, detection.index, number, info.stem),
                     encoding=np.zeros(0), box=box, source=info.name, frame=detection.index,
-                    time_s=detection.seconds, crop=crop)
+                    time_s=detection.seconds)  # its image comes back with the encoding
         self._encodings.append(_Encoding(ticket, track, face))
         self.stats.encoded += 1
 
@@ -499,7 +499,7 @@ class FacePipeline:
             head = self._encodings[0]
             if not block and not self._pool.done(head.ticket):
                 break
-            head.face.encoding = self._pool.result(head.ticket)
+            head.face.encoding, head.face.crop_png = self._pool.result(head.ticket)
             head.face.track_id = self.book.accept_encoding(head.track, head.face.encoding)
             self._encodings.popleft()
             faces.append(head.face)

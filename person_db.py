@@ -61,6 +61,7 @@ class Face:
     frame: int | None = None
     time_s: float | None = None
     crop: np.ndarray | None = field(default=None, repr=False)
+    crop_png: bytes | None = field(default=None, repr=False)  # the crop, already as a PNG file
     track_id: int | None = None  # faces of one track (followed over frames) are one person
 
 
@@ -313,13 +314,14 @@ class PersonDB:
         """
         written = 0
         for face in faces:
-            if face.crop is None or face.file_name in self._locations:
+            if (face.crop is None and face.crop_png is None) or face.file_name in self._locations:
                 continue
             if not written:
                 result_dir.mkdir(parents=True, exist_ok=True)
                 storage.own_folder(result_dir / STAGING)
-            storage.write_image(result_dir / STAGING / face.file_name, face.crop)
-            face.crop = None
+            image = face.crop_png if face.crop_png is not None else storage.encode_png(face.crop)
+            storage.atomic_write_bytes(result_dir / STAGING / face.file_name, image)
+            face.crop = face.crop_png = None
             self._locations[face.file_name] = Path(STAGING) / face.file_name
             written += 1
         return written

@@ -5,6 +5,7 @@ import pytest
 
 from face_pipeline import FacePipeline, FaithfulPipeline, PipelineSettings
 from inputs import Inputs
+from storage import decode_image
 from video_source import Sampling
 
 pytestmark = pytest.mark.slow
@@ -38,7 +39,9 @@ def test_every_frame_gets_its_boxes_and_each_face_is_encoded_once_per_track(demo
     assert all(b.track_id is not None for found in frames for b in found.boxes)
     assert {b.track_id for found in frames for b in found.boxes} >= tracks
     for face in faces:  # a saved face is a real record: its crop, box and frame
-        assert face.crop is not None and face.encoding.shape == (128,)
+        assert face.encoding.shape == (128,)
+        top, right, bottom, left = face.box  # its image: the face with a margin of its size
+        assert decode_image(face.crop_png).shape == (3 * (bottom - top), 3 * (right - left), 3)
         assert face.file_name == f"first_f{face.frame:06d}_{face.file_name[-5]}.png"
 
 
