@@ -21,7 +21,9 @@ NeighbourClassifier, the default, changes four things:
      join the person the others make, by rule 1's average. For two faces this is the post's
      rule; a person whose looks vary (pairwise ~0.5 apart at -t 0.44) is found from three or
      four faces, where no pair alone is close enough.
-  4. On save, persons whose averages are closer than the threshold are merged, and faces this
+  4. On save, persons whose averages are closer than the threshold are merged when every face
+     of the smaller one would join the larger one by rule 1 (averages of different people come
+     closer than their faces do: at -t 0.55 the averages alone merged people), and faces this
      run left in the unknown pool join a person they now match (persons formed after they
      were seen). Never merged: two persons seen in the same frame, two names the user gave,
      two persons that were both in the result before this run (the user may have split them);
@@ -158,7 +160,8 @@ class NeighbourClassifier:
         return changes
 
     def merge_persons(self, db: PersonDB) -> list[str]:
-        """Merge persons whose averages are closer than the threshold, closest pair first.
+        """Merge persons whose averages are closer than the threshold (and whose faces would
+        join: rule 4), closest pair first.
 
         The kept name is the one the user gave, else the lower number.
         """
@@ -200,9 +203,20 @@ class NeighbourClassifier:
             i, j = divmod(int(flat), len(persons))
             if distances[i, j] >= self.similarity_threshold:
                 return None
-            if i < j and not (frames[i] & frames[j]) and self._may_merge(db, persons[i], persons[j]):
+            if (i < j and not (frames[i] & frames[j])
+                    and self._may_merge(db, persons[i], persons[j])
+                    and self._would_join(persons[i], persons[j])):
                 return persons[i], persons[j]
         return None
+
+    def _would_join(self, a: Person, b: Person) -> bool:
+        """Whether every face of the smaller person is close to the larger one (rule 1)."""
+        smaller, larger = sorted((a, b), key=lambda p: len(p.faces))
+        faces = smaller.encoding_matrix()
+        to_faces = np.linalg.norm(faces[:, None] - larger.encoding_matrix()[None], axis=2)
+        to_average = face_distance(faces, larger.encoding)
+        return bool(np.all(np.minimum(to_faces.min(axis=1), to_average)
+                           < self.similarity_threshold))
 
 
     @staticmethod

@@ -125,6 +125,14 @@ def test_persons_closer_than_the_threshold_merge_under_the_users_name(db, make_f
     assert len(db.persons[0].faces) == 4
 
 
+def test_persons_whose_averages_are_close_but_faces_are_not_stay_apart(db, make_face):
+    # averages 0.4 apart, but every face 0.6 from the other's average and 0.75 from its faces
+    db.add_person(Person("person_01", [make_face(0.2, 0.45, 0.0), make_face(0.2, -0.45, 0.0)]))
+    db.add_person(Person("person_02", [make_face(-0.2, 0.0, 0.45), make_face(-0.2, 0.0, -0.45)]))
+    assert NeighbourClassifier(0.44).consolidate(db) == []
+    assert len(db.persons) == 2
+
+
 def test_persons_seen_in_one_frame_or_both_named_never_merge(db, make_face):
     together = frame_of(make_face, 9, (0.0,), (0.2,))
     db.add_person(Person("person_01", [together[0], make_face(0.05)]))
