@@ -213,17 +213,28 @@ class NeighbourClassifier:
         """Whether every face of the smaller person is close to the larger one (rule 1)."""
         smaller, larger = sorted((a, b), key=lambda p: len(p.faces))
         faces = smaller.encoding_matrix()
-        to_faces = np.linalg.norm(faces[:, None] - larger.encoding_matrix()[None], axis=2)
+        to_faces = nearest_distances(faces, larger.encoding_matrix())
         to_average = face_distance(faces, larger.encoding)
-        return bool(np.all(np.minimum(to_faces.min(axis=1), to_average)
-                           < self.similarity_threshold))
-
+        return bool(np.all(np.minimum(to_faces, to_average) < self.similarity_threshold))
 
     @staticmethod
     def _may_merge(db: PersonDB, a: Person, b: Person) -> bool:
         user_named = not is_automatic(a) and not is_automatic(b)
         both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
         return not (user_named or both_sorted_before)
+
+
+def nearest_distances(rows: np.ndarray, others: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Each row's distance to the nearest of ``others``, a chunk of rows at a time: two
+    persons of thousands of faces each need megabytes, not the gigabytes of one broadcast."""
+    squared_others = np.einsum("ij,ij->i", others, others)
+    nearest = np.empty(len(rows))
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        squared = (np.einsum("ij,ij->i", part, part)[:, None] + squared_others[None]
+                   - 2 * part @ others.T)
+        nearest[start:start + chunk] = np.sqrt(np.maximum(squared.min(axis=1), 0))
+    return nearest
 
 
 def each_near_the_others(encodings: np.ndarray, threshold: float) -> bool:

@@ -198,3 +198,12 @@ def test_what_the_user_sorted_before_this_run_is_not_undone(tmp_path, make_face)
     assert [f.file_name for f in db.unknown.faces] == ["moved_there_by_the_user.png"]
     db.new_person([make_face(0.2), make_face(0.25)])  # a new person near both: one merge
     assert classifier.consolidate(db) == ["person_03 merged into person_02"]  # the closer
+
+
+def test_nearest_distances_match_the_plain_ones_chunk_by_chunk():
+    from classifier import nearest_distances
+
+    rng = np.random.default_rng(3)
+    rows, others = rng.normal(size=(7, 128)), rng.normal(size=(5, 128))
+    plain = np.linalg.norm(rows[:, None] - others[None], axis=2).min(axis=1)
+    np.testing.assert_allclose(nearest_distances(rows, others, chunk=3), plain)
