@@ -104,6 +104,8 @@ def main() -> int:
         if not args.in_memory:
             session.add_faces(faces)
         if number in CHECKPOINTS or number == args.faces:
+            if not rows and not args.in_memory and session.autosaves == 0:
+                session.save(announce=False)  # its one-time imports are not growth per face
             rows[number] = resident_mb()
             print(f"{number:>7} {rows[number]:>8.1f} {time.monotonic() - started:>8.1f} "
                   f"{session.autosaves:>9} {disk_mb(result):>10.1f}", flush=True)
