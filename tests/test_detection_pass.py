@@ -105,6 +105,21 @@ def test_fine_job_pieces_are_cut_and_scaled_for_hog():
     assert middle.upsample == 0 and middle.scale == 1.0 and middle.image.shape[:2] == (50, 100)
 
 
+def test_a_fine_piece_has_the_pixels_of_the_whole_frame_scaled_alike():
+    import cv2
+
+    frame = np.random.default_rng(4).integers(0, 256, (300, 400, 3), np.uint8)
+    piece, = fine_job(frame, [Region((33, 250, 150, 47), 2.4)]).pieces
+    assert (piece.top, piece.left) == (30, 40)                 # on the 10-px grid
+    whole = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (0, 0), fx=1.2, fy=1.2,
+                       interpolation=cv2.INTER_LINEAR)
+    top, left = 36, 48                                          # 30 and 40, scaled by 1.2
+    height, width = piece.image.shape
+    inner = (slice(2, height - 2), slice(2, width - 2))         # the edges interpolate alone
+    np.testing.assert_array_equal(piece.image[inner],
+                                  whole[top:top + height, left:left + width][inner])
+
+
 class BoxesAt:
     """A stand-in detector that 'finds' one box per piece, in the piece's own pixels."""
 
