@@ -36,16 +36,18 @@ def decode(video: str) -> dict:
 
 
 def encoders() -> dict:
-    """Seconds per face chip (grace_hopper's face and its mirror, as the default encodes)."""
+    """Seconds per face image through the network (grace_hopper's face and its mirror image,
+    as the default encodes a face)."""
     from demo_video import package_faces
     from face_detector import DetectorSettings, FaceDetector, to_rgb
 
-    rgb = to_rgb(package_faces()[0])
+    bgr = package_faces()[0]
+    rgb = to_rgb(bgr)
     seconds = {}
     for name, settings in (("dlib", DetectorSettings(dlib_encoder=True)),
                            ("numpy", DetectorSettings())):
         detector = FaceDetector(settings)
-        boxes = detector.locate(rgb[:, :, ::-1].copy())
+        boxes = detector.locate(bgr)
         detector.encode(rgb, boxes)  # models loaded
         started = time.perf_counter()
         for _ in range(10):

@@ -96,8 +96,13 @@ def recall_by_size(truth: Path, faces_csv: Path) -> tuple[float, list[tuple[int,
     with faces_csv.open(newline="") as file:
         rows = [r for r in csv.DictReader(file)
                 if Path(r["source"]).name == truth.with_suffix(".mp4").name]
-    matched, _ = match(gt, rows)
-    seen = {(shot, index) for _, (shot, index, _), _ in matched}
+    seen, heights = set(), []
+    for row in rows:
+        hits, _ = match(gt, [row])
+        if hits:
+            _, (shot, index, _), _ = hits[0]
+            seen.add((shot, index))
+            heights.append(int(row["bottom"]) - int(row["top"]))
     bins = [[0, 0] for _ in SIZE_BINS]
     for shot in gt["shots"]:
         for index, face in enumerate(shot["faces"]):
@@ -105,10 +110,8 @@ def recall_by_size(truth: Path, faces_csv: Path) -> tuple[float, list[tuple[int,
             slot = next(i for i, (low, high) in enumerate(SIZE_BINS) if low <= size < high)
             bins[slot][1] += 1
             bins[slot][0] += (shot["first_frame"], index) in seen
-    total = sum(b[1] for b in bins)
-    matched_rows = [r for r in rows if match(gt, [r])[0]]
-    smallest = min((int(r["bottom"]) - int(r["top"]) for r in matched_rows), default=0)
-    return sum(b[0] for b in bins) / max(1, total), [tuple(b) for b in bins], smallest
+    recall = sum(b[0] for b in bins) / max(1, sum(b[1] for b in bins))
+    return recall, [tuple(b) for b in bins], min(heights, default=0)
 
 
 def main() -> int:
@@ -155,9 +158,9 @@ def main() -> int:
           f"decode-only rate, goal >= 0.05 at -S 0; load average {load_after:.1f} at the end)")
     with single_threaded_blas():  # as in a worker process
         encoder = measure("encoders")
-    print(f"one face encoding, one core: dlib's encoder {encoder['dlib'] * 1000:.0f} ms "
-          f"(--faithful, as the original), resnet_encoder {encoder['numpy'] * 1000:.0f} ms "
-          f"(the default; the same numbers)")
+    print(f"the encoder network, one face image, one core: dlib's {encoder['dlib'] * 1000:.0f} ms "
+          f"(--faithful, as the original), resnet_encoder's {encoder['numpy'] * 1000:.0f} ms "
+          f"(the default: the same numbers; it encodes each face and its mirror image)")
 
     if not shared:
         print("\nrecall by face size: skipped (needs ../shared for labelled videos)")
