@@ -98,9 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "boxes and saved faces stay in original pixels (default=1.0)")
     parser.add_argument("--faithful", action="store_true",
                         help="the original post's algorithm: every looked-at frame searched at "
-                             "full resolution and every face found encoded (about 10x slower), "
-                             "sorted with its rules (nearest average only, no same-frame rule, "
-                             "no merging)")
+                             "full resolution and every face found encoded by dlib (about 10x "
+                             "slower), sorted with its rules (nearest average only, pairs only, "
+                             "no same-frame rule, no merging)")
     parser.add_argument("--small-faces", choices=SMALL_FACE_MODES, default="motion",
                         help="faces under ~100 px: 'motion' looks for them at full resolution "
                              "where the picture changed (default), 'full' in the whole frame "
