@@ -147,7 +147,7 @@ def motion_image(bgr: np.ndarray) -> np.ndarray:
     """A small, slightly blurred grey copy: compression noise should not count as motion."""
     small = cv2.resize(bgr, (0, 0), fx=MOTION_SCALE, fy=MOTION_SCALE,
                        interpolation=cv2.INTER_AREA)
-    return cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (3, 3), 0)
+    return cv2.GaussianBlur(to_grey(small), (3, 3), 0)
 
 
 def motion_boxes(reference: np.ndarray, current: np.ndarray, ignore: list[Box],

@@ -171,10 +171,10 @@ class FaceDetector:
         width = rgb.shape[1]
         chips = []
         for top, right, bottom, left in boxes:
-            for image in images:
-                if image is not rgb:  # the same face in the mirror image
-                    left, right = width - 1 - right, width - 1 - left
-                landmarks = aligner(image, dlib.rectangle(left, top, right, bottom))
+            rects = [dlib.rectangle(left, top, right, bottom),      # the face, and the same
+                     dlib.rectangle(width - 1 - right, top, width - 1 - left, bottom)]  # mirrored
+            for image, rect in zip(images, rects):
+                landmarks = aligner(image, rect)
                 chips.append(dlib.get_face_chip(image, landmarks, CHIP_SIZE, CHIP_PADDING))
         if not chips:
             return []
