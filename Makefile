@@ -18,16 +18,16 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(PY) demo_video.py $(DEMO_VIDEO)
+	$(PY) -m facesort.demo $(DEMO_VIDEO)
 	$(PY) face_classifier.py $(DEMO_VIDEO) --result $(DEMO_RESULT)
 
 # two videos and two photos in one run, then report.html opened in headless Chromium:
 # fails unless every image on it loads; saves a screenshot (docs/report.png is one)
 report: install
-	$(PY) demo_video.py $(DEMO_VIDEO)
-	$(PY) demo_video.py demo-story.mp4 --story --seed 3 --photos demo-photos
+	$(PY) -m facesort.demo $(DEMO_VIDEO)
+	$(PY) -m facesort.demo demo-story.mp4 --story --seed 3 --photos demo-photos
 	$(PY) face_classifier.py $(DEMO_VIDEO) demo-story.mp4 demo-photos --result $(REPORT_RESULT)
-	$(PY) render_report.py $(REPORT_RESULT) --screenshot $(SCREENSHOT)
+	$(PY) -m facesort.report.render $(REPORT_RESULT) --screenshot $(SCREENSHOT)
 
 test: install
 	$(PY) -m pytest -q

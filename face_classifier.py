@@ -17,16 +17,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import storage
-from classifier import DEFAULT_THRESHOLD, Classifier, make_classifier
+from facesort import storage
+from facesort.sorting.classifier import DEFAULT_THRESHOLD, Classifier, make_classifier
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
-from face_pipeline import SMALL_FACE_MODES, FacePipeline, FaithfulPipeline, PipelineSettings
-from inputs import InputConflict, Inputs
+from facesort.pipeline.pipeline import SMALL_FACE_MODES, FacePipeline, FaithfulPipeline, PipelineSettings
+from facesort.inputs.stream import InputConflict, Inputs
 from person_db import Box, Face, PersonDB
-from progress import Progress, progress_wanted
-from resnet_encoder import ModelFormatError
-from session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
-from video_source import PHOTO, Sampling, SourceError
+from facesort.app.progress import Progress, progress_wanted
+from facesort.detection.resnet_encoder import ModelFormatError
+from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
+from facesort.inputs.video import PHOTO, Sampling, SourceError
 
 __version__ = "0.1.0"
 

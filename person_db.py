@@ -29,9 +29,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-import pending_moves
-import storage
-
+from facesort.result import journal as pending_moves
+from facesort import storage
 log = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left), as in the post
@@ -411,7 +410,7 @@ class PersonDB:
 
     def _write_report(self, result_dir: Path) -> None:
         """appearances.csv and report.html, drawn from what was just saved."""
-        from report import write_report  # report.py reads this module: imported when used
+        from facesort.report.html import write_report  # report.py reads this module: imported when used
 
         try:
             write_report(result_dir, self)
@@ -513,11 +512,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no result directory '{args.result_dir}'", file=sys.stderr)
         return 2
     from face_detector import FaceDetector
-    from video_source import quiet_opencv
+    from facesort.inputs.video import quiet_opencv
 
     quiet_opencv()  # a damaged image gets our one-line warning, not OpenCV's as well
 
-    from session import ResultInUseError, SaveError, ResultSession
+    from facesort.app.session import ResultInUseError, SaveError, ResultSession
 
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
         sys.stdout.reconfigure(errors="backslashreplace")

@@ -38,7 +38,7 @@ def decode(video: str) -> dict:
 def encoders() -> dict:
     """Seconds per face image through the network (grace_hopper's face and its mirror image,
     as the default encodes a face)."""
-    from demo_video import package_faces
+    from facesort.demo import package_faces
     from face_detector import DetectorSettings, FaceDetector, to_rgb
 
     bgr = package_faces()[0]
@@ -58,8 +58,7 @@ def encoders() -> dict:
 
 def classify(flags: list[str]) -> dict:
     import face_classifier
-    import face_pipeline
-
+    from facesort.pipeline import pipeline as face_pipeline
     pipelines = []
     make = face_classifier.make_pipeline
 

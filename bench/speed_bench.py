@@ -24,7 +24,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
-from face_workers import single_threaded_blas  # noqa: E402  (the project, found above)
+from facesort.detection.workers import single_threaded_blas  # noqa: E402  (the project, found above)
 
 SHARED = PROJECT.parent / "shared"
 EVAL = SHARED / "eval"
@@ -64,7 +64,7 @@ def dev_video(work: Path) -> Path:
 
 def package_video(work: Path) -> Path:
     """About a minute of the two package-shipped faces (when ../shared is absent)."""
-    from demo_video import SHOTS, make_demo_video
+    from facesort.demo import SHOTS, make_demo_video
 
     path = work / "bench-demo.mp4"
     if not path.exists():

@@ -41,7 +41,7 @@ def portraits():
     """Grace Hopper and the astronaut, BGR, from matplotlib and scikit-image."""
     pytest.importorskip("matplotlib")
     pytest.importorskip("skimage")
-    from demo_video import package_faces
+    from facesort.demo import package_faces
 
     return package_faces()
 
@@ -56,7 +56,7 @@ def detector():
 @pytest.fixture(scope="session")
 def demo_videos(tmp_path_factory, portraits):
     """Two demo videos of the same two people, shot differently (different seeds)."""
-    from demo_video import make_demo_video
+    from facesort.demo import make_demo_video
 
     folder = tmp_path_factory.mktemp("videos")
     return make_demo_video(folder / "first.mp4", seed=7), make_demo_video(folder / "second.mp4", seed=8)

@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from appearances import (APPEARANCES_CSV, Appearance, Sighting, find_appearances,
+from facesort.report.appearances import (APPEARANCES_CSV, Appearance, Sighting, find_appearances,
                          sampling_interval, sightings_of)
 from person_db import PersonDB
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from classifier import FaithfulClassifier as FaceClassifier
+from facesort.sorting.classifier import FaithfulClassifier as FaceClassifier
 from person_db import Person, PersonDB
 
 
@@ -71,7 +71,7 @@ def test_numbering_continues_after_the_highest_number_loaded(db, make_face):
 
 
 # --- the default rules ------------------------------------------------------------------
-from classifier import NeighbourClassifier, make_classifier  # noqa: E402
+from facesort.sorting.classifier import NeighbourClassifier, make_classifier  # noqa: E402
 
 
 def frame_of(make_face, frame, *offsets_list):
@@ -201,7 +201,7 @@ def test_what_the_user_sorted_before_this_run_is_not_undone(tmp_path, make_face)
 
 
 def test_nearest_distances_match_the_plain_ones_chunk_by_chunk():
-    from classifier import nearest_distances
+    from facesort.sorting.classifier import nearest_distances
 
     rng = np.random.default_rng(3)
     rows, others = rng.normal(size=(7, 128)), rng.normal(size=(5, 128))

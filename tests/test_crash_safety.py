@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from classifier import FaithfulClassifier
+from facesort.sorting.classifier import FaithfulClassifier
 from person_db import ENCODINGS_FILE, JOURNAL_FILE, STAGING, PersonDB
-from session import ResultSession, SaveError
+from facesort.app.session import ResultSession, SaveError
 from tests.crash_helpers import assert_nothing_lost, load_result
 
 # every call that changes the disk during a save: an instant before each is an instant a
@@ -209,7 +209,7 @@ def test_encodings_are_written_before_any_face_image_reaches_a_folder(tmp_path, 
     real_rename = os.rename
 
     def check_then_rename(source, target):
-        from storage import load_encodings
+        from facesort.storage import load_encodings
         stored = load_encodings(result / ENCODINGS_FILE)
         stored_before_move.append(os.path.basename(target) in stored)
         real_rename(source, target)

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from detection_pass import (LocateJob, PassSettings, Piece, appearance, clip, deduplicate,
+from facesort.detection.passes import (LocateJob, PassSettings, Piece, appearance, clip, deduplicate,
                             fine_job, motion_boxes, motion_image, plan_fine, update_background)
 from face_detector import DetectorSettings
-from tracker import FineBudget, Region
+from facesort.tracking.tracker import FineBudget, Region
 
 HEIGHT, WIDTH = 540, 960
 
@@ -142,7 +142,7 @@ def test_boxes_found_twice_are_kept_once_and_clipped_to_the_frame():
 
 
 def test_appearance_tells_one_face_from_another():
-    from tracker import similarity
+    from facesort.tracking.tracker import similarity
 
     rng = np.random.default_rng(3)
     face = rng.integers(0, 255, (100, 100, 3), np.uint8)

@@ -3,10 +3,10 @@ import time
 
 import pytest
 
-from face_pipeline import FacePipeline, FaithfulPipeline, PipelineSettings
-from inputs import Inputs
-from storage import decode_image
-from video_source import Sampling
+from facesort.pipeline.pipeline import FacePipeline, FaithfulPipeline, PipelineSettings
+from facesort.inputs.stream import Inputs
+from facesort.storage import decode_image
+from facesort.inputs.video import Sampling
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from person_db import JOURNAL_FILE, STAGING
-from storage import TEMP_NAME
+from facesort.storage import TEMP_NAME
 from tests.conftest import PROJECT
 from tests.crash_helpers import Loaded, assert_nothing_lost, load_result
 

@@ -118,7 +118,7 @@ def legacy_result(tmp_path, make_face, payload):
         (tmp_path / folder).mkdir()
         for k in range(faces):
             face = make_face(float(k))
-            from storage import write_image
+            from facesort.storage import write_image
             write_image(tmp_path / folder / f"20200816_17510{k}.123-0{folder[0]}.png", face.crop)
     (tmp_path / "face_encodings").write_bytes(pickle.dumps(payload))
 

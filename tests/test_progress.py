@@ -3,8 +3,8 @@ import io
 import logging
 import time
 
-from progress import Progress, progress_wanted
-from video_source import CAMERA, PHOTO, VIDEO, SourceInfo, camera_source_name
+from facesort.app.progress import Progress, progress_wanted
+from facesort.inputs.video import CAMERA, PHOTO, VIDEO, SourceInfo, camera_source_name
 
 VIDEO_INFO = SourceInfo("videos/clip.mp4", VIDEO, 25.0, 100, 64, 48)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from person_db import PersonDB
-from report import REPORT_HTML
+from facesort.report.html import REPORT_HTML
 
 WEIRD_NAME = 'Kim "K" <b>& co #1 100%'
 
@@ -131,7 +131,7 @@ chromium = pytest.mark.skipif(
 @pytest.mark.slow
 @chromium
 def test_the_report_renders_in_chromium_with_every_image(tmp_path, make_face):
-    from render_report import find_chromium, loaded_images, screenshot
+    from facesort.report.render import find_chromium, loaded_images, screenshot
 
     result = tmp_path / "my result"  # a space in the path, as users have
     result.mkdir()

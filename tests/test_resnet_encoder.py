@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from face_detector import ENCODER_MODEL, DetectorSettings, FaceDetector, models_dir
-from resnet_encoder import CHIP_SIZE, ModelFormatError, add_padded, read_network
+from facesort.detection.resnet_encoder import CHIP_SIZE, ModelFormatError, add_padded, read_network
 
 
 @pytest.fixture(scope="module")

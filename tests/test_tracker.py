@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tracker import (CONFIRM, FULL, REGIONS, Coverage, Detection, DetectionSchedule, FineBudget,
+from facesort.tracking.tracker import (CONFIRM, FULL, REGIONS, Coverage, Detection, DetectionSchedule, FineBudget,
                      Region, TrackBook, TrackingRules, fine_regions, grow, iou, merge_regions,
                      search_cost, similarity)
 

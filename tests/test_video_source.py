@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 
-from video_source import (CAMERA, Sampling, SourceInfo, camera_source_name, format_time,
+from facesort.inputs.video import (CAMERA, Sampling, SourceInfo, camera_source_name, format_time,
                           is_camera_source, sampled_frames)
 
 
@@ -60,7 +60,7 @@ def numbered_frames(count: int):
 
 
 def test_read_ahead_hands_out_the_same_frames_in_order():
-    from video_source import read_ahead
+    from facesort.inputs.video import read_ahead
 
     assert [i for i, _, _ in read_ahead(numbered_frames(50), depth=3)] == list(range(50))
 
@@ -70,7 +70,7 @@ def test_read_ahead_raises_the_readers_error_and_stops_its_thread_when_closed():
 
     import pytest
 
-    from video_source import read_ahead
+    from facesort.inputs.video import read_ahead
 
     def broken():
         yield from numbered_frames(2)
@@ -99,7 +99,7 @@ class FakeVideo(FakeCamera):
 
 
 def test_a_video_played_live_comes_at_its_rate_and_a_slow_reader_gets_the_newest_frame():
-    from video_source import VIDEO, live_frames
+    from facesort.inputs.video import VIDEO, live_frames
 
     info = SourceInfo(name="clip.mp4", kind=VIDEO, fps=100.0, frame_count=50, width=4,
                       height=4)
@@ -117,7 +117,7 @@ def test_a_video_played_live_comes_at_its_rate_and_a_slow_reader_gets_the_newest
 
 
 def test_a_video_played_live_skips_and_stops_by_its_own_time():
-    from video_source import VIDEO, live_frames
+    from facesort.inputs.video import VIDEO, live_frames
 
     info = SourceInfo(name="clip.mp4", kind=VIDEO, fps=100.0, frame_count=50, width=4,
                       height=4)

@@ -17,8 +17,8 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-import storage
-from video_source import (CAMERA, PHOTO, VIDEO, Sampling, SourceError, SourceInfo, camera_index,
+from facesort import storage
+from facesort.inputs.video import (CAMERA, PHOTO, VIDEO, Sampling, SourceError, SourceInfo, camera_index,
                           live_frames, open_source, sampled_frames)
 
 log = logging.getLogger(__name__)

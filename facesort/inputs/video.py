@@ -21,7 +21,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np
 
-from storage import IMAGE_SUFFIXES
+from facesort.storage import IMAGE_SUFFIXES
 
 CAMERA_FALLBACK_FPS = 30.0
 VIDEO, CAMERA, PHOTO = "video", "camera", "photo"

@@ -29,7 +29,7 @@ def worker_main(connection: Connection) -> None:
     """The loop of one worker process: receive a job, run it, send back its result."""
     # Ctrl-C reaches the whole process group; the main process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from face_detector import FaceDetector
+    from face_detector import FaceDetector  # (replaced by a factory in the next step)
 
     detector = FaceDetector()
     try:

@@ -27,19 +27,19 @@ from typing import Iterator
 
 import numpy as np
 
-from classifier import DEFAULT_THRESHOLD
-from detection_pass import (HOG_MIN_BOX, RELIABLE, EncodeJob, PassSettings, clip, coarse_job,
+from facesort.sorting.classifier import DEFAULT_THRESHOLD
+from facesort.detection.passes import (HOG_MIN_BOX, RELIABLE, EncodeJob, PassSettings, clip, coarse_job,
                             deduplicate, fine_job, motion_image, plan_fine, appearance,
                             update_background)
 from face_detector import FaceDetector, crop_face, face_file_name
-from follower import FOLLOWERS, Picture, make_follower
-from face_workers import WorkerPool
+from facesort.tracking.follower import FOLLOWERS, Picture, make_follower
+from facesort.detection.workers import WorkerPool
 from person_db import Box, Face
-from tracker import (Coverage, Detection, DetectionSchedule, FineBudget, Passes, Region, Track,
+from facesort.tracking.tracker import (Coverage, Detection, DetectionSchedule, FineBudget, Passes, Region, Track,
                      TrackBook, TrackingRules, box_size, centre, iou, search_cost, shift,
                      similarity)
-from inputs import Inputs
-from video_source import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo, read_ahead
+from facesort.inputs.stream import Inputs
+from facesort.inputs.video import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo, read_ahead
 
 SMALL_FACE_MODES = ("off", "motion", "full")
 

@@ -16,11 +16,11 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-import storage
-from appearances import (APPEARANCES_CSV, Appearance, appearances_csv, find_appearances,
+from facesort import storage
+from facesort.report.appearances import (APPEARANCES_CSV, Appearance, appearances_csv, find_appearances,
                          sightings_of)
 from person_db import UNKNOWNS, Person, PersonDB, montage_pages
-from video_source import CAMERA, PHOTO, format_time, source_kind
+from facesort.inputs.video import CAMERA, PHOTO, format_time, source_kind
 
 log = logging.getLogger(__name__)
 

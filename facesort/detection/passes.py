@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-import storage
+from facesort import storage
 from face_detector import DetectorSettings, FaceDetector, to_rgb
 from person_db import Box
-from tracker import (FULL, REGIONS, FineBudget, Region, contains, fine_regions, grow, iou,
+from facesort.tracking.tracker import (FULL, REGIONS, FineBudget, Region, contains, fine_regions, grow, iou,
                      merge_regions)
 
 MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame

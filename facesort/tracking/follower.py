@@ -20,7 +20,7 @@ import numpy as np
 
 from face_detector import to_rgb
 from person_db import Box
-from tracker import grow
+from facesort.tracking.tracker import grow
 
 TEMPLATE_SIDE = 32     # pixels of the template's longer side
 SEARCH_MARGIN = 0.5    # the search window: the box grown by half its size on every side

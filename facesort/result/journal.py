@@ -13,8 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import storage
-
+from facesort import storage
 log = logging.getLogger(__name__)
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import storage
+from facesort import storage
 from person_db import LOCK_FILE, Face, PersonDB
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -1,0 +1,1 @@
+"""The INPUTs (videos, photos, folders, webcams) as one stream of frames."""

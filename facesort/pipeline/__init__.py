@@ -1,0 +1,1 @@
+"""Frames in, encoded faces out: detection at intervals, tracking in between."""

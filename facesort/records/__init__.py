@@ -1,0 +1,1 @@
+"""Records every layer shares: face boxes and their geometry, faces and persons, sources."""

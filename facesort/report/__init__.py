@@ -1,0 +1,1 @@
+"""Who was seen when: appearances, report.html, and its check in a browser."""

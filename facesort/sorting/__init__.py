@@ -1,0 +1,1 @@
+"""Deciding which person a face belongs to: rules on encodings only."""
