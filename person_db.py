@@ -23,17 +23,17 @@ import logging
 import re
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from facesort.result import journal as pending_moves
 from facesort import storage
-log = logging.getLogger(__name__)
+from facesort.records.box import Box
+from facesort.records.face import Face, Person, face_distance
+from facesort.result import journal as pending_moves
 
-Box = tuple[int, int, int, int]  # (top, right, bottom, left), as in the post
+log = logging.getLogger(__name__)
 
 UNKNOWNS = "unknowns"
 ENCODINGS_FILE = "face_encodings.npz"
@@ -47,91 +47,6 @@ PERSON_NUMBER = re.compile(r"person_(\d+)")
 STAGING = ".face-classifier-new"
 JOURNAL_FILE = ".face-classifier-journal.json"
 LOCK_FILE = ".face-classifier.lock"
-
-
-@dataclass
-class Face:
-    """One detected face. ``crop`` holds its image until it is written to disk."""
-
-    file_name: str
-    encoding: np.ndarray
-    box: Box | None = None
-    source: str = ""
-    frame: int | None = None
-    time_s: float | None = None
-    crop: np.ndarray | None = field(default=None, repr=False)
-    crop_png: bytes | None = field(default=None, repr=False)  # the crop, already as a PNG file
-    track_id: int | None = None  # faces of one track (followed over frames) are one person
-
-
-@dataclass
-class Person:
-    """A named group of faces and the average of their encodings."""
-
-    name: str
-    faces: list[Face] = field(default_factory=list)
-    encoding: np.ndarray | None = None
-    _rows: "EncodingRows" = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self._rows = EncodingRows()
-        if self.encoding is None and self.faces:
-            self.calculate_average_encoding()
-
-    def add_face(self, face: Face) -> None:
-        """Add a face and update the average (a running mean: O(1), not O(faces))."""
-        self.faces.append(face)
-        if self.encoding is None or len(self.faces) == 1:
-            self.encoding = np.array(face.encoding, dtype=np.float64)
-        else:
-            self.encoding = self.encoding + (face.encoding - self.encoding) / len(self.faces)
-
-    def calculate_average_encoding(self) -> None:
-        self.encoding = (np.mean([f.encoding for f in self.faces], axis=0)
-                         if self.faces else None)
-
-    def encoding_matrix(self) -> np.ndarray:
-        """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
-        return self._rows.of(self.faces)
-
-    def distance_statistics(self) -> tuple[float, float, float]:
-        """Min, mean and max distance of this person's faces to their average."""
-        distances = face_distance(self.encoding_matrix(), self.encoding)
-        return float(distances.min()), float(distances.mean()), float(distances.max())
-
-
-class EncodingRows:
-    """A cache of a face list's encodings as array rows.
-
-    Faces are almost always appended, so new rows are copied in (in a buffer that doubles);
-    any other change to the list (a face popped, the list replaced) rebuilds the rows.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = np.empty((0, 128))
-        self._count = 0
-        self._last: Face | None = None
-
-    def of(self, faces: list[Face]) -> np.ndarray:
-        count = self._count
-        if count > len(faces) or (count and faces[count - 1] is not self._last):
-            count = 0  # not an append: start again
-        if len(self._buffer) < len(faces):
-            grown = np.empty((max(16, 2 * len(faces)), 128))
-            grown[:count] = self._buffer[:count]
-            self._buffer = grown
-        for row in range(count, len(faces)):
-            self._buffer[row] = faces[row].encoding
-        self._count = len(faces)
-        self._last = faces[-1] if faces else None
-        return self._buffer[:len(faces)]
-
-
-def face_distance(encodings: np.ndarray, encoding: np.ndarray) -> np.ndarray:
-    """Euclidean distance from each row of ``encodings`` to ``encoding``."""
-    if len(encodings) == 0:
-        return np.empty(0)
-    return np.linalg.norm(np.asarray(encodings) - encoding, axis=1)
 
 
 class PersonDB:
@@ -410,7 +325,9 @@ class PersonDB:
 
     def _write_report(self, result_dir: Path) -> None:
         """appearances.csv and report.html, drawn from what was just saved."""
-        from facesort.report.html import write_report  # report.py reads this module: imported when used
+        from facesort.report.html import (
+            write_report,  # report.py reads this module: imported when used
+        )
 
         try:
             write_report(result_dir, self)
@@ -516,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_opencv()  # a damaged image gets our one-line warning, not OpenCV's as well
 
-    from facesort.app.session import ResultInUseError, SaveError, ResultSession
+    from facesort.app.session import ResultInUseError, ResultSession, SaveError
 
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
         sys.stdout.reconfigure(errors="backslashreplace")

@@ -23,10 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facesort.sorting.classifier import DEFAULT_THRESHOLD, make_classifier  # noqa: E402
 from face_classifier import sort_faces  # noqa: E402
-from person_db import Face, PersonDB  # noqa: E402
 from facesort.app.session import ResultSession  # noqa: E402
+from facesort.records.face import DEFAULT_THRESHOLD, Face
+from facesort.sorting.classifier import make_classifier
+from person_db import PersonDB
 
 CHECKPOINTS = (1_000, 10_000)
 

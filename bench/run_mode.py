@@ -38,8 +38,9 @@ def decode(video: str) -> dict:
 def encoders() -> dict:
     """Seconds per face image through the network (grace_hopper's face and its mirror image,
     as the default encodes a face)."""
+    from face_detector import DetectorSettings, FaceDetector
     from facesort.demo import package_faces
-    from face_detector import DetectorSettings, FaceDetector, to_rgb
+    from facesort.imaging import to_rgb
 
     bgr = package_faces()[0]
     rgb = to_rgb(bgr)

@@ -25,10 +25,10 @@ except ImportError:  # Windows
 import cv2
 import numpy as np
 
-log = logging.getLogger(__name__)
+from facesort.records.face import ENCODING_SIZE
+from facesort.records.source import IMAGE_SUFFIXES  # noqa: F401 (storage.IMAGE_SUFFIXES)
 
-ENCODING_SIZE = 128
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+log = logging.getLogger(__name__)
 
 
 # Temporary files are named so that they can be told apart from the user's files: a kill

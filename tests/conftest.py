@@ -22,7 +22,7 @@ def encoding_at(*offsets: float) -> np.ndarray:
 @pytest.fixture
 def make_face():
     """Build a Face with a synthetic encoding and a small solid-colour crop."""
-    from person_db import Face
+    from facesort.records.face import Face
 
     counter = iter(range(10_000))
 

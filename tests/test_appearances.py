@@ -3,8 +3,14 @@ import csv
 
 import pytest
 
-from facesort.report.appearances import (APPEARANCES_CSV, Appearance, Sighting, find_appearances,
-                         sampling_interval, sightings_of)
+from facesort.report.appearances import (
+    APPEARANCES_CSV,
+    Appearance,
+    Sighting,
+    find_appearances,
+    sampling_interval,
+    sightings_of,
+)
 from person_db import PersonDB
 
 FPS = 25.0

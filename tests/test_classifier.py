@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
+from facesort.records.face import Person
 from facesort.sorting.classifier import FaithfulClassifier as FaceClassifier
-from person_db import Person, PersonDB
+from person_db import PersonDB
 
 
 @pytest.fixture

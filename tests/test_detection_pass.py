@@ -2,9 +2,19 @@
 import numpy as np
 import pytest
 
-from facesort.detection.passes import (LocateJob, PassSettings, Piece, appearance, clip, deduplicate,
-                            fine_job, motion_boxes, motion_image, plan_fine, update_background)
-from face_detector import DetectorSettings
+from facesort.detection.passes import (
+    LocateJob,
+    PassSettings,
+    Piece,
+    colour_histogram,
+    deduplicate,
+    fine_job,
+    motion_boxes,
+    motion_image,
+    plan_fine,
+    update_background,
+)
+from facesort.records.box import clip
 from facesort.tracking.tracker import FineBudget, Region
 
 HEIGHT, WIDTH = 540, 960
@@ -123,7 +133,7 @@ def test_a_fine_piece_has_the_pixels_of_the_whole_frame_scaled_alike():
 class BoxesAt:
     """A stand-in detector that 'finds' one box per piece, in the piece's own pixels."""
 
-    def locate(self, image, settings: DetectorSettings):
+    def locate(self, image, upsample=None):
         return [(10, 30, 30, 10)]
 
 
@@ -148,6 +158,6 @@ def test_appearance_tells_one_face_from_another():
     face = rng.integers(0, 255, (100, 100, 3), np.uint8)
     other = rng.integers(0, 120, (100, 100, 3), np.uint8)
     frame = np.concatenate([face, face, other], axis=1)
-    one, same, two = (appearance(frame, (0, x + 100, 100, x)) for x in (0, 100, 200))
+    one, same, two = (colour_histogram(frame, (0, x + 100, 100, x)) for x in (0, 100, 200))
     assert similarity(one, same) == pytest.approx(1.0)
     assert similarity(one, two) < similarity(one, same)

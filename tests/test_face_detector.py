@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from face_detector import DetectorSettings, FaceDetector, crop_face, face_file_name, to_rgb
-from person_db import face_distance
+from face_detector import DetectorSettings, FaceDetector
+from facesort.imaging import crop_face, to_rgb
+from facesort.records.face import face_distance, face_file_name
 
 
 def test_crop_puts_the_face_in_the_middle_third_and_pads_past_the_edges():

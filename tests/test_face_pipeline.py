@@ -3,17 +3,19 @@ import time
 
 import pytest
 
-from facesort.pipeline.pipeline import FacePipeline, FaithfulPipeline, PipelineSettings
 from facesort.inputs.stream import Inputs
+from face_detector import FaceDetector
+from facesort.pipeline.faithful import FaithfulPipeline
+from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
+from facesort.records.source import Sampling
 from facesort.storage import decode_image
-from facesort.inputs.video import Sampling
 
 pytestmark = pytest.mark.slow
 
 
 def run_pipeline(video, sampling, live=False, **settings):
     """Every FrameFaces of one run, the faces handed out at the end, and the pipeline."""
-    pipeline = FacePipeline(PipelineSettings(**settings), live_files=live)
+    pipeline = FacePipeline(FaceDetector, PipelineSettings(**settings), live_files=live)
     try:
         frames = list(pipeline.run(Inputs.open([str(video)], sampling)))
         leftover = pipeline.drain()
@@ -71,7 +73,7 @@ def test_the_same_video_gives_the_same_faces_whatever_the_timing(demo_videos):
 def test_a_video_played_live_is_shown_at_its_rate_with_detection_at_most_half_a_second_behind(
         demo_videos):
     shown = []
-    pipeline = FacePipeline(PipelineSettings(), live_files=True)
+    pipeline = FacePipeline(FaceDetector, PipelineSettings(), live_files=True)
     time.sleep(2)  # the worker processes start (the command line does so while it loads)
     started = time.monotonic()
     try:

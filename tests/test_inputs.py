@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from facesort.inputs.stream import InputConflict, Inputs, plan_inputs
-from facesort.inputs.video import PHOTO, VIDEO, Sampling, SourceError
+from facesort.inputs.video import SourceError
+from facesort.records.source import PHOTO, VIDEO, Sampling
 
 
 def write_video(path, frames=30, fps=10.0, size=(64, 48)):
@@ -135,8 +136,8 @@ def test_a_video_gone_since_it_was_planned_is_skipped(tmp_path, caplog):
 
 def test_a_webcam_is_open_ended_and_its_frames_carry_the_clock(tmp_path, monkeypatch):
     from facesort.inputs import stream as inputs
+    from facesort.records.source import CAMERA, SourceInfo, camera_source_name, is_camera_source
     from tests.test_video_source import FakeCamera
-    from facesort.inputs.video import CAMERA, SourceInfo, camera_source_name, is_camera_source
 
     opened = []
 

@@ -8,7 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from person_db import ENCODINGS_FILE, FACES_CSV, Person, PersonDB
+from facesort.records.face import Person
+from person_db import ENCODINGS_FILE, FACES_CSV, PersonDB
 from tests.conftest import SHARED, encoding_at
 
 

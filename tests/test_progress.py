@@ -4,7 +4,7 @@ import logging
 import time
 
 from facesort.app.progress import Progress, progress_wanted
-from facesort.inputs.video import CAMERA, PHOTO, VIDEO, SourceInfo, camera_source_name
+from facesort.records.source import CAMERA, PHOTO, VIDEO, SourceInfo, camera_source_name
 
 VIDEO_INFO = SourceInfo("videos/clip.mp4", VIDEO, 25.0, 100, 64, 48)
 

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from person_db import PersonDB
 from facesort.report.html import REPORT_HTML
+from person_db import PersonDB
 
 WEIRD_NAME = 'Kim "K" <b>& co #1 100%'
 

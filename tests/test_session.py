@@ -4,10 +4,10 @@ import signal
 
 import pytest
 
+from facesort.app.session import ResultInUseError, ResultSession, SaveError, signals_held
 from facesort.result import journal as pending_moves
 from facesort.sorting.classifier import FaithfulClassifier
 from person_db import STAGING, PersonDB
-from facesort.app.session import ResultInUseError, ResultSession, SaveError, signals_held
 from tests.crash_helpers import load_result
 
 

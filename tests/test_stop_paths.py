@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import face_classifier
-from face_detector import face_file_name
-from person_db import Face
+from facesort.records.face import Face, face_file_name
 from tests.conftest import encoding_at
 from tests.crash_helpers import load_result
 

@@ -5,9 +5,23 @@ import math
 import numpy as np
 import pytest
 
-from facesort.tracking.tracker import (CONFIRM, FULL, REGIONS, Coverage, Detection, DetectionSchedule, FineBudget,
-                     Region, TrackBook, TrackingRules, fine_regions, grow, iou, merge_regions,
-                     search_cost, similarity)
+from facesort.records.box import grow, iou
+from facesort.tracking.tracker import (
+    CONFIRM,
+    FULL,
+    REGIONS,
+    Coverage,
+    Detection,
+    DetectionSchedule,
+    FineBudget,
+    Region,
+    TrackBook,
+    TrackingRules,
+    fine_regions,
+    merge_regions,
+    search_cost,
+    similarity,
+)
 
 FACE = (100, 200, 200, 100)           # (top, right, bottom, left): a 100 px face
 SEES_ALL = Coverage(min_size=0)       # a pass that could have seen any face

@@ -3,8 +3,15 @@ import time
 
 import numpy as np
 
-from facesort.inputs.video import (CAMERA, Sampling, SourceInfo, camera_source_name, format_time,
-                          is_camera_source, sampled_frames)
+from facesort.inputs.video import sampled_frames
+from facesort.records.source import (
+    CAMERA,
+    Sampling,
+    SourceInfo,
+    camera_source_name,
+    format_time,
+    is_camera_source,
+)
 
 
 class FakeCamera:
@@ -99,7 +106,8 @@ class FakeVideo(FakeCamera):
 
 
 def test_a_video_played_live_comes_at_its_rate_and_a_slow_reader_gets_the_newest_frame():
-    from facesort.inputs.video import VIDEO, live_frames
+    from facesort.inputs.video import live_frames
+    from facesort.records.source import VIDEO
 
     info = SourceInfo(name="clip.mp4", kind=VIDEO, fps=100.0, frame_count=50, width=4,
                       height=4)
@@ -117,7 +125,8 @@ def test_a_video_played_live_comes_at_its_rate_and_a_slow_reader_gets_the_newest
 
 
 def test_a_video_played_live_skips_and_stops_by_its_own_time():
-    from facesort.inputs.video import VIDEO, live_frames
+    from facesort.inputs.video import live_frames
+    from facesort.records.source import VIDEO
 
     info = SourceInfo(name="clip.mp4", kind=VIDEO, fps=100.0, frame_count=50, width=4,
                       height=4)

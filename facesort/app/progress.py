@@ -11,7 +11,7 @@ from typing import TextIO
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from facesort.inputs.video import PHOTO, SourceInfo, format_time
+from facesort.records.source import PHOTO, SourceInfo, format_time
 
 # the bar and the counts first: on a narrow terminal tqdm trims the end of the line
 FALLBACK_SIZE = (100, 24)  # columns, rows: for a terminal that does not tell its size

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from facesort import storage
-from person_db import LOCK_FILE, Face, PersonDB
+from facesort.records.face import Face
+from person_db import LOCK_FILE, PersonDB
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 DEFAULT_AUTOSAVE_S = 60.0

@@ -19,20 +19,23 @@ import cv2
 import numpy as np
 
 from facesort import storage
-from face_detector import DetectorSettings, FaceDetector, to_rgb
-from person_db import Box
-from facesort.tracking.tracker import (FULL, REGIONS, FineBudget, Region, contains, fine_regions, grow, iou,
-                     merge_regions)
+from facesort.detection.protocol import Detector
+from facesort.imaging import to_grey, to_rgb
+from facesort.records.box import Box, contains, grow, iou
+from facesort.tracking.tracker import (
+    FULL,
+    REGIONS,
+    FineBudget,
+    Region,
+    fine_regions,
+    merge_regions,
+)
 
 MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame
 # a face's appearance: its box's hue x saturation histogram. Measured on the dev video's
 # pairs of overlapping boxes 0.5 s apart: the same face correlates >= 0.97 (5th percentile),
 # two different people <= 0.81; 16x16 grey thumbnails overlapped (box jitter)
 APPEARANCE_BINS = [16, 8]
-# smallest face boxes dlib's HOG finds, measured on the package portraits: ~50 px at
-# upsample 0 (so ~100 px on a half-size frame) and ~24 px at upsample 1
-HOG_MIN_BOX = 50.0
-HOG_MIN_BOX_UPSAMPLED = 24.0
 RELIABLE = 1.25           # a face this much above the minimum is found every time
 IGNORE_AROUND_FACE = 1.0  # motion within a face's size of a known face is that person moving
 BACKGROUND_RATE = 0.05    # how fast the background model follows the picture, per fine pass
@@ -50,15 +53,19 @@ class PassSettings:
     # regions are searched a little closer than the original's whole frame (2x): faces of
     # 30-36 px, at HOG's limit there, are found wherever the region's edges fall
     region_scale: float = 2.4
+    # the detector's smallest face boxes (Detector.smallest_face) at upsample 0 and 1: dlib
+    # HOG's measured ~50 and ~24 px (so ~100 px on a half-size frame)
+    min_box: float = 50.0
+    min_box_upsampled: float = 24.0
 
     @property
     def coarse_min(self) -> float:
         """The smallest face box the reduced whole-frame pass finds reliably."""
-        return RELIABLE * HOG_MIN_BOX / (self.coarse_scale * self.resize_ratio)
+        return RELIABLE * self.min_box / (self.coarse_scale * self.resize_ratio)
 
     @property
     def fine_min(self) -> float:
-        return HOG_MIN_BOX_UPSAMPLED / self.resize_ratio
+        return self.min_box_upsampled / self.resize_ratio
 
 
 # --- what the workers run -------------------------------------------------------------------
@@ -79,13 +86,13 @@ class LocateJob:
 
     pieces: list[Piece]
 
-    def run(self, detector: FaceDetector) -> tuple[list[Box], float]:
+    def run(self, detector: Detector) -> tuple[list[Box], float]:
         """The face boxes in original pixels, and the seconds it took."""
         started = time.perf_counter()
         boxes = []
         for piece in self.pieces:
             for top, right, bottom, left in detector.locate(
-                    piece.image, DetectorSettings(upsample=piece.upsample)):
+                    piece.image, upsample=piece.upsample):
                 boxes.append((piece.top + int(top / piece.scale),
                               piece.left + int(right / piece.scale),
                               piece.top + int(bottom / piece.scale),
@@ -102,7 +109,7 @@ class EncodeJob:
     box: Box
     mirror_average: bool = True
 
-    def run(self, detector: FaceDetector) -> tuple[np.ndarray, bytes]:
+    def run(self, detector: Detector) -> tuple[np.ndarray, bytes]:
         encoding = detector.encode(to_rgb(self.crop), [self.box], self.mirror_average)[0]
         return encoding, storage.encode_png(self.crop)
 
@@ -133,14 +140,6 @@ def fine_job(frame: np.ndarray, regions: list[Region]) -> LocateJob:
         pieces.append(Piece(np.ascontiguousarray(piece), upsample=upsample, scale=resize,
                             top=top, left=left))
     return LocateJob(pieces)
-
-
-def to_grey(image: np.ndarray) -> np.ndarray:
-    """A grey copy of a BGR or BGRA image (a grey one as it is)."""
-    if image.ndim == 2:
-        return image
-    code = cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY
-    return cv2.cvtColor(image, code)
 
 
 def motion_image(bgr: np.ndarray) -> np.ndarray:
@@ -219,7 +218,7 @@ def plan_fine(frame: np.ndarray, reference: np.ndarray | None, current: np.ndarr
     def plan(motion: list[Box]) -> tuple[list[Region], float]:
         return fine_regions(motion, small_tracks, ended, bounds,
                             settings.region_scale * settings.resize_ratio,
-                            RELIABLE * HOG_MIN_BOX, min_margin=MIN_MARGIN,
+                            RELIABLE * settings.min_box, min_margin=MIN_MARGIN,
                             whole_scale=full_scale)
 
     regions, cost = plan(news)
@@ -234,7 +233,7 @@ def plan_fine(frame: np.ndarray, reference: np.ndarray | None, current: np.ndarr
     return FinePlan(close + middle, False, choice == REGIONS)
 
 
-def appearance(bgr: np.ndarray, box: Box) -> np.ndarray:
+def colour_histogram(bgr: np.ndarray, box: Box) -> np.ndarray:
     """What the face in ``box`` looks like, for tracker.similarity(): a colour histogram."""
     top, right, bottom, left = box
     patch = bgr[max(top, 0):max(bottom, top + 1), max(left, 0):max(right, left + 1)]
@@ -251,10 +250,3 @@ def deduplicate(boxes: list[Box], overlap: float = 0.4) -> list[Box]:
     return kept
 
 
-def clip(box: Box, bounds: tuple[int, int]) -> Box | None:
-    """The box inside an image of ``bounds`` = (height, width), or None if nothing is left."""
-    height, width = bounds
-    top, right, bottom, left = box
-    top, left = max(top, 0), max(left, 0)
-    bottom, right = min(bottom, height - 1), min(right, width - 1)
-    return (top, right, bottom, left) if bottom > top and right > left else None

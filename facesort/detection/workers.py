@@ -2,7 +2,8 @@
 
 dlib's Python calls hold the GIL (measured: two threads running HOG or the encoder take as
 long as one thread doing both), so using both cores takes processes. Each worker loads its own
-models once; a job is any object with ``run(detector)``. Detection jobs go before encodings
+models once (a detector made by the factory it is given); a job is any object with
+``run(detector)``. Detection jobs go before encodings
 (the frame loop waits for detections, not for encodings); results are collected by ticket.
 """
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from facesort.detection.protocol import DetectorFactory
+
 log = logging.getLogger(__name__)
 
 
@@ -25,13 +28,11 @@ class WorkerError(RuntimeError):
     """A worker process failed or died; the message says how."""
 
 
-def worker_main(connection: Connection) -> None:
+def worker_main(connection: Connection, make_detector: DetectorFactory) -> None:
     """The loop of one worker process: receive a job, run it, send back its result."""
     # Ctrl-C reaches the whole process group; the main process decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from face_detector import FaceDetector  # (replaced by a factory in the next step)
-
-    detector = FaceDetector()
+    detector = make_detector()
     try:
         detector.warm_up()
     except Exception:  # reported with the first job, which fails the same way
@@ -76,12 +77,12 @@ class _Worker:
 class WorkerPool:
     """A few worker processes fed from two queues: urgent jobs first, then the others."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, make_detector: DetectorFactory) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._workers: list[_Worker] = []
         for _ in range(max(1, count)):
             here, there = context.Pipe()
-            process = context.Process(target=worker_main, args=(there,), daemon=True,
+            process = context.Process(target=worker_main, args=(there, make_detector), daemon=True,
                                       name="face-worker")
             with single_threaded_blas():
                 process.start()

@@ -18,8 +18,14 @@ import cv2
 import numpy as np
 
 from facesort import storage
-from facesort.inputs.video import (CAMERA, PHOTO, VIDEO, Sampling, SourceError, SourceInfo, camera_index,
-                          live_frames, open_source, sampled_frames)
+from facesort.inputs.video import (
+    SourceError,
+    camera_index,
+    live_frames,
+    open_source,
+    sampled_frames,
+)
+from facesort.records.source import CAMERA, PHOTO, VIDEO, Sampling, SourceInfo
 
 log = logging.getLogger(__name__)
 

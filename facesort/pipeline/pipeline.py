@@ -1,6 +1,6 @@
 """From frames to face boxes and encoded faces: detection at intervals, tracking in between.
 
-The frame loop asks ``pipeline.run(capture, info, sampling)`` for one ``FrameFaces`` per
+The frame loop asks ``pipeline.run(inputs)`` for one ``FrameFaces`` per
 looked-at frame: every visible face box with its track id (to draw the name of its track) and
 the new ``Face`` records encoded since the last frame (to classify and save).
 
@@ -11,9 +11,10 @@ the new ``Face`` records encoded since the last frame (to classify and save).
   frame gets a detection pass and faces are linked from one to the next by box overlap. Either
   way a face is encoded when its track starts and again every ``reencode_every_s`` or when it
   looks different, not on every frame. Detection and encoding run in worker processes
-  (face_workers), decoding in a thread, and the boxes-only rules live in tracker.py.
-- ``FaithfulPipeline`` (``--faithful``): the original, every looked-at frame detected at full
-  resolution upsampled once, every face encoded; each face is a track of its own.
+  (detection.workers, each with a detector from the factory it is given), decoding in a
+  thread, and the boxes-only rules live in tracking.tracker.
+- ``FaithfulPipeline`` (faithful.py, ``--faithful``): the original, every looked-at frame
+  detected at full resolution upsampled once, every face encoded; each a track of its own.
 
 Results on a file do not depend on timing: a detection pass of frame F is applied at a fixed
 later frame. A live source (webcam) shows every frame while detection runs behind it.
@@ -27,43 +28,43 @@ from typing import Iterator
 
 import numpy as np
 
-from facesort.sorting.classifier import DEFAULT_THRESHOLD
-from facesort.detection.passes import (HOG_MIN_BOX, RELIABLE, EncodeJob, PassSettings, clip, coarse_job,
-                            deduplicate, fine_job, motion_image, plan_fine, appearance,
-                            update_background)
-from face_detector import FaceDetector, crop_face, face_file_name
-from facesort.tracking.follower import FOLLOWERS, Picture, make_follower
+from facesort.detection.passes import (
+    RELIABLE,
+    EncodeJob,
+    PassSettings,
+    colour_histogram,
+    coarse_job,
+    deduplicate,
+    fine_job,
+    motion_image,
+    plan_fine,
+    update_background,
+)
+from facesort.detection.protocol import DetectorFactory
+from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
 from facesort.detection.workers import WorkerPool
-from person_db import Box, Face
-from facesort.tracking.tracker import (Coverage, Detection, DetectionSchedule, FineBudget, Passes, Region, Track,
-                     TrackBook, TrackingRules, box_size, centre, iou, search_cost, shift,
-                     similarity)
+from facesort.imaging import crop_face
 from facesort.inputs.stream import Inputs
-from facesort.inputs.video import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo, read_ahead
+from facesort.inputs.video import read_ahead
+from facesort.records.box import Box, box_size, centre, clip, iou, shift
+from facesort.records.face import DEFAULT_THRESHOLD, Face, face_file_name
+from facesort.records.source import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo
+from facesort.tracking.follower import FOLLOWERS, Picture, make_follower
+from facesort.tracking.tracker import (
+    Coverage,
+    Detection,
+    DetectionSchedule,
+    FineBudget,
+    Passes,
+    Region,
+    Track,
+    TrackBook,
+    TrackingRules,
+    search_cost,
+    similarity,
+)
 
 SMALL_FACE_MODES = ("off", "motion", "full")
-
-
-@dataclass(frozen=True)
-class TrackedBox:
-    """A face box on one frame and the track it belongs to."""
-
-    box: Box
-    track_id: int
-
-
-@dataclass
-class FrameFaces:
-    """What the frame loop needs of one looked-at frame."""
-
-    info: SourceInfo                 # the input it is a frame of
-    index: int
-    seconds: float
-    frame: np.ndarray = field(repr=False)
-    boxes: list[TrackedBox]
-    new_faces: list[Face]            # encoded since the last FrameFaces: classify and save these
-    detected_index: int | None       # the newest frame whose detection pass is reflected here
-    looked_at: bool = True           # False: a live frame only shown, not analysed
 
 
 @dataclass(frozen=True)
@@ -88,20 +89,7 @@ class PipelineSettings:
 
 
 @dataclass
-class PipelineStats:
-    """What the pipeline did, for the benchmark and the debug log."""
-
-    coarse_passes: int = 0
-    fine_passes: int = 0
-    full_frame_passes: int = 0
-    fine_cost: float = 0.0           # in whole-frame searches at the original's scale
-    coarse_seconds: float = 0.0      # worker time
-    fine_seconds: float = 0.0
-    encoded: int = 0
-
-
-@dataclass
-class _Pass:
+class PendingPass:
     """A detection pass in flight on frame ``index``, and what it needs to be planned."""
 
     index: int
@@ -126,6 +114,29 @@ class _Pass:
 
 
 @dataclass
+class SourceState:
+    """What belongs to one input: its tracks, detection schedule, passes in flight, motion."""
+
+    info: SourceInfo | None
+    fps: float
+    book: TrackBook
+    budget: FineBudget
+    coarse_every: int
+    schedule: DetectionSchedule = field(default_factory=DetectionSchedule)
+    pending: deque[PendingPass] = field(default_factory=deque)  # passes sent, not yet applied
+    reference: np.ndarray | None = None   # motion image: last fine pass, all searched
+    background: np.ndarray | None = None  # motion image of the scene without news
+    ended: list[Box] = field(default_factory=list)  # where small faces were lost since then
+    previous_coarse: list[Box] = field(default_factory=list)  # big faces of the last frame planned
+    detected_index: int | None = None     # the newest frame whose passes are applied
+
+
+def frames_in(seconds: float, fps: float) -> int:
+    """Seconds of video as a number of frames (0 stays 0: 'never')."""
+    return max(1, round(seconds * fps)) if seconds > 0 else 0
+
+
+@dataclass
 class _Encoding:
     ticket: int
     track: Track
@@ -135,19 +146,22 @@ class _Encoding:
 class FacePipeline:
     """Detection at intervals, tracking in between, one encoding per track (and re-checks)."""
 
-    def __init__(self, settings: PipelineSettings = PipelineSettings(),
-                 live_files: bool = False) -> None:
+    def __init__(self, make_detector: DetectorFactory,
+                 settings: PipelineSettings = PipelineSettings(), live_files: bool = False) -> None:
         if settings.small_faces not in SMALL_FACE_MODES:
             raise ValueError(f"small_faces must be one of {SMALL_FACE_MODES}")
         if settings.follower not in FOLLOWERS:
             raise ValueError(f"follower must be one of {FOLLOWERS}")
         self.settings = settings
         self.live_files = live_files   # play video files as if they were webcams
+        detector = make_detector()  # (its models load in the workers, not here)
         self.passes = PassSettings(coarse_scale=settings.coarse_scale,
-                                   resize_ratio=settings.resize_ratio)
+                                   resize_ratio=settings.resize_ratio,
+                                   min_box=detector.smallest_face(upsample=0),
+                                   min_box_upsampled=detector.smallest_face(upsample=1))
         self.stats = PipelineStats()
         self._track_ids = itertools.count(1)   # unique over all the inputs of a run
-        self._pool = WorkerPool(settings.workers)
+        self._pool = WorkerPool(settings.workers, make_detector)
         self._encodings: deque[_Encoding] = deque()
         self._ready_faces: list[Face] = []     # encoded while waiting, not yet handed out
         self._running: Iterator[FrameFaces] | None = None
@@ -155,27 +169,19 @@ class FacePipeline:
 
     def _start_source(self, info: SourceInfo | None) -> None:
         """Tracks, schedules and motion belong to one input; the workers to the whole run."""
-        self.info = info
-        self.fps = info.fps if info is not None and info.fps > 0 else CAMERA_FALLBACK_FPS
-        self.book = TrackBook(TrackingRules(
-            second_look=self._frames(self.settings.second_look_s
-                                     or self.settings.reencode_every_s),
-            reencode_every=self._frames(self.settings.reencode_every_s),
-            max_unseen=self._frames(3.0),
-            switch_distance=self.settings.switch_distance), ids=self._track_ids)
-        self._budget = FineBudget(self.settings.fine_budget, self.settings.full_every_s)
-        self._coarse_every = max(1, self._frames(self.settings.coarse_every_s))
-        self._schedule = DetectionSchedule()
-        self._detections: deque[_Pass] = deque()
-        self._reference: np.ndarray | None = None   # motion image: last fine pass, all searched
-        self._background: np.ndarray | None = None  # motion image of the scene without news
-        self._ended: list[Box] = []                 # where small faces were lost since then
-        self._previous_coarse: list[Box] = []       # big faces of the last frame planned
-        self._detected_index: int | None = None
+        fps = info.fps if info is not None and info.fps > 0 else CAMERA_FALLBACK_FPS
+        settings = self.settings
+        book = TrackBook(TrackingRules(
+            second_look=frames_in(settings.second_look_s or settings.reencode_every_s, fps),
+            reencode_every=frames_in(settings.reencode_every_s, fps),
+            max_unseen=frames_in(3.0, fps),
+            switch_distance=settings.switch_distance), ids=self._track_ids)
+        self.source = SourceState(
+            info, fps, book, FineBudget(settings.fine_budget, settings.full_every_s),
+            coarse_every=max(1, frames_in(settings.coarse_every_s, fps)))
 
     def _frames(self, seconds: float) -> int:
-        """Seconds of video as a number of frames (0 stays 0: 'never')."""
-        return max(1, round(seconds * self.fps)) if seconds > 0 else 0
+        return frames_in(seconds, self.source.fps)
 
     # --- the frame loop's side ----------------------------------------------------------
     def run(self, inputs: Inputs) -> Iterator[FrameFaces]:
@@ -190,7 +196,7 @@ class FacePipeline:
             for info, frames in sources:
                 self._finish_source()
                 self._start_source(info)
-                step = inputs.sampling.step(self.fps)
+                step = inputs.sampling.step(self.source.fps)
                 reader = frames if live(info) else read_ahead(frames)
                 try:
                     if live(info):
@@ -208,9 +214,9 @@ class FacePipeline:
 
     def _finish_source(self) -> None:
         """Apply the passes still pending on the input just read (their encodings go on)."""
-        while self._detections:
-            detection = self._detections.popleft()
-            self._apply(detection, detection.index, None)
+        while self.source.pending:
+            pending = self.source.pending.popleft()
+            self._apply(pending, pending.index, None)
 
     def drain(self) -> list[Face]:
         """Finish the passes and encodings still running; the faces not handed out yet.
@@ -231,20 +237,20 @@ class FacePipeline:
     def _run_tracking(self, frames) -> Iterator[FrameFaces]:
         """-S 0 on a file: follow every frame; the pass of frame F is applied at F + interval,
         so that it runs in a worker while the followers go on."""
-        fine_every = self._coarse_every * max(
-            1, round(self._frames(self.settings.fine_every_s) / self._coarse_every))
-        self._schedule = DetectionSchedule(self._coarse_every, fine_every)
+        fine_every = self.source.coarse_every * max(
+            1, round(self._frames(self.settings.fine_every_s) / self.source.coarse_every))
+        self.source.schedule = DetectionSchedule(self.source.coarse_every, fine_every)
         for index, seconds, frame in frames:
             picture = Picture(frame)
             self._follow(picture, index)
-            while self._detections and self._detections[0].index <= index - self._coarse_every:
-                self._apply(self._detections.popleft(), index, picture)
+            while self.source.pending and self.source.pending[0].index <= index - self.source.coarse_every:
+                self._apply(self.source.pending.popleft(), index, picture)
             self._plan_ready()
-            passes = self._schedule.passes(index)
+            passes = self.source.schedule.passes(index)
             if passes.any:
                 self._start(index, seconds, frame, picture, passes)
             self._remember_positions(index)
-            yield self._frame_faces(index, seconds, frame, self.book.tracks)
+            yield self._frame_faces(index, seconds, frame, self.source.book.tracks)
 
     def _run_sampled(self, frames) -> Iterator[FrameFaces]:
         """-S above one frame: every looked-at frame gets a pass; tracks link by overlap.
@@ -253,14 +259,14 @@ class FacePipeline:
         as the passes applied so far left them, so that ``lookahead`` frames are searched
         at once while the loop goes on; the results are applied in frame order.
         """
-        self._schedule = DetectionSchedule(1, 1)  # every looked-at frame
+        self.source.schedule = DetectionSchedule(1, 1)  # every looked-at frame
         for index, seconds, frame in frames:
-            self._start(index, seconds, frame, None, self._schedule.passes(index))
+            self._start(index, seconds, frame, None, self.source.schedule.passes(index))
             self._plan_ready()
-            while len(self._detections) > self.settings.lookahead:
-                yield self._apply_and_show(self._detections.popleft())
-        while self._detections:
-            yield self._apply_and_show(self._detections.popleft())
+            while len(self.source.pending) > self.settings.lookahead:
+                yield self._apply_and_show(self.source.pending.popleft())
+        while self.source.pending:
+            yield self._apply_and_show(self.source.pending.popleft())
 
     def _run_live(self, frames, tracking: bool, every_s: float) -> Iterator[FrameFaces]:
         """A camera: every frame is shown at once while one pass at a time runs behind it.
@@ -270,32 +276,32 @@ class FacePipeline:
         """
         if tracking:
             fine_every = self._frames(self.settings.fine_every_s)
-            self._schedule = DetectionSchedule(self._coarse_every, fine_every)
+            self.source.schedule = DetectionSchedule(self.source.coarse_every, fine_every)
         else:
             every = max(1, self._frames(every_s))
-            self._schedule = DetectionSchedule(every, every)
+            self.source.schedule = DetectionSchedule(every, every)
         shown: list[Track] = []
         for index, seconds, frame in frames:
             picture = Picture(frame) if tracking else None
             if tracking:
                 self._follow(picture, index)
-            if self._detections:
-                head = self._detections[0]
+            if self.source.pending:
+                head = self.source.pending[0]
                 if not head.planned and (head.coarse_ticket is None
                                          or self._pool.done(head.coarse_ticket)):
                     self._plan(head)
                 if head.planned and (head.fine_ticket is None
                                      or self._pool.done(head.fine_ticket)):
-                    self._apply(self._detections.popleft(), index, picture)
-                    shown = [t for t in self.book.tracks if t.last_seen == head.index]
+                    self._apply(self.source.pending.popleft(), index, picture)
+                    shown = [t for t in self.source.book.tracks if t.last_seen == head.index]
             looked_at = False
-            if not self._detections:
-                passes = self._schedule.passes(index)
+            if not self.source.pending:
+                passes = self.source.schedule.passes(index)
                 if passes.any:
                     self._start(index, seconds, frame, picture, passes)
                     looked_at = True
             self._remember_positions(index)
-            visible = self.book.tracks if tracking else shown
+            visible = self.source.book.tracks if tracking else shown
             yield self._frame_faces(index, seconds, frame, visible, looked_at)
 
     # --- detection ----------------------------------------------------------------------
@@ -308,16 +314,16 @@ class FacePipeline:
         """
         mode = self.settings.small_faces
         fine = passes.fine and mode != "off"
-        detection = _Pass(index, seconds, frame, picture, coarse=passes.coarse, fine=fine)
+        pending = PendingPass(index, seconds, frame, picture, coarse=passes.coarse, fine=fine)
         if fine:
-            detection.motion = motion_image(frame)
-        self._snapshot(detection)
+            pending.motion = motion_image(frame)
+        self._snapshot(pending)
         if passes.coarse:
-            detection.coarse_ticket = self._pool.submit(coarse_job(frame, self.passes),
+            pending.coarse_ticket = self._pool.submit(coarse_job(frame, self.passes),
                                                         urgent=True)
-        self._detections.append(detection)
+        self.source.pending.append(pending)
 
-    def _snapshot(self, detection: _Pass) -> None:
+    def _snapshot(self, pending: PendingPass) -> None:
         """The tracks as the passes of this frame should know them.
 
         Followed tracks (a follower on every frame) are where their faces are now: motion
@@ -326,102 +332,102 @@ class FacePipeline:
         whose box no longer shows its face (a cut, or the person left) is gone: it ends, and
         where it was small is searched again.
         """
-        detection.known, detection.gone = [], []
-        following = detection.picture is not None
+        pending.known, pending.gone = [], []
+        following = pending.picture is not None
         # without followers: where the big faces of the frame before were, and the tracks of
         # faces of ~60 px and more (small ones may have moved anywhere near: worth a look)
-        detection.followed = [] if following else [
-            t.box for t in self.book.tracks if box_size(t.box) >= RELIABLE * HOG_MIN_BOX]
-        min_similarity = self.book.rules.min_similarity
-        for track in self.book.tracks:
-            here = appearance(detection.frame, track.box)
+        pending.followed = [] if following else [
+            t.box for t in self.source.book.tracks if box_size(t.box) >= RELIABLE * self.passes.min_box]
+        min_similarity = self.source.book.rules.min_similarity
+        for track in self.source.book.tracks:
+            here = colour_histogram(pending.frame, track.box)
             if similarity(here, track.appearance) >= min_similarity:
                 if following:
-                    detection.known.append(track.box)
+                    pending.known.append(track.box)
             else:
-                detection.gone.append(track)
+                pending.gone.append(track)
                 if box_size(track.box) < self.passes.coarse_min:
-                    self._ended.append(track.box)
-        detection.small = [t.box for t in self.book.tracks
+                    self.source.ended.append(track.box)
+        pending.small = [t.box for t in self.source.book.tracks
                            if box_size(t.box) < self.passes.coarse_min
-                           and t not in detection.gone]
-        detection.ended, self._ended = self._ended, []
+                           and t not in pending.gone]
+        pending.ended, self.source.ended = self.source.ended, []
 
-    def _coarse_boxes(self, detection: _Pass) -> list[Box]:
-        if detection.coarse_boxes is None:
-            detection.coarse_boxes = []
-            if detection.coarse_ticket is not None:
-                detection.coarse_boxes, took = self._pool.result(detection.coarse_ticket)
+    def _coarse_boxes(self, pending: PendingPass) -> list[Box]:
+        if pending.coarse_boxes is None:
+            pending.coarse_boxes = []
+            if pending.coarse_ticket is not None:
+                pending.coarse_boxes, took = self._pool.result(pending.coarse_ticket)
                 self.stats.coarse_passes += 1
                 self.stats.coarse_seconds += took
-        return detection.coarse_boxes
+        return pending.coarse_boxes
 
-    def _plan(self, detection: _Pass) -> None:
+    def _plan(self, pending: PendingPass) -> None:
         """Plan and send the fine pass of a frame whose coarse pass is back (waits if not)."""
-        if detection.planned:
+        if pending.planned:
             return
-        detection.planned = True
-        coarse = self._coarse_boxes(detection)
-        if not detection.fine:
+        pending.planned = True
+        coarse = self._coarse_boxes(pending)
+        if not pending.fine:
             return
-        if detection.picture is None:   # linked, not followed: the big faces of the frame before
-            detection.before = self._previous_coarse
-        self._previous_coarse = coarse
-        plan = plan_fine(detection.frame, self._reference, detection.motion,
-                         detection.known + coarse, detection.before, detection.followed,
-                         detection.small,
-                         detection.ended,
-                         self.passes, self._budget, detection.seconds,
+        if pending.picture is None:   # linked, not followed: the big faces of the frame before
+            pending.before = self.source.previous_coarse
+        self.source.previous_coarse = coarse
+        plan = plan_fine(pending.frame, self.source.reference, pending.motion,
+                         pending.known + coarse, pending.before, pending.followed,
+                         pending.small,
+                         pending.ended,
+                         self.passes, self.source.budget, pending.seconds,
                          everywhere=self.settings.small_faces == "full",
-                         background=self._background)
-        self._background = update_background(self._background, detection.motion)
+                         background=self.source.background)
+        self.source.background = update_background(self.source.background, pending.motion)
         if plan.motion_covered:  # else the motion stays news until a pass can afford it
-            self._reference = detection.motion
-        detection.regions, detection.full_frame = plan.regions, plan.full_frame
-        height, width = detection.frame.shape[:2]
+            self.source.reference = pending.motion
+        pending.regions, pending.full_frame = plan.regions, plan.full_frame
+        height, width = pending.frame.shape[:2]
         self.stats.fine_cost += search_cost(plan.regions) / (height * width * 4)
         if plan.regions:
-            detection.fine_ticket = self._pool.submit(
-                fine_job(detection.frame, plan.regions), urgent=True)
+            pending.fine_ticket = self._pool.submit(
+                fine_job(pending.frame, plan.regions), urgent=True)
 
     def _plan_ready(self) -> None:
         """Plan the fine passes whose coarse pass is back, in frame order (no waiting)."""
-        for detection in self._detections:
-            if detection.planned:
+        for pending in self.source.pending:
+            if pending.planned:
                 continue
-            if detection.coarse_ticket is not None and not self._pool.done(
-                    detection.coarse_ticket):
+            if pending.coarse_ticket is not None and not self._pool.done(
+                    pending.coarse_ticket):
                 return
-            self._plan(detection)
+            self._plan(pending)
 
-    def _detections_of(self, detection: _Pass) -> tuple[list[Detection], Coverage]:
+    def _detections_of(self, pending: PendingPass) -> tuple[list[Detection], Coverage]:
         """Both passes' faces (waiting for them) and what the passes could see."""
-        self._plan(detection)
+        self._plan(pending)
         settings = self.passes
         boxes = []
-        if detection.fine_ticket is not None:
-            boxes, took = self._pool.result(detection.fine_ticket)
+        if pending.fine_ticket is not None:
+            boxes, took = self._pool.result(pending.fine_ticket)
             self.stats.fine_passes += 1
-            self.stats.full_frame_passes += detection.full_frame
+            self.stats.full_frame_passes += pending.full_frame
             self.stats.fine_seconds += took
-        bounds = detection.frame.shape[:2]
-        boxes = [b for b in (clip(box, bounds) for box in boxes + self._coarse_boxes(detection))
+        bounds = pending.frame.shape[:2]
+        boxes = [b for b in (clip(box, bounds) for box in boxes + self._coarse_boxes(pending))
                  if b is not None]
         # the full-resolution box comes first: it is the more precise one
-        detections = [Detection(box, appearance(detection.frame, box))
+        detections = [Detection(box, colour_histogram(pending.frame, box))
                       for box in deduplicate(boxes)]
         coverage = Coverage(fine_min=settings.fine_min)
-        if detection.coarse:
+        if pending.coarse:
             coverage = Coverage(min_size=settings.coarse_min, fine_min=settings.fine_min)
-        if detection.regions:
+        if pending.regions:
             # a region searched at scale k finds faces down to HOG's minimum / k
             coverage = coverage | Coverage(
-                regions=tuple(r.box for r in detection.regions),
+                regions=tuple(r.box for r in pending.regions),
                 fine_min=max(settings.fine_min,
-                             RELIABLE * HOG_MIN_BOX / max(r.scale for r in detection.regions)))
+                             RELIABLE * self.passes.min_box / max(r.scale for r in pending.regions)))
         return detections, coverage
 
-    def _apply(self, detection: _Pass, index: int, picture: Picture | None) -> None:
+    def _apply(self, pending: PendingPass, index: int, picture: Picture | None) -> None:
         """Apply the passes of frame F = detection.index to the tracks, which are now at
         frame ``index`` (its ``picture`` when following).
 
@@ -429,66 +435,66 @@ class FacePipeline:
         tracker restarts on the detected box moved by what the track moved since F, and a new
         track's tracker starts on F and catches up with the current frame in one step.
         """
-        detections, coverage = self._detections_of(detection)
-        update = self.book.update(detections, detection.index, coverage)
+        detections, coverage = self._detections_of(pending)
+        update = self.source.book.update(detections, pending.index, coverage)
         matched = {id(track) for track, _ in update.matched}
-        for track in detection.gone:
-            if id(track) not in matched and track in self.book.tracks:
-                self.book.end(track)
+        for track in pending.gone:
+            if id(track) not in matched and track in self.source.book.tracks:
+                self.source.book.end(track)
                 update.ended.append(track)
-        self._detected_index = detection.index
-        following = detection.picture is not None
+        self.source.detected_index = pending.index
+        following = pending.picture is not None
         for track, found in update.matched:
             if not following:
-                self.book.move(track, found.box, detection.index)
+                self.source.book.move(track, found.box, pending.index)
                 continue
-            then = track.box_at(detection.index)
+            then = track.box_at(pending.index)
             if iou(then, found.box) < 0.7 and picture is not None:
                 (now_y, now_x), (then_y, then_x) = centre(track.box), centre(then)
                 box = shift(found.box, round(now_y - then_y), round(now_x - then_x))
                 track.follower = self._follower(picture, box)
-                self.book.move(track, box, index)
+                self.source.book.move(track, box, index)
         for track in update.born:
             if following:
-                track.follower = self._follower(detection.picture, track.box)
-                if picture is not None and picture is not detection.picture:
-                    self.book.move(track, track.follower.update(picture)[0], index)
-        self._ended += [track.box_at(detection.index) for track in update.ended
-                        if box_size(track.box_at(detection.index)) < self.passes.coarse_min
-                        and track not in detection.gone]  # (those are searched already)
+                track.follower = self._follower(pending.picture, track.box)
+                if picture is not None and picture is not pending.picture:
+                    self.source.book.move(track, track.follower.update(picture)[0], index)
+        self.source.ended += [track.box_at(pending.index) for track in update.ended
+                        if box_size(track.box_at(pending.index)) < self.passes.coarse_min
+                        and track not in pending.gone]  # (those are searched already)
         for number, request in enumerate(update.encode):
-            self._encode(request.track, detection, request.box, number)
+            self._encode(request.track, pending, request.box, number)
 
-    def _apply_and_show(self, detection: _Pass) -> FrameFaces:
-        self._apply(detection, detection.index, None)
-        visible = [t for t in self.book.tracks if t.last_seen == detection.index]
-        return self._frame_faces(detection.index, detection.seconds, detection.frame, visible)
+    def _apply_and_show(self, pending: PendingPass) -> FrameFaces:
+        self._apply(pending, pending.index, None)
+        visible = [t for t in self.source.book.tracks if t.last_seen == pending.index]
+        return self._frame_faces(pending.index, pending.seconds, pending.frame, visible)
 
     # --- following ----------------------------------------------------------------------
     def _follow(self, picture: Picture, index: int) -> None:
-        for track in self.book.tracks:
-            self.book.move(track, track.follower.update(picture)[0], index)
+        for track in self.source.book.tracks:
+            self.source.book.move(track, track.follower.update(picture)[0], index)
 
     def _follower(self, picture: Picture, box: Box):
         return make_follower(self.settings.follower, picture, box)
 
     def _remember_positions(self, index: int) -> None:
-        oldest = self._detections[0].index if self._detections else index
-        self.book.remember_positions(index, keep_after=oldest)
+        oldest = self.source.pending[0].index if self.source.pending else index
+        self.source.book.remember_positions(index, keep_after=oldest)
 
     # --- encoding -----------------------------------------------------------------------
-    def _encode(self, track: Track, detection: _Pass, box: Box, number: int) -> None:
+    def _encode(self, track: Track, pending: PendingPass, box: Box, number: int) -> None:
         while len(self._encodings) >= self.settings.max_encodes_waiting:
             self._ready_faces.extend(self._collect(block=True, limit=1))
-        crop = crop_face(detection.frame, box)
+        crop = crop_face(pending.frame, box)
         top, right, bottom, left = box
         height, width = bottom - top, right - left
         ticket = self._pool.submit(EncodeJob(crop, (height, 2 * width, 2 * height, width),
                                              self.settings.mirror_average))
-        info = self.info
-        face = Face(file_name=face_file_name(info.name, detection.index, number, info.stem),
-                    encoding=np.zeros(0), box=box, source=info.name, frame=detection.index,
-                    time_s=detection.seconds)  # its image comes back with the encoding
+        info = self.source.info
+        face = Face(file_name=face_file_name(info.name, pending.index, number, info.stem),
+                    encoding=np.zeros(0), box=box, source=info.name, frame=pending.index,
+                    time_s=pending.seconds)  # its image comes back with the encoding
         self._encodings.append(_Encoding(ticket, track, face))
         self.stats.encoded += 1
 
@@ -500,7 +506,7 @@ class FacePipeline:
             if not block and not self._pool.done(head.ticket):
                 break
             head.face.encoding, head.face.crop_png = self._pool.result(head.ticket)
-            head.face.track_id = self.book.accept_encoding(head.track, head.face.encoding)
+            head.face.track_id = self.source.book.accept_encoding(head.track, head.face.encoding)
             self._encodings.popleft()
             faces.append(head.face)
         return faces
@@ -509,32 +515,6 @@ class FacePipeline:
                      visible: list[Track], looked_at: bool = True) -> FrameFaces:
         faces = self._ready_faces + self._collect(block=False)
         self._ready_faces = []
-        return FrameFaces(self.info, index, seconds, frame,
+        return FrameFaces(self.source.info, index, seconds, frame,
                           [TrackedBox(t.box, t.track_id) for t in visible], faces,
-                          self._detected_index, looked_at)
-
-
-class FaithfulPipeline:
-    """The original algorithm: every looked-at frame at full resolution, upsampled once, and
-    every face found encoded and classified on its own (a track of one face)."""
-
-    def __init__(self, detector: FaceDetector) -> None:
-        self.detector = detector
-        self.stats = PipelineStats()
-
-    def run(self, inputs: Inputs) -> Iterator[FrameFaces]:
-        track_ids = itertools.count(1)
-        for info, index, seconds, frame in inputs.frames():
-            faces = self.detector.detect(frame, source=info.name, frame=index, time_s=seconds,
-                                         stem=info.stem)
-            for face in faces:
-                face.track_id = next(track_ids)
-            self.stats.encoded += len(faces)
-            yield FrameFaces(info, index, seconds, frame,
-                             [TrackedBox(f.box, f.track_id) for f in faces], faces, index)
-
-    def drain(self) -> list[Face]:
-        return []
-
-    def close(self) -> None:
-        pass
+                          self.source.detected_index, looked_at)

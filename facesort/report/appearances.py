@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING, Iterable
 
-from facesort.inputs.video import is_camera_source
+from facesort.records.source import is_camera_source
 
 if TYPE_CHECKING:
     from person_db import PersonDB

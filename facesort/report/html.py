@@ -17,10 +17,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 from facesort import storage
-from facesort.report.appearances import (APPEARANCES_CSV, Appearance, appearances_csv, find_appearances,
-                         sightings_of)
-from person_db import UNKNOWNS, Person, PersonDB, montage_pages
-from facesort.inputs.video import CAMERA, PHOTO, format_time, source_kind
+from facesort.records.face import Person
+from facesort.records.source import CAMERA, PHOTO, format_time, source_kind
+from facesort.report.appearances import (
+    APPEARANCES_CSV,
+    Appearance,
+    appearances_csv,
+    find_appearances,
+    sightings_of,
+)
+from person_db import UNKNOWNS, PersonDB, montage_pages
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from person_db import Face, Person, PersonDB, face_distance
+from facesort.records.face import DEFAULT_THRESHOLD, Face, Person, face_distance
+from person_db import PersonDB
 
-DEFAULT_THRESHOLD = 0.44
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
 AUTOMATIC_NAME = re.compile(r"person_\d+")
 

@@ -18,9 +18,8 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from face_detector import to_rgb
-from person_db import Box
-from facesort.tracking.tracker import grow
+from facesort.imaging import to_rgb
+from facesort.records.box import Box, grow, pin_inside
 
 TEMPLATE_SIDE = 32     # pixels of the template's longer side
 SEARCH_MARGIN = 0.5    # the search window: the box grown by half its size on every side
@@ -47,18 +46,11 @@ class Picture:
         return self.bgr.shape[0], self.bgr.shape[1]
 
 
-def clipped(box: Box, bounds: tuple[int, int]) -> Box:
-    height, width = bounds
-    top, right, bottom, left = box
-    return (min(max(top, 0), height - 2), min(max(right, 1), width - 1),
-            min(max(bottom, 1), height - 1), min(max(left, 0), width - 2))
-
-
 class TemplateFollower:
     """Where the face's grey template matches best, near where it was."""
 
     def __init__(self, picture: Picture, box: Box) -> None:
-        self.box = clipped(box, picture.bounds)
+        self.box = pin_inside(box, picture.bounds)
         top, right, bottom, left = self.box
         self.scale = TEMPLATE_SIDE / max(right - left, bottom - top, 1)
         self.template = self._shrink(picture.grey[top:bottom, left:right])
@@ -78,7 +70,7 @@ class TemplateFollower:
         _, best, _, (x, y) = cv2.minMaxLoc(scores)
         new_left = w_left + round(x / self.scale)
         new_top = w_top + round(y / self.scale)
-        self.box = clipped((new_top, new_left + right - left, new_top + bottom - top, new_left),
+        self.box = pin_inside((new_top, new_left + right - left, new_top + bottom - top, new_left),
                            picture.bounds)
         return self.box, float(best)
 
@@ -89,7 +81,7 @@ class CorrelationFollower:
     def __init__(self, picture: Picture, box: Box) -> None:
         import dlib
 
-        top, right, bottom, left = clipped(box, picture.bounds)
+        top, right, bottom, left = pin_inside(box, picture.bounds)
         self._tracker = dlib.correlation_tracker()
         self._tracker.start_track(picture.rgb, dlib.rectangle(left, top, right, bottom))
 
@@ -99,7 +91,7 @@ class CorrelationFollower:
         box = (int(round(position.top())), int(round(position.right())),
                int(round(position.bottom())), int(round(position.left())))
         # the peak-to-sidelobe ratio: above ~7 the tracker is sure; mapped onto about [0, 1]
-        return clipped(box, picture.bounds), min(1.0, quality / 20.0)
+        return pin_inside(box, picture.bounds), min(1.0, quality / 20.0)
 
 
 def make_follower(kind: str, picture: Picture, box: Box):

@@ -17,48 +17,8 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from person_db import Box, face_distance
-
-
-# --- box geometry ---------------------------------------------------------------------------
-def box_area(box: Box) -> int:
-    top, right, bottom, left = box
-    return max(0, bottom - top) * max(0, right - left)
-
-
-def box_size(box: Box) -> float:
-    """The side of the square with the box's area: one number for 'how big is this face'."""
-    return math.sqrt(box_area(box))
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes, 0 when they do not touch."""
-    height = min(a[2], b[2]) - max(a[0], b[0])
-    width = min(a[1], b[1]) - max(a[3], b[3])
-    if height <= 0 or width <= 0:
-        return 0.0
-    inter = height * width
-    return inter / (box_area(a) + box_area(b) - inter)
-
-
-def grow(box: Box, factor: float, bounds: tuple[int, int], minimum: int = 0) -> Box:
-    """The box with ``factor`` times its size (at least ``minimum`` px) added on every side,
-    clipped to an image of ``bounds`` = (height, width)."""
-    top, right, bottom, left = box
-    pad_y = max(minimum, int((bottom - top) * factor))
-    pad_x = max(minimum, int((right - left) * factor))
-    height, width = bounds
-    return (max(0, top - pad_y), min(width, right + pad_x), min(height, bottom + pad_y),
-            max(0, left - pad_x))
-
-
-def contains(outer: Box, inner: Box) -> bool:
-    return (outer[0] <= inner[0] and outer[1] >= inner[1] and outer[2] >= inner[2]
-            and outer[3] <= inner[3])
-
-
-def union_box(a: Box, b: Box) -> Box:
-    return min(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
+from facesort.records.box import Box, box_area, box_size, contains, grow, iou, union_box
+from facesort.records.face import face_distance
 
 
 @dataclass(frozen=True)
@@ -92,15 +52,6 @@ def merge_regions(regions: Iterable[Region]) -> list[Region]:
 def search_cost(regions: Iterable[Region]) -> float:
     """Pixels HOG looks at: area times scale squared."""
     return sum(box_area(r.box) * r.scale ** 2 for r in regions)
-
-
-def shift(box: Box, dy: int, dx: int) -> Box:
-    top, right, bottom, left = box
-    return top + dy, right + dx, bottom + dy, left + dx
-
-
-def centre(box: Box) -> tuple[float, float]:
-    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
 # --- appearance -----------------------------------------------------------------------------

@@ -1,0 +1,41 @@
+"""What the pipeline needs of a face detector, whichever it is (dlib's HOG today).
+
+A detector is handed to the app, never built inside it: the worker processes get a
+``DetectorFactory`` (a picklable callable, such as the detector's class or a
+``functools.partial`` of it) and build one detector each.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import numpy as np
+
+from facesort.records.box import Box
+from facesort.records.face import Face
+
+
+class Detector(Protocol):
+    """Finds faces and encodes them; models load lazily, once per detector."""
+
+    def warm_up(self) -> None:
+        """Load the models now rather than on the first face."""
+
+    def locate(self, image: np.ndarray, upsample: int | None = None) -> list[Box]:
+        """Face boxes of a BGR (or grey) image, in its pixels."""
+
+    def smallest_face(self, upsample: int | None = None) -> float:
+        """The smallest face box (px of the image searched) that ``locate`` finds."""
+
+    def encode(self, rgb: np.ndarray, boxes: list[Box],
+               mirror_average: bool | None = None) -> list[np.ndarray]:
+        """One 128-number encoding per box of an RGB image."""
+
+    def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
+               time_s: float | None = None, stem: str = "") -> list[Face]:
+        """Every face of a frame, located and encoded, with its crop."""
+
+    def encode_face_image(self, bgr: np.ndarray) -> np.ndarray:
+        """The encoding of a saved face image (a crop with the face in its middle third)."""
+
+
+DetectorFactory = Callable[[], Detector]

@@ -1,0 +1,45 @@
+"""What a pipeline hands the frame loop: one FrameFaces per frame, and its statistics."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facesort.records.box import Box
+from facesort.records.face import Face
+from facesort.records.source import SourceInfo
+
+
+@dataclass(frozen=True)
+class TrackedBox:
+    """A face box on one frame and the track it belongs to."""
+
+    box: Box
+    track_id: int
+
+
+@dataclass
+class FrameFaces:
+    """What the frame loop needs of one looked-at frame."""
+
+    info: SourceInfo                 # the input it is a frame of
+    index: int
+    seconds: float
+    frame: np.ndarray = field(repr=False)
+    boxes: list[TrackedBox]
+    new_faces: list[Face]            # encoded since the last FrameFaces: classify and save these
+    detected_index: int | None       # the newest frame whose detection pass is reflected here
+    looked_at: bool = True           # False: a live frame only shown, not analysed
+
+
+@dataclass
+class PipelineStats:
+    """What the pipeline did, for the benchmark and the debug log."""
+
+    coarse_passes: int = 0
+    fine_passes: int = 0
+    full_frame_passes: int = 0
+    fine_cost: float = 0.0           # in whole-frame searches at the original's scale
+    coarse_seconds: float = 0.0      # worker time
+    fine_seconds: float = 0.0
+    encoded: int = 0

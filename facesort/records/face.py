@@ -1,0 +1,115 @@
+"""Faces and persons: what a face is (box, encoding, where it was seen), how far apart two
+encodings are, and how face images are named."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from facesort.records.box import Box
+
+# two encodings closer than this are one person: dlib's own threshold is 0.6; the post found
+# 0.4-0.45 for East Asian faces, 0.5-0.55 for Western ones
+DEFAULT_THRESHOLD = 0.44
+ENCODING_SIZE = 128
+
+
+@dataclass
+class Face:
+    """One detected face. ``crop`` holds its image until it is written to disk."""
+
+    file_name: str
+    encoding: np.ndarray
+    box: Box | None = None
+    source: str = ""
+    frame: int | None = None
+    time_s: float | None = None
+    crop: np.ndarray | None = field(default=None, repr=False)
+    crop_png: bytes | None = field(default=None, repr=False)  # the crop, already as a PNG file
+    track_id: int | None = None  # faces of one track (followed over frames) are one person
+
+
+@dataclass
+class Person:
+    """A named group of faces and the average of their encodings."""
+
+    name: str
+    faces: list[Face] = field(default_factory=list)
+    encoding: np.ndarray | None = None
+    _rows: "EncodingRows" = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rows = EncodingRows()
+        if self.encoding is None and self.faces:
+            self.calculate_average_encoding()
+
+    def add_face(self, face: Face) -> None:
+        """Add a face and update the average (a running mean: O(1), not O(faces))."""
+        self.faces.append(face)
+        if self.encoding is None or len(self.faces) == 1:
+            self.encoding = np.array(face.encoding, dtype=np.float64)
+        else:
+            self.encoding = self.encoding + (face.encoding - self.encoding) / len(self.faces)
+
+    def calculate_average_encoding(self) -> None:
+        self.encoding = (np.mean([f.encoding for f in self.faces], axis=0)
+                         if self.faces else None)
+
+    def encoding_matrix(self) -> np.ndarray:
+        """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
+        return self._rows.of(self.faces)
+
+    def distance_statistics(self) -> tuple[float, float, float]:
+        """Min, mean and max distance of this person's faces to their average."""
+        distances = face_distance(self.encoding_matrix(), self.encoding)
+        return float(distances.min()), float(distances.mean()), float(distances.max())
+
+
+class EncodingRows:
+    """A cache of a face list's encodings as array rows.
+
+    Faces are almost always appended, so new rows are copied in (in a buffer that doubles);
+    any other change to the list (a face popped, the list replaced) rebuilds the rows.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = np.empty((0, 128))
+        self._count = 0
+        self._last: Face | None = None
+
+    def of(self, faces: list[Face]) -> np.ndarray:
+        count = self._count
+        if count > len(faces) or (count and faces[count - 1] is not self._last):
+            count = 0  # not an append: start again
+        if len(self._buffer) < len(faces):
+            grown = np.empty((max(16, 2 * len(faces)), 128))
+            grown[:count] = self._buffer[:count]
+            self._buffer = grown
+        for row in range(count, len(faces)):
+            self._buffer[row] = faces[row].encoding
+        self._count = len(faces)
+        self._last = faces[-1] if faces else None
+        return self._buffer[:len(faces)]
+
+
+def face_distance(encodings: np.ndarray, encoding: np.ndarray) -> np.ndarray:
+    """Euclidean distance from each row of ``encodings`` to ``encoding``."""
+    if len(encodings) == 0:
+        return np.empty(0)
+    return np.linalg.norm(np.asarray(encodings) - encoding, axis=1)
+
+
+def frame_stem(source: str, frame: int | None, stem: str = "") -> str:
+    """A name for one frame of a source, the same on every run: file stem + frame index.
+
+    ``stem``, when given, replaces the source's file stem.
+    """
+    stem = stem or (Path(source).stem if source else "face")
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "face"
+    return f"{stem}_f{frame:06d}" if frame is not None else stem
+
+
+def face_file_name(source: str, frame: int | None, index: int, stem: str = "") -> str:
+    """A face image name that is unique and stable across runs: frame stem + face index."""
+    return f"{frame_stem(source, frame, stem)}_{index}.png"
