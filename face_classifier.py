@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """face-classifier: find the faces in videos, photos or a webcam and sort them into persons.
 
-Parses the flags, opens the inputs, runs the frame loop, draws and prints. Detection lives
-in face_detector, the sorting rules in classifier, the result directory in person_db.
+Parses the flags, builds the parts of a run (detector, pipeline, classifier, result) and hands
+them to the frame loop (facesort.app.run); prints what the post prints. Detection lives in
+face_detector, the sorting rules in facesort.sorting, the result directory in person_db.
 """
 from __future__ import annotations
 
@@ -10,26 +11,24 @@ import argparse
 import logging
 import os
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
-
-import cv2
-import numpy as np
+from typing import Callable
 
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError
-from facesort import storage
 from facesort.app.progress import Progress, progress_wanted
-from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultInUseError, ResultSession, SaveError
+from facesort.app.run import LoopSummary, finish_run, sort_frames
+from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
+from facesort.app.view import FrameOutput, StopRequest
+from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
 from facesort.inputs.stream import InputConflict, Inputs
 from facesort.inputs.video import SourceError
 from facesort.pipeline.faithful import FaithfulPipeline
 from facesort.pipeline.pipeline import SMALL_FACE_MODES, FacePipeline, PipelineSettings
-from facesort.records.box import Box
-from facesort.records.face import DEFAULT_THRESHOLD, Face, frame_stem
+from facesort.records.face import DEFAULT_THRESHOLD
 from facesort.records.source import PHOTO, Sampling
-from facesort.sorting.classifier import Classifier, make_classifier
+from facesort.result.lock import ResultInUseError
+from facesort.sorting.classifier import make_classifier
 from person_db import PersonDB
 
 __version__ = "0.1.0"
@@ -37,8 +36,6 @@ __version__ = "0.1.0"
 log = logging.getLogger("face_classifier")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-BOX_COLOR = (0, 0, 255)  # BGR red, as in the post
-WINDOW = "Frame"
 
 
 class UsageError(Exception):
@@ -134,29 +131,6 @@ def log_level(args: argparse.Namespace) -> int:
     return max(logging.DEBUG, logging.WARNING - 10 * args.verbose)
 
 
-@dataclass
-class StopRequest:
-    """Set by Ctrl-C, SIGTERM or 'q'; the loop checks it between frames."""
-
-    requested: bool = False
-
-    def request(self, *_: object) -> None:
-        self.requested = True
-
-
-def draw_face(frame: np.ndarray, box: Box, name: str) -> None:
-    """Corner marks around the face and the name under it, like the post's screenshots."""
-    top, right, bottom, left = box
-    arm_x = min(20, (right - left) // 3)
-    arm_y = min(20, (bottom - top) // 3)
-    for x, y, dx, dy in ((left, top, arm_x, arm_y), (right, top, -arm_x, arm_y),
-                         (left, bottom, arm_x, -arm_y), (right, bottom, -arm_x, -arm_y)):
-        cv2.line(frame, (x, y), (x + dx, y), BOX_COLOR, 2)
-        cv2.line(frame, (x, y), (x, y + dy), BOX_COLOR, 2)
-    cv2.putText(frame, name, (left + 6, bottom + 30), cv2.FONT_HERSHEY_DUPLEX, 1.0,
-                (255, 255, 255), 1)
-
-
 def check_result_dir(result_dir: Path) -> None:
     """Fail before hours of work if the result cannot be saved there."""
     if result_dir.exists() and not result_dir.is_dir():
@@ -200,65 +174,6 @@ def print_inputs(inputs: Inputs, args: argparse.Namespace) -> None:
         print(f"Detecting will be stopped after {args.stop:g} second.")
 
 
-def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[str]:
-    """Classify the faces of one frame into ``db``; return the name to show for each."""
-    names = ["unknown"] * len(faces)
-    new_faces, new_indexes = [], []
-    for index, face in enumerate(faces):
-        # a rerun on the same video: a face already saved keeps the user's sorting
-        earlier = db.person_of(face.file_name) if db.has_saved_face(face.file_name) else None
-        if earlier is not None:
-            names[index] = earlier.name
-        else:
-            new_faces.append(face)
-            new_indexes.append(index)
-    for index, person in zip(new_indexes, classifier.classify_frame(new_faces, db)):
-        if person is not None:
-            names[index] = person.name
-    return names
-
-
-def sort_new_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[str]:
-    """sort_faces() for faces encoded together but taken from several frames: one call per
-    frame, since the faces of one frame are different people (the same-frame rule)."""
-    names: list[str] = []
-    start = 0
-    for end in range(1, len(faces) + 1):
-        if end == len(faces) or (faces[end].source, faces[end].frame) != (
-                faces[start].source, faces[start].frame):
-            names += sort_faces(faces[start:end], classifier, db)
-            start = end
-    return names
-
-
-@dataclass
-class FrameOutput:
-    """Where annotated frames go: the -d window and the -c directory."""
-
-    display: bool
-    capture_dir: Path | None
-    captures: int = 0
-
-    def show(self, frame: np.ndarray, boxes: list[Box], names: list[str], stem: str,
-             stop: StopRequest, capture: bool = True) -> None:
-        capture = capture and self.capture_dir is not None and bool(boxes)
-        if not (self.display or capture):
-            return
-        for box, name in zip(boxes, names):
-            draw_face(frame, box, name)
-        if capture:
-            storage.write_image(self.capture_dir / f"{stem}.png", frame)
-            self.captures += 1
-        if self.display:
-            cv2.imshow(WINDOW, frame)
-            if cv2.waitKey(1) & 0xFF == ord("q"):
-                stop.request()
-
-    def close(self) -> None:
-        if self.display:
-            cv2.destroyAllWindows()
-
-
 def unreadable_message(unreadable: list[str], total: int) -> str:
     """One line naming the inputs skipped during the run (their warnings may be hidden by -q)."""
     more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
@@ -266,17 +181,21 @@ def unreadable_message(unreadable: list[str], total: int) -> str:
             f"the rest was saved")
 
 
-def make_pipeline(args: argparse.Namespace) -> FacePipeline | FaithfulPipeline:
+def make_pipeline(args: argparse.Namespace,
+                  make_detector: DetectorFactory) -> FacePipeline | FaithfulPipeline:
     """The original algorithm with --faithful, else detection at intervals and tracking."""
     if args.faithful:
-        return FaithfulPipeline(FaceDetector(DetectorSettings(
+        return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=args.small_faces,
                                 switch_distance=args.threshold)
-    return FacePipeline(FaceDetector, settings, live_files=args.as_live)
+    return FacePipeline(make_detector, settings, live_files=args.as_live)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceDetector,
+        on_summary: Callable[[LoopSummary], None] | None = None) -> int:
+    """The whole run; ``make_detector`` makes the detector (called with a DetectorSettings, or
+    with nothing in the worker processes), ``on_summary`` is told how the frame loop went."""
     check_result_dir(args.result)
     if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
         raise UsageError(f"-c '{args.capture}' is a file, not a directory")
@@ -286,10 +205,10 @@ def run(args: argparse.Namespace) -> int:
     inputs = Inputs.open(args.inputs, sampling)
     print_inputs(inputs, args)
 
-    detector = FaceDetector(DetectorSettings(resize_ratio=args.resize_ratio))
+    detector = make_detector(DetectorSettings(resize_ratio=args.resize_ratio))
     db = PersonDB()
     session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
-    pipeline = make_pipeline(args)  # its worker processes start while the result loads
+    pipeline = make_pipeline(args, make_detector)  # its worker processes start while the result loads
     try:
         db.load(args.result, encode_image=detector.encode_face_image)
     except BaseException:
@@ -301,50 +220,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"Captured frames are saved in '{args.capture}' directory.")
     classifier = make_classifier(args.threshold, faithful=args.faithful)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
-    track_names: dict[int, str] = {}  # the name last given to a face of each track
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
-    failure = None
     progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
-    started = time.time()
-    found = None
-    try:
-        for found in pipeline.run(inputs):
-            names = sort_new_faces(found.new_faces, classifier, db)
-            session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
-            track_names.update(zip((face.track_id for face in found.new_faces), names))
-            output.show(found.frame, [b.box for b in found.boxes],
-                        [track_names.get(b.track_id, "") for b in found.boxes],
-                        frame_stem(found.info.name, found.index, found.info.stem), stop,
-                        capture=found.looked_at)
-            progress.advance(found.info, found.seconds, repr(db))
-            if stop.requested:  # checked after the frame: a frame handed out is finished
-                break
-        last = pipeline.drain()  # faces still being encoded when the frames ran out
-        sort_new_faces(last, classifier, db)
-        session.add_faces(last)
-        if found is not None:
-            progress.describe(found.info, found.seconds, repr(db))
-    except Exception as error:  # keep what was collected, then report
-        failure = error
-        log.debug("the frame loop failed", exc_info=True)
-    finally:
-        pipeline.close()
-        progress.close()
-        output.close()
-    print(f"total elapsed time: {time.time() - started:.3f} second")
-    try:
-        for change in classifier.consolidate(db):
-            print(change)
-    except Exception as error:  # the faces are still saved, as they were sorted
-        failure = failure or error
-        log.debug("consolidating failed", exc_info=True)
-    try:
-        session.save()  # a Ctrl-C from here on only asks to stop again
-        db.print_persons()
-    finally:
-        session.close()
+    loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
+    print(f"total elapsed time: {loop.elapsed_s:.3f} second")
+    failure = finish_run(classifier, db, session)
+    failure = loop.failure or failure
+    if on_summary is not None:
+        on_summary(loop)
     if failure is not None:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
               file=sys.stderr)
@@ -356,13 +241,15 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] = FaceDetector,
+         on_summary: Callable[[LoopSummary], None] | None = None) -> int:
+    """The command line; the keywords let tests and benchmarks pass their own parts in."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
-        return run(args)
+        return run(args, make_detector, on_summary)
     except (UsageError, InputConflict) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,26 +1,15 @@
 #!/usr/bin/env python3
 """Persons and their faces in memory, and the result directory that stores them.
 
-Layout of a result directory (the user may rename folders and move face images between them):
-
-    <person name>/<face>.png     one folder per person, named after the person
-    unknowns/<face>.png          faces that match nobody yet
-    montage.<name>-NN.png        128x128 tiles, 6x2 per page, for looking through a person
-    face_encodings.npz           face file name -> 128-number encoding (not pickle)
-    faces.csv                    one row per face: person, file, source, frame, time, box
-
-Encodings are keyed by face file name, so a face the user moves keeps its encoding.
-Hidden files of ours: new face images wait in .face-classifier-new/ until a save puts them in
-their folder; .face-classifier-journal.json exists while a save moves faces (see
-pending_moves); .face-classifier.lock keeps a second run out.
+The user may rename folders and move face images between them between runs (the layout:
+facesort/result/layout.py). Encodings are keyed by face file name, so a face the user moves
+keeps its encoding. ``python person_db.py DIR`` loads a result and writes it anew.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
-import csv
-import io
 import logging
-import re
 import sys
 import time
 from pathlib import Path
@@ -28,26 +17,28 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from face_detector import FaceDetector
 from facesort import storage
-from facesort.records.box import Box
+from facesort.inputs.video import quiet_opencv
 from facesort.records.face import Face, Person, face_distance
-from facesort.result import journal as pending_moves
+from facesort.report.html import write_report
+from facesort.result import journal
+from facesort.result.faces_csv import faces_csv_text, parse_box, parse_int, read_faces_csv
+from facesort.result.layout import (
+    ENCODINGS_FILE,
+    FACES_CSV,
+    JOURNAL_FILE,
+    LEGACY_ENCODINGS_FILE,
+    PERSON_NUMBER,
+    STAGING,
+    UNKNOWNS,
+    regular_file,
+)
+from facesort.result.lock import ResultInUseError, lock_result, signals_held
+from facesort.result.montages import Montages
+from facesort.result.staging import finish_interrupted_save
 
 log = logging.getLogger(__name__)
-
-UNKNOWNS = "unknowns"
-ENCODINGS_FILE = "face_encodings.npz"
-LEGACY_ENCODINGS_FILE = "face_encodings"  # the original tool's pickle
-FACES_CSV = "faces.csv"
-CSV_COLUMNS = ["person", "file", "source", "frame", "time_s", "top", "right", "bottom", "left"]
-MONTAGE_TILE = (128, 128)
-MONTAGE_GRID = (6, 2)
-MONTAGE_PAGE = re.compile(r"montage\.(.+)-(\d\d+)\.png")  # person name, page number
-PERSON_NUMBER = re.compile(r"person_(\d+)")
-STAGING = ".face-classifier-new"
-JOURNAL_FILE = ".face-classifier-journal.json"
-LOCK_FILE = ".face-classifier.lock"
-
 
 class PersonDB:
     """All persons, the pool of unknown faces, and where each face's image lies on disk."""
@@ -57,8 +48,7 @@ class PersonDB:
         self.unknown = Person(UNKNOWNS)
         self._highest_number = 0
         self._locations: dict[str, Path] = {}  # face file name -> path relative to the result
-        self._montage_pages: dict[str, tuple[str, ...]] = {}  # page written -> its faces
-        self._former_names: set[str] = set()  # persons of earlier saves: their montages are ours
+        self._montages = Montages()
         # what the user sorted before this run: automatic merges must not undo it
         self.loaded_faces: set[str] = set()
         self.loaded_persons: set[str] = set()
@@ -140,7 +130,7 @@ class PersonDB:
         finish_interrupted_save(result_dir)
         encodings = self._stored_encodings(result_dir)
         metadata = read_faces_csv(result_dir / FACES_CSV)
-        self._former_names.update(row.get("person") or "" for row in metadata.values())
+        self._montages.former_names.update(row.get("person") or "" for row in metadata.values())
         for folder in sorted(result_dir.iterdir()):
             match = PERSON_NUMBER.fullmatch(folder.name)
             if match:  # any entry, even a file or a link: a new person never takes its name
@@ -150,7 +140,7 @@ class PersonDB:
             if folder.is_symlink():
                 log.warning("skipping %s: symbolic links are not followed", folder)
                 continue
-            self._former_names.add(folder.name)
+            self._montages.former_names.add(folder.name)
             person = Person(folder.name)
             for image_path in sorted(folder.iterdir()):
                 face = self._load_face(result_dir, image_path, encodings, metadata, encode_image)
@@ -253,7 +243,7 @@ class PersonDB:
         started = time.time()
         result_dir.mkdir(parents=True, exist_ok=True)
         journal_path = result_dir / JOURNAL_FILE
-        pending_moves.finish(journal_path, result_dir)  # an earlier save that was cut short
+        journal.finish(journal_path, result_dir)  # an earlier save that was cut short
         self.write_new_faces(result_dir, (face for _, face in self.all_faces()))
         storage.save_encodings(result_dir / ENCODINGS_FILE,
                                {face.file_name: face.encoding for _, face in self.all_faces()})
@@ -263,12 +253,12 @@ class PersonDB:
                  if self._locations[name] != target]
         for folder in {target.parent for _, target in moves}:
             storage.check_folder(result_dir / folder)  # fail now, while the last save is whole
-        journal = pending_moves.Journal(
+        moves_journal = journal.Journal(
             moves=[(source.as_posix(), target.as_posix()) for source, target in moves],
             files={FACES_CSV: self._faces_csv(targets)})
-        pending_moves.write(journal_path, journal)
-        in_place = pending_moves.carry_out(result_dir, journal)
-        pending_moves.remove(journal_path)
+        journal.write(journal_path, moves_journal)
+        in_place = journal.carry_out(result_dir, moves_journal)
+        journal.remove(journal_path)
         for _, target in moves:
             if target.as_posix() in in_place:
                 self._locations[target.name] = target
@@ -280,146 +270,23 @@ class PersonDB:
         say(f"Saving persons finished in {time.time() - started:.3f} sec.")
 
     def _faces_csv(self, locations: dict[str, Path]) -> str:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        for person, face in self.all_faces():
-            location = locations.get(face.file_name)
-            box = face.box or ("", "", "", "")
-            writer.writerow([person.name, location.as_posix() if location else "", face.source,
-                             "" if face.frame is None else face.frame,
-                             "" if face.time_s is None else f"{face.time_s:.3f}", *box])
-        return buffer.getvalue()
+        return faces_csv_text((person.name, face, locations.get(face.file_name))
+                              for person, face in self.all_faces())
 
     def save_montages(self, result_dir: Path, say: Callable[[str], None] = print) -> None:
-        """Montage pages for every person and the unknowns.
-
-        Only pages whose faces changed since this run last wrote them are drawn again, one
-        page at a time, so a save costs little however many faces there are. Stale pages are
-        removed, but only those of persons this tool knows (a user's montage.trip-2019.png stays).
-        """
-        per_page = MONTAGE_GRID[0] * MONTAGE_GRID[1]
-        wanted = set()
-        for person in [*self.persons, self.unknown]:
-            self._former_names.add(person.name)
-            files = [f.file_name for f in person.faces if f.file_name in self._locations]
-            for number, start in enumerate(range(0, len(files), per_page)):
-                page_files = tuple(files[start:start + per_page])
-                path = result_dir / f"montage.{person.name}-{number:02d}.png"
-                wanted.add(path.name)
-                if (self._montage_pages.get(path.name) == page_files and path.is_file()
-                        and not path.is_symlink()):
-                    continue
-                try:
-                    self._write_montage_page(result_dir, path, page_files)
-                except (OSError, ValueError) as error:  # montages can be redrawn; faces cannot
-                    log.warning("could not write %s: %s", path, error)
-                    continue
-                self._montage_pages[path.name] = page_files
-        for path in result_dir.glob("montage.*.png"):
-            match = MONTAGE_PAGE.fullmatch(path.name)
-            if match and match.group(1) in self._former_names and path.name not in wanted:
-                path.unlink(missing_ok=True)
-                self._montage_pages.pop(path.name, None)
-        say("montages saved")
+        """Montage pages of every person and the unknowns (only changed pages are redrawn)."""
+        self._montages.save(result_dir, [*self.persons, self.unknown], self._locations, say)
 
     def _write_report(self, result_dir: Path) -> None:
         """appearances.csv and report.html, drawn from what was just saved."""
-        from facesort.report.html import (
-            write_report,  # report.py reads this module: imported when used
-        )
-
         try:
             write_report(result_dir, self)
         except Exception as error:  # they can be written again; the faces are saved already
             log.warning("could not write the report: %s", error)
             log.debug("the report", exc_info=True)
 
-    def _write_montage_page(self, result_dir: Path, path: Path, files: tuple[str, ...]) -> None:
-        import imutils  # only needed here
-
-        images = [storage.read_image(result_dir / self._locations[name]) for name in files]
-        images = [image for image in images if image is not None]
-        if images:
-            page, = imutils.build_montages(images, MONTAGE_TILE, MONTAGE_GRID)
-            storage.write_image(path, page)
-
-
-def finish_interrupted_save(result_dir: Path) -> None:
-    """Finish what a killed run left behind: its journal of moves, then its temporary files.
-
-    Face images a run wrote but never saved (still in the staging folder, without a journal
-    that names them) have no stored encoding; they are removed, as are temporary files of ours.
-    """
-    try:
-        pending_moves.finish(result_dir / JOURNAL_FILE, result_dir)
-    except OSError as error:
-        log.warning("%s; loading what is in the folders", error)
-        return  # the staging folder holds faces the journal still needs
-    try:
-        staging = result_dir / STAGING
-        if staging.is_dir() and not staging.is_symlink():
-            unsaved = [path for path in staging.iterdir() if path.suffix == ".png"
-                       and not path.is_symlink() and path.is_file()]
-            for path in unsaved:
-                path.unlink()
-            storage.remove_temp_files(staging)
-            if unsaved:
-                log.warning("dropped %d faces that a run found but was stopped before saving",
-                            len(unsaved))
-            if not any(staging.iterdir()):
-                staging.rmdir()
-        storage.remove_temp_files(result_dir)
-    except OSError as error:  # a read-only result still loads
-        log.warning("could not tidy %s: %s", result_dir, error)
-
-
-def regular_file(path: Path) -> bool:
-    """A file of ours to read: a symbolic link is never followed out of the result directory."""
-    if path.is_symlink():
-        log.warning("skipping %s: symbolic links are not followed", path)
-        return False
-    return path.is_file()
-
-
-def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
-    """face file name -> its row of faces.csv (source, frame, time, box); {} when unreadable."""
-    if not regular_file(path):
-        return {}
-    try:
-        with path.open(newline="", encoding="utf-8", errors="surrogateescape") as file:
-            reader = csv.DictReader(file)
-            if not {"person", "file"} <= set(reader.fieldnames or ()):
-                raise ValueError("it has no person and file columns")
-            return {Path(row["file"]).name: row for row in reader if row.get("file")}
-    except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as error:
-        log.warning("ignoring %s: %s", path, error)
-        return {}
-
-
-def montage_pages(result_dir: Path, name: str) -> list[str]:
-    """File names of a person's montage pages in ``result_dir``, in page order."""
-    prefix = f"montage.{name}-"
-    return sorted(path.name for path in result_dir.glob("montage.*.png")
-                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
-
-
-def parse_int(text: str | None) -> int | None:
-    try:
-        return int(text) if text not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def parse_box(row: dict[str, str]) -> Box | None:
-    values = [parse_int(row.get(key)) for key in ("top", "right", "bottom", "left")]
-    return None if None in values else tuple(values)  # type: ignore[return-value]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Load a result directory, print its summary and table, rewrite montages and encodings."""
-    import argparse
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("result_dir", nargs="?", default="result", type=Path,
                         help="result directory (default: result)")
@@ -428,23 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     if not args.result_dir.is_dir():
         print(f"error: no result directory '{args.result_dir}'", file=sys.stderr)
         return 2
-    from face_detector import FaceDetector
-    from facesort.inputs.video import quiet_opencv
-
     quiet_opencv()  # a damaged image gets our one-line warning, not OpenCV's as well
-
-    from facesort.app.session import ResultInUseError, ResultSession, SaveError
-
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
         sys.stdout.reconfigure(errors="backslashreplace")
     db = PersonDB()
     try:
-        session = ResultSession(db, args.result_dir, autosave_s=0)
-        db.load(args.result_dir, encode_image=FaceDetector().encode_face_image)
-        db.print_persons()
-        session.finish()
-    except (ResultInUseError, SaveError) as error:
+        with lock_result(args.result_dir):
+            db.load(args.result_dir, encode_image=FaceDetector().encode_face_image)
+            db.print_persons()
+            with signals_held():
+                db.save(args.result_dir)
+    except ResultInUseError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: could not save to '{args.result_dir}': {error.strerror or error}; "
+              "it still holds the last complete save", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; the result is as it was", file=sys.stderr)

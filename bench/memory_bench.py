@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from face_classifier import sort_faces  # noqa: E402
 from facesort.app.session import ResultSession  # noqa: E402
 from facesort.records.face import DEFAULT_THRESHOLD, Face
 from facesort.sorting.classifier import make_classifier
+from facesort.sorting.sort_step import sort_faces  # noqa: E402
 from person_db import PersonDB
 
 CHECKPOINTS = (1_000, 10_000)

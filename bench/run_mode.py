@@ -59,20 +59,14 @@ def encoders() -> dict:
 
 def classify(flags: list[str]) -> dict:
     import face_classifier
-    from facesort.pipeline import pipeline as face_pipeline
-    pipelines = []
-    make = face_classifier.make_pipeline
+    from facesort.pipeline.frames import PipelineStats
 
-    def remembered(args):  # keep the pipeline to read its counts afterwards
-        pipelines.append(make(args))
-        return pipelines[-1]
-
-    face_classifier.make_pipeline = remembered
+    loops = []  # how the frame loop went: the pipeline's counts
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        code = face_classifier.main(flags)
+        code = face_classifier.main(flags, on_summary=loops.append)
     seconds = time.perf_counter() - started
-    stats = pipelines[0].stats if pipelines else face_pipeline.PipelineStats()
+    stats = loops[0].stats if loops else PipelineStats()
     return {"code": code, "seconds": seconds, "encoded": stats.encoded,
             "fine_cost": round(stats.fine_cost, 2), "coarse_passes": stats.coarse_passes}
 

@@ -5,7 +5,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from person_db import FACES_CSV, JOURNAL_FILE, STAGING, PersonDB
+from facesort.result.layout import FACES_CSV, JOURNAL_FILE, STAGING
+from person_db import PersonDB
 
 
 def never_encode(image):

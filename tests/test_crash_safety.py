@@ -8,8 +8,9 @@ import shutil
 import pytest
 
 from facesort.app.session import ResultSession, SaveError
+from facesort.result.layout import ENCODINGS_FILE, JOURNAL_FILE, STAGING
 from facesort.sorting.classifier import FaithfulClassifier
-from person_db import ENCODINGS_FILE, JOURNAL_FILE, STAGING, PersonDB
+from person_db import PersonDB
 from tests.crash_helpers import assert_nothing_lost, load_result
 
 # every call that changes the disk during a save: an instant before each is an instant a

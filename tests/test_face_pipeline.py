@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from facesort.inputs.stream import Inputs
 from face_detector import FaceDetector
+from facesort.inputs.stream import Inputs
 from facesort.pipeline.faithful import FaithfulPipeline
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.source import Sampling
@@ -99,14 +99,15 @@ def test_the_window_shows_a_webcam_like_video_at_its_rate_with_names(demo_videos
     import cv2
 
     import face_classifier
+    from facesort.app import view
 
     shown, names = [], []
     monkeypatch.setenv("DISPLAY", ":99")  # no real window: OpenCV's calls are stubbed
     monkeypatch.setattr(cv2, "imshow", lambda window, frame: shown.append(time.monotonic()))
     monkeypatch.setattr(cv2, "waitKey", lambda delay: -1)
     monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
-    draw = face_classifier.draw_face
-    monkeypatch.setattr(face_classifier, "draw_face",
+    draw = view.draw_face
+    monkeypatch.setattr(view, "draw_face",
                         lambda frame, box, name: (names.append(name), draw(frame, box, name)))
     code = face_classifier.main([str(demo_videos[0]), "--as-live", "-d", "-S", "0", "-q",
                                  "--result", str(tmp_path / "r")])

@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
+from facesort.result.layout import JOURNAL_FILE, STAGING
 from facesort.storage import TEMP_NAME
-from person_db import JOURNAL_FILE, STAGING
 from tests.conftest import PROJECT
 from tests.crash_helpers import Loaded, assert_nothing_lost, load_result
 

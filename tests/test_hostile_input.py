@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from facesort import storage
-from person_db import ENCODINGS_FILE, FACES_CSV, JOURNAL_FILE, LOCK_FILE, STAGING, PersonDB
+from facesort.result.layout import ENCODINGS_FILE, FACES_CSV, JOURNAL_FILE, LOCK_FILE, STAGING
+from person_db import PersonDB
 from tests.conftest import PROJECT, assert_one_line_error, encoding_at
 from tests.crash_helpers import assert_nothing_lost, load_result, never_encode
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from facesort.records.face import Person
-from person_db import ENCODINGS_FILE, FACES_CSV, PersonDB
+from facesort.result.layout import ENCODINGS_FILE, FACES_CSV
+from person_db import PersonDB
 from tests.conftest import SHARED, encoding_at
 
 

@@ -4,10 +4,12 @@ import signal
 
 import pytest
 
-from facesort.app.session import ResultInUseError, ResultSession, SaveError, signals_held
+from facesort.app.session import ResultSession, SaveError
 from facesort.result import journal as pending_moves
+from facesort.result.layout import STAGING
+from facesort.result.lock import ResultInUseError, signals_held
 from facesort.sorting.classifier import FaithfulClassifier
-from person_db import STAGING, PersonDB
+from person_db import PersonDB
 from tests.crash_helpers import load_result
 
 

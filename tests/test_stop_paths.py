@@ -49,10 +49,10 @@ def scripted_detector(at_call=None, action=None):
 
 
 def run_main(monkeypatch, capsys, video, result, *flags, detector=None):
-    monkeypatch.setattr(face_classifier, "FaceDetector", detector or scripted_detector())
     # --faithful: its loop calls the detector on every looked-at frame, in this process
     # (the default pipeline's stop paths: tests/test_face_pipeline.py)
-    code = face_classifier.main([str(video), "--result", str(result), "--faithful", *flags])
+    code = face_classifier.main([str(video), "--result", str(result), "--faithful", *flags],
+                                make_detector=detector or scripted_detector())
     return code, capsys.readouterr()
 
 

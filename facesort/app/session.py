@@ -6,54 +6,21 @@ previous save or the new one; a crash loses at most the faces of one autosave in
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
-from facesort import storage
 from facesort.records.face import Face
-from person_db import LOCK_FILE, PersonDB
+from facesort.result.lock import STOP_SIGNALS, lock_result, signals_held
+from person_db import PersonDB
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 DEFAULT_AUTOSAVE_S = 60.0
-
-
-class ResultInUseError(Exception):
-    """Another run holds the result directory."""
 
 
 class SaveError(Exception):
     """The result could not be written; the last complete save is still there."""
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends, then deliver them as usual.
-
-    A Ctrl-C in the middle of a save then stops the program after the save, not inside it.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread receives signals
-        return
-    received: list[int] = []
-
-    def hold(signum: int, _frame: object) -> None:
-        received.append(signum)
-        os.write(2, b"\nface-classifier: saving the result, please wait\n")  # print() is not
-        # safe in a signal handler: it may interrupt another print to the same stream
-
-    previous = {sig: signal.signal(sig, hold) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for sig in dict.fromkeys(received):
-            signal.raise_signal(sig)
 
 
 class ResultSession:
@@ -71,13 +38,9 @@ class ResultSession:
         self._unsaved = 0  # faces written since the last save
         self._restore_signals: dict[int, object] = {}
         try:
-            result_dir.mkdir(parents=True, exist_ok=True)
-            self._lock = storage.lock_exclusively(result_dir / LOCK_FILE)
+            self._lock = lock_result(result_dir)
         except OSError as error:
             raise SaveError(f"cannot use '{result_dir}': {error.strerror or error}") from None
-        if self._lock is None:
-            raise ResultInUseError(f"another face-classifier run is using '{result_dir}'; "
-                                   "wait for it to end, or choose another --result")
 
     def stop_on_signals(self, request_stop: Callable[[], None]) -> None:
         """Until ``close``: SIGINT and SIGTERM call ``request_stop`` instead of killing the

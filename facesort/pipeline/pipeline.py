@@ -32,8 +32,8 @@ from facesort.detection.passes import (
     RELIABLE,
     EncodeJob,
     PassSettings,
-    colour_histogram,
     coarse_job,
+    colour_histogram,
     deduplicate,
     fine_job,
     motion_image,
@@ -41,11 +41,11 @@ from facesort.detection.passes import (
     update_background,
 )
 from facesort.detection.protocol import DetectorFactory
-from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
 from facesort.detection.workers import WorkerPool
 from facesort.imaging import crop_face
 from facesort.inputs.stream import Inputs
 from facesort.inputs.video import read_ahead
+from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
 from facesort.records.box import Box, box_size, centre, clip, iou, shift
 from facesort.records.face import DEFAULT_THRESHOLD, Face, face_file_name
 from facesort.records.source import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo

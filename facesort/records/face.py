@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator, Protocol
 
 import numpy as np
 
@@ -64,6 +65,16 @@ class Person:
         """Min, mean and max distance of this person's faces to their average."""
         distances = face_distance(self.encoding_matrix(), self.encoding)
         return float(distances.min()), float(distances.mean()), float(distances.max())
+
+
+class Roster(Protocol):
+    """Persons and the pool of unknown faces, as the report reads them (a PersonDB is one)."""
+
+    persons: list[Person]
+    unknown: Person
+
+    def all_faces(self) -> Iterator[tuple[Person, Face]]:
+        """Every face with its person, the unknown pool's last."""
 
 
 class EncodingRows:

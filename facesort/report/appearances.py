@@ -21,12 +21,10 @@ import math
 import statistics
 from dataclasses import dataclass
 from functools import reduce
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
+from facesort.records.face import Roster
 from facesort.records.source import is_camera_source
-
-if TYPE_CHECKING:
-    from person_db import PersonDB
 
 APPEARANCES_CSV = "appearances.csv"
 APPEARANCE_COLUMNS = ["person", "source", "start_s", "end_s", "faces"]
@@ -56,7 +54,7 @@ class Appearance:
     faces: int
 
 
-def sightings_of(db: PersonDB) -> list[Sighting]:
+def sightings_of(db: Roster) -> list[Sighting]:
     """Every face with a source and a time, under the name of the folder it is in now."""
     return [Sighting(person.name, face.source, face.time_s, face.frame)
             for person, face in db.all_faces()

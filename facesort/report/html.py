@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from facesort import storage
-from facesort.records.face import Person
+from facesort.records.face import Person, Roster
 from facesort.records.source import CAMERA, PHOTO, format_time, source_kind
 from facesort.report.appearances import (
     APPEARANCES_CSV,
@@ -26,7 +26,8 @@ from facesort.report.appearances import (
     find_appearances,
     sightings_of,
 )
-from person_db import UNKNOWNS, PersonDB, montage_pages
+from facesort.result.layout import UNKNOWNS
+from facesort.result.montages import montage_pages
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ td.n { text-align: right; }
 """
 
 
-def write_report(result_dir: Path, db: PersonDB) -> None:
+def write_report(result_dir: Path, db: Roster) -> None:
     """Write appearances.csv and report.html from ``db`` as it is now (folder names included)."""
     found = find_appearances(sightings_of(db))
     # surrogateescape: a folder name that is not UTF-8 is written back as the bytes it was
@@ -70,11 +71,11 @@ def write_report(result_dir: Path, db: PersonDB) -> None:
     log.info("%s and %s written", result_dir / REPORT_HTML, result_dir / APPEARANCES_CSV)
 
 
-def persons_shown(db: PersonDB) -> list[Person]:
+def persons_shown(db: Roster) -> list[Person]:
     return sorted((p for p in db.persons if p.faces), key=lambda p: p.name)
 
 
-def person_colors(db: PersonDB) -> dict[str, str]:
+def person_colors(db: Roster) -> dict[str, str]:
     """One colour per person, the same in the chart and on the page."""
     named = {p.name: PALETTE[i % len(PALETTE)] for i, p in enumerate(persons_shown(db))}
     return {**named, UNKNOWNS: UNKNOWN_COLOR}
@@ -185,7 +186,7 @@ def counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def report_html(result_dir: Path, db: PersonDB, found: list[Appearance], chart: bytes | None,
+def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: bytes | None,
                 colors: dict[str, str], written_at: float) -> str:
     """The whole page: summary, timeline, a section per person, the unknowns, the sources."""
     e = html.escape
@@ -284,7 +285,7 @@ def person_section(result_dir: Path, person: Person, seen: list[Appearance], anc
     return "\n".join(lines)
 
 
-def sources_section(db: PersonDB) -> str:
+def sources_section(db: Roster) -> str:
     """Every source with its number of faces and of persons, as faces.csv records them."""
     e = html.escape
     faces: Counter[str] = Counter()

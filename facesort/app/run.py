@@ -1,0 +1,103 @@
+"""A run's frame loop: frames from the pipeline, their new faces sorted and written to the
+result, every face shown with its name; then the end of the run (merges, the final save)."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+from facesort.app.progress import Progress
+from facesort.app.session import ResultSession
+from facesort.app.view import FrameOutput, StopRequest
+from facesort.inputs.stream import Inputs
+from facesort.pipeline.frames import FrameFaces, PipelineStats
+from facesort.records.face import Face, frame_stem
+from facesort.sorting.classifier import Classifier
+from facesort.sorting.sort_step import sort_new_faces
+from person_db import PersonDB
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline(Protocol):
+    """Frames in, faces out (facesort.pipeline: the default one and --faithful's)."""
+
+    stats: PipelineStats
+
+    def run(self, inputs: Inputs) -> Iterator[FrameFaces]: ...
+
+    def drain(self) -> list[Face]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LoopSummary:
+    """How the frame loop went."""
+
+    elapsed_s: float
+    failure: Exception | None        # what stopped it early, if anything did
+    stats: PipelineStats
+    stopped: bool                    # q, Ctrl-C or SIGTERM
+    last_frame: FrameFaces | None    # where it was when it ended
+
+
+def sort_frames(pipeline: Pipeline, inputs: Inputs, classifier: Classifier, db: PersonDB,
+                session: ResultSession, output: FrameOutput, progress: Progress,
+                stop: StopRequest) -> LoopSummary:
+    """Run the frame loop until the inputs end or ``stop`` is requested.
+
+    An error inside the loop ends it early and is returned, not raised: what was collected is
+    kept. The pipeline, the progress bar and the window are closed on the way out.
+    """
+    track_names: dict[int, str] = {}  # the name last given to a face of each track
+    failure = None
+    started = time.time()
+    found = None
+    try:
+        for found in pipeline.run(inputs):
+            names = sort_new_faces(found.new_faces, classifier, db)
+            session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
+            track_names.update(zip((face.track_id for face in found.new_faces), names))
+            output.show(found.frame, [b.box for b in found.boxes],
+                        [track_names.get(b.track_id, "") for b in found.boxes],
+                        frame_stem(found.info.name, found.index, found.info.stem), stop,
+                        capture=found.looked_at)
+            progress.advance(found.info, found.seconds, repr(db))
+            if stop.requested:  # checked after the frame: a frame handed out is finished
+                break
+        last = pipeline.drain()  # faces still being encoded when the frames ran out
+        sort_new_faces(last, classifier, db)
+        session.add_faces(last)
+        if found is not None:
+            progress.describe(found.info, found.seconds, repr(db))
+    except Exception as error:  # keep what was collected, then report
+        failure = error
+        log.debug("the frame loop failed", exc_info=True)
+    finally:
+        pipeline.close()
+        progress.close()
+        output.close()
+    return LoopSummary(time.time() - started, failure, pipeline.stats, stop.requested, found)
+
+
+def finish_run(classifier: Classifier, db: PersonDB, session: ResultSession) -> Exception | None:
+    """The end of a run: persons merged where the rules say so, the final save, the summary.
+
+    Returns an error of the merging step (the faces are saved as they were sorted); an error
+    of the save is raised.
+    """
+    failure = None
+    try:
+        for change in classifier.consolidate(db):
+            print(change)
+    except Exception as error:  # the faces are still saved, as they were sorted
+        failure = error
+        log.debug("consolidating failed", exc_info=True)
+    try:
+        session.save()  # a Ctrl-C from here on only asks to stop again
+        db.print_persons()
+    finally:
+        session.close()
+    return failure
