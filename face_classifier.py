@@ -24,8 +24,9 @@ from facesort.detection.resnet_encoder import ModelFormatError
 from facesort.inputs.stream import InputConflict, Inputs
 from facesort.inputs.video import SourceError
 from facesort.pipeline.faithful import FaithfulPipeline
-from facesort.pipeline.pipeline import SMALL_FACE_MODES, FacePipeline, PipelineSettings
+from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.face import DEFAULT_THRESHOLD
+from facesort.records.modes import SmallFaces
 from facesort.records.source import PHOTO, Sampling
 from facesort.result.lock import ResultInUseError
 from facesort.sorting.classifier import make_classifier
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "full resolution and every face found encoded by dlib (about 10x "
                              "slower), sorted with its rules (nearest average only, pairs only, "
                              "no same-frame rule, no merging)")
-    parser.add_argument("--small-faces", choices=SMALL_FACE_MODES, default="motion",
+    parser.add_argument("--small-faces", choices=[mode.value for mode in SmallFaces],
+                        default=SmallFaces.MOTION.value,
                         help="faces under ~100 px: 'motion' looks for them at full resolution "
                              "where the picture changed (default), 'full' in the whole frame "
                              "every time (slower), 'off' not at all (fastest)")
@@ -187,7 +189,7 @@ def make_pipeline(args: argparse.Namespace,
     if args.faithful:
         return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
-    settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=args.small_faces,
+    settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
                                 switch_distance=args.threshold)
     return FacePipeline(make_detector, settings, live_files=args.as_live)
 

@@ -21,6 +21,7 @@ from face_detector import FaceDetector
 from facesort import storage
 from facesort.inputs.video import quiet_opencv
 from facesort.records.face import Face, Person, face_distance
+from facesort.records.source import IMAGE_SUFFIXES
 from facesort.report.html import write_report
 from facesort.result import journal
 from facesort.result.faces_csv import faces_csv_text, parse_box, parse_int, read_faces_csv
@@ -176,7 +177,7 @@ class PersonDB:
                    metadata: dict[str, dict[str, str]],
                    encode_image: Callable[[np.ndarray], np.ndarray] | None) -> Face | None:
         name = image_path.name
-        if name.startswith(".") or image_path.suffix.lower() not in storage.IMAGE_SUFFIXES:
+        if name.startswith(".") or image_path.suffix.lower() not in IMAGE_SUFFIXES:
             return None
         if not regular_file(image_path):
             if not image_path.is_symlink():

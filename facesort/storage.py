@@ -26,7 +26,6 @@ import cv2
 import numpy as np
 
 from facesort.records.face import ENCODING_SIZE
-from facesort.records.source import IMAGE_SUFFIXES  # noqa: F401 (storage.IMAGE_SUFFIXES)
 
 log = logging.getLogger(__name__)
 

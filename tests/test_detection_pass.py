@@ -14,8 +14,8 @@ from facesort.detection.passes import (
     plan_fine,
     update_background,
 )
+from facesort.detection.regions import FineBudget, Region
 from facesort.records.box import clip
-from facesort.tracking.tracker import FineBudget, Region
 
 HEIGHT, WIDTH = 540, 960
 

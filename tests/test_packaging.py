@@ -1,13 +1,109 @@
-"""The installed command finds every module of the project (an editable install lists them)."""
+"""The project's modules are all packaged, and its imports only go down the layers.
+
+Layers, lowest first (README, How it is built). A module may import modules of a lower layer
+and of its own folder, never one above it or beside it, and no two modules import each other.
+"""
+import ast
+
 import pytest
 
 from tests.conftest import PROJECT
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
+LAYERS = [
+    ["facesort.records"],
+    ["facesort.imaging", "facesort.storage"],
+    ["facesort.inputs", "facesort.detection", "facesort.tracking", "facesort.result"],
+    ["facesort.report", "face_detector"],
+    ["person_db"],
+    ["facesort.sorting", "facesort.pipeline"],
+    ["facesort.app"],
+    ["face_classifier", "facesort.demo"],
+]
+TOP_LEVEL = {"face_classifier", "face_detector", "person_db"}  # the design names these three
+
+
+def project_modules() -> dict[str, ast.Module]:
+    files = [*PROJECT.glob("*.py"), *(PROJECT / "facesort").rglob("*.py")]
+    modules = {}
+    for path in files:
+        name = path.relative_to(PROJECT).with_suffix("").as_posix().replace("/", ".")
+        modules[name.removesuffix(".__init__")] = ast.parse(path.read_text(), str(path))
+    return modules
+
+
+def imports_of(tree: ast.Module, modules: set[str]) -> set[str]:
+    """Project modules a module imports, anywhere in it (inside functions too)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:  # `from facesort import storage` imports a module
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in modules else node.module)
+    return {name for name in found if name in modules and name != "facesort"}
+
+
+def layer_of(module: str) -> tuple[int, str]:
+    """(layer number, the group it belongs to) of a module."""
+    for number, groups in enumerate(LAYERS):
+        for group in groups:
+            if module == group or module.startswith(group + "."):
+                return number, group
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
 
 def test_every_module_of_the_project_is_packaged():
-    settings = tomllib.loads((PROJECT / "pyproject.toml").read_text())
-    packaged = set(settings["tool"]["setuptools"]["py-modules"])
-    modules = {path.stem for path in PROJECT.glob("*.py")}
-    assert modules == packaged
+    settings = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert set(settings["py-modules"]) == {path.stem for path in PROJECT.glob("*.py")}
+    assert set(settings["py-modules"]) == TOP_LEVEL
+    assert settings["packages"]["find"]["include"] == ["facesort*"]
+    missing = [folder for folder in (PROJECT / "facesort").rglob("*")
+               if folder.is_dir() and any(folder.glob("*.py"))
+               and not (folder / "__init__.py").exists()]
+    assert not missing, f"folders without __init__.py are not packaged: {missing}"
+
+
+def test_imports_only_go_down_the_layers():
+    modules = project_modules()
+    wrong = []
+    for module, tree in modules.items():
+        if module == "facesort":
+            continue
+        level, group = layer_of(module)
+        for imported in imports_of(tree, set(modules)):
+            their_level, their_group = layer_of(imported)
+            if their_group != group and their_level >= level:
+                wrong.append(f"{module} (layer {level}) imports {imported} (layer {their_level})")
+    assert not wrong, "imports that go up or sideways:\n" + "\n".join(wrong)
+
+
+def test_no_two_modules_import_each_other_even_through_others():
+    modules = project_modules()
+    graph = {module: imports_of(tree, set(modules)) for module, tree in modules.items()}
+    done, on_path = set(), []
+
+    def visit(module: str) -> None:
+        if module in on_path:
+            raise AssertionError("import loop: " + " -> ".join(
+                on_path[on_path.index(module):] + [module]))
+        if module in done:
+            return
+        on_path.append(module)
+        for imported in sorted(graph[module]):
+            visit(imported)
+        on_path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_the_layering_check_sees_an_upward_import():
+    """The check itself: a records module that imported the app would be caught."""
+    tree = ast.parse("from facesort.app.run import sort_frames\n")
+    modules = set(project_modules())
+    assert imports_of(tree, modules) == {"facesort.app.run"}
+    assert layer_of("facesort.app.run")[0] > layer_of("facesort.records.box")[0]

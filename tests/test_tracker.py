@@ -5,21 +5,23 @@ import math
 import numpy as np
 import pytest
 
-from facesort.records.box import grow, iou
-from facesort.tracking.tracker import (
+from facesort.detection.regions import (
     CONFIRM,
     FULL,
     REGIONS,
-    Coverage,
-    Detection,
-    DetectionSchedule,
     FineBudget,
     Region,
-    TrackBook,
-    TrackingRules,
     fine_regions,
     merge_regions,
     search_cost,
+)
+from facesort.records.box import grow, iou
+from facesort.tracking.tracker import (
+    Coverage,
+    Detection,
+    DetectionSchedule,
+    TrackBook,
+    TrackingRules,
     similarity,
 )
 

@@ -20,9 +20,7 @@ import numpy as np
 
 from facesort import storage
 from facesort.detection.protocol import Detector
-from facesort.imaging import to_grey, to_rgb
-from facesort.records.box import Box, contains, grow, iou
-from facesort.tracking.tracker import (
+from facesort.detection.regions import (
     FULL,
     REGIONS,
     FineBudget,
@@ -30,6 +28,8 @@ from facesort.tracking.tracker import (
     fine_regions,
     merge_regions,
 )
+from facesort.imaging import to_grey, to_rgb
+from facesort.records.box import Box, contains, grow, iou
 
 MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame
 # a face's appearance: its box's hue x saturation histogram. Measured on the dev video's

@@ -25,7 +25,7 @@ from facesort.inputs.video import (
     open_source,
     sampled_frames,
 )
-from facesort.records.source import CAMERA, PHOTO, VIDEO, Sampling, SourceInfo
+from facesort.records.source import CAMERA, IMAGE_SUFFIXES, PHOTO, VIDEO, Sampling, SourceInfo
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class InputItem:
 
 
 def is_photo(path: Path) -> bool:
-    return path.suffix.lower() in storage.IMAGE_SUFFIXES
+    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def photos_in(folder: Path) -> list[Path]:
@@ -96,7 +96,7 @@ def plan_inputs(texts: list[str]) -> list[InputItem]:
             photos = photos_in(path)
             if not photos:
                 raise SourceError(f"no photos in the folder '{text}' (looked for "
-                                  f"{', '.join(sorted(storage.IMAGE_SUFFIXES))})")
+                                  f"{', '.join(sorted(IMAGE_SUFFIXES))})")
             found = [InputItem(os.path.join(text, p.name), PHOTO, folder=text) for p in photos]
         elif index is None and is_photo(path) and path.is_file():
             if not cv2.haveImageReader(str(path)):

@@ -41,6 +41,7 @@ from facesort.detection.passes import (
     update_background,
 )
 from facesort.detection.protocol import DetectorFactory
+from facesort.detection.regions import FineBudget, Region, search_cost
 from facesort.detection.workers import WorkerPool
 from facesort.imaging import crop_face
 from facesort.inputs.stream import Inputs
@@ -48,23 +49,19 @@ from facesort.inputs.video import read_ahead
 from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
 from facesort.records.box import Box, box_size, centre, clip, iou, shift
 from facesort.records.face import DEFAULT_THRESHOLD, Face, face_file_name
+from facesort.records.modes import FollowerKind, SmallFaces
 from facesort.records.source import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo
-from facesort.tracking.follower import FOLLOWERS, Picture, make_follower
+from facesort.tracking.follower import Picture, make_follower
 from facesort.tracking.tracker import (
     Coverage,
     Detection,
     DetectionSchedule,
-    FineBudget,
     Passes,
-    Region,
     Track,
     TrackBook,
     TrackingRules,
-    search_cost,
     similarity,
 )
-
-SMALL_FACE_MODES = ("off", "motion", "full")
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,7 @@ class PipelineSettings:
 
     resize_ratio: float = 1.0          # -r
     coarse_scale: float = 0.5          # the big-face pass runs on a frame this size
-    small_faces: str = "motion"        # off | motion (where they may be) | full (whole frame)
+    small_faces: SmallFaces = SmallFaces.MOTION
     coarse_every_s: float = 0.2        # -S 0: between big-face passes
     fine_every_s: float = 0.5          # -S 0: between small-face passes
     fine_budget: float = 0.5           # whole-frame small-face searches per second of video
@@ -82,7 +79,7 @@ class PipelineSettings:
     reencode_every_s: float = 3.0      # the later ones), which come this often
     mirror_average: bool = True        # each encoding averages the face and its mirror image
     switch_distance: float = DEFAULT_THRESHOLD  # re-encoding this far away: someone else
-    follower: str = "template"        # template | correlation (follower.py)
+    follower: FollowerKind = FollowerKind.TEMPLATE
     workers: int = 2
     lookahead: int = 3                 # -S > 0: looked-at frames detected ahead of the loop
     max_encodes_waiting: int = 8
@@ -148,10 +145,7 @@ class FacePipeline:
 
     def __init__(self, make_detector: DetectorFactory,
                  settings: PipelineSettings = PipelineSettings(), live_files: bool = False) -> None:
-        if settings.small_faces not in SMALL_FACE_MODES:
-            raise ValueError(f"small_faces must be one of {SMALL_FACE_MODES}")
-        if settings.follower not in FOLLOWERS:
-            raise ValueError(f"follower must be one of {FOLLOWERS}")
+        SmallFaces(settings.small_faces), FollowerKind(settings.follower)  # ValueError if not
         self.settings = settings
         self.live_files = live_files   # play video files as if they were webcams
         detector = make_detector()  # (its models load in the workers, not here)
@@ -313,7 +307,7 @@ class FacePipeline:
         passes know does not depend on when their results come back.
         """
         mode = self.settings.small_faces
-        fine = passes.fine and mode != "off"
+        fine = passes.fine and mode != SmallFaces.OFF
         pending = PendingPass(index, seconds, frame, picture, coarse=passes.coarse, fine=fine)
         if fine:
             pending.motion = motion_image(frame)
@@ -378,7 +372,7 @@ class FacePipeline:
                          pending.small,
                          pending.ended,
                          self.passes, self.source.budget, pending.seconds,
-                         everywhere=self.settings.small_faces == "full",
+                         everywhere=self.settings.small_faces == SmallFaces.FULL,
                          background=self.source.background)
         self.source.background = update_background(self.source.background, pending.motion)
         if plan.motion_covered:  # else the motion stays news until a pass can afford it

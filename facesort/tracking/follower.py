@@ -20,10 +20,10 @@ import numpy as np
 
 from facesort.imaging import to_rgb
 from facesort.records.box import Box, grow, pin_inside
+from facesort.records.modes import FollowerKind
 
 TEMPLATE_SIDE = 32     # pixels of the template's longer side
 SEARCH_MARGIN = 0.5    # the search window: the box grown by half its size on every side
-FOLLOWERS = ("template", "correlation")
 
 
 class Picture:
@@ -95,7 +95,7 @@ class CorrelationFollower:
 
 
 def make_follower(kind: str, picture: Picture, box: Box):
-    """A follower of ``kind`` (one of FOLLOWERS) started on ``box`` of ``picture``."""
-    if kind == "correlation":
+    """A follower of ``kind`` started on ``box`` of ``picture``."""
+    if kind == FollowerKind.CORRELATION:
         return CorrelationFollower(picture, box)
     return TemplateFollower(picture, box)

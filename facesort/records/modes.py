@@ -1,0 +1,27 @@
+"""The modes a run can be set to; each a str, so that it compares equal to its flag value."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class SmallFaces(str, Enum):
+    """--small-faces: how hard to look for faces under ~100 px."""
+
+    OFF = "off"          # not at all (fastest)
+    MOTION = "motion"    # at full resolution where the picture changed (the default)
+    FULL = "full"        # at full resolution in the whole frame, every time
+
+
+class FollowerKind(str, Enum):
+    """How a face is followed between detection passes (tracking.follower)."""
+
+    TEMPLATE = "template"
+    CORRELATION = "correlation"
+
+
+class FineChoice(str, Enum):
+    """What a small-face pass may search (detection.regions.FineBudget)."""
+
+    FULL = "full"          # the whole frame
+    REGIONS = "regions"    # where the picture changed, and around small faces
+    CONFIRM = "confirm"    # only around small faces followed or lost
