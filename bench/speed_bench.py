@@ -7,7 +7,7 @@ decode-only frames/s, the faithful mode (--faithful) at -S 0.5, the default at -
 face size for the faithful mode and the default.
 
 The videos: the team's dev video (../shared/eval/make_video.py, built once into --work)
-when ../shared is there; otherwise a video made of the package-shipped faces (demo_video.py),
+when ../shared is there; otherwise a video made of the package-shipped faces (facesort/demo.py),
 without the recall part (it needs the ground truth of make_video.py).
 
 usage: bench/speed_bench.py [--work DIR] [--quick]

@@ -25,7 +25,8 @@ from facesort.inputs.video import (
     open_source,
     sampled_frames,
 )
-from facesort.records.source import CAMERA, IMAGE_SUFFIXES, PHOTO, VIDEO, Sampling, SourceInfo
+from facesort.records.source import (CAMERA, IMAGE_SUFFIXES, PHOTO, VIDEO, Sampling, SourceInfo,
+                                     SourceKind)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class InputItem:
     """One thing to read, planned before the run: a video file, a webcam, or a photo."""
 
     text: str                        # as given, or "<folder>/<photo>" for a folder's photo
-    kind: str                        # video_source.VIDEO, CAMERA or PHOTO
+    kind: SourceKind
     info: SourceInfo | None = None   # known up front for videos and webcams
     folder: str | None = None        # the folder it was found in, for photos of a folder
 
@@ -159,7 +160,7 @@ class Inputs:
         """Each readable input in turn: its SourceInfo and its (frame index, time_s, image)s.
 
         An input for which ``live`` says so is read as a webcam is shown: every frame as it
-        comes, the newest first (video_source.live_frames); a video file so is played at its
+        comes, the newest first (video.live_frames); a video file so is played at its
         own frame rate.
         """
         photo_stems: set[str] = set()

@@ -120,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     chromium = find_chromium()
     report = args.result_dir / REPORT_HTML
     if chromium is None:
-        print("render_report: error: no chromium found (apt-get install chromium)", file=sys.stderr)
+        print("face-classifier report check: error: no chromium found (apt-get install chromium)", file=sys.stderr)
         return 2
     if not report.is_file():
-        print(f"render_report: error: no {report}", file=sys.stderr)
+        print(f"face-classifier report check: error: no {report}", file=sys.stderr)
         return 2
     images = loaded_images(report, chromium)
     broken = [image for image in images if not image.loaded]
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         size = screenshot(report, chromium, args.screenshot, args.window)
         print(f"screenshot: {args.screenshot} ({size // 1024} KB)")
     if broken or not images:
-        print(f"render_report: error: {len(broken)} images did not load", file=sys.stderr)
+        print(f"face-classifier report check: error: {len(broken)} images did not load", file=sys.stderr)
         return 1
     return 0
 
