@@ -1,0 +1,220 @@
+"""Suggestions for sorting a result by hand, ranked best first: persons that may be one, unknown
+faces and the person they are nearest, and faces far from their own person.
+
+Plain numpy on the persons' encodings and frames (no disk, no HTTP). Distances are the tool's
+own (classifier.py): Euclidean between 128-number encodings, and a face's distance to a person
+is the smaller of its distance to the person's average and to the person's nearest face.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Collection, Sequence
+
+import numpy as np
+
+from classifier import DEFAULT_THRESHOLD, frames_of, is_automatic, merge_rank, nearest_distances
+from person_db import UNKNOWNS, Face, Person, face_distance
+
+# Beyond these, a suggestion is more likely wrong than right (measured on the team's dev
+# videos with tools/suggestion_eval.py: split persons came 0.45-0.57 apart at -t 0.44).
+MERGE_CUTOFF = 0.62      # distance between two persons' averages
+PLACE_CUTOFF = 0.6       # an unknown face's distance to the nearest person
+MAX_LISTED = 100         # suggestions of each kind
+CHUNK = 256              # faces compared at a time: memory stays flat for large persons
+
+
+def dismissal_key(kind: str, *parts: str) -> str:
+    """The string a dismissal is remembered by: the kind and the names it is about."""
+    return json.dumps([kind, *parts], ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class MergeSuggestion:
+    """Two persons that may be one; a merge keeps ``kept``'s name (the user's, else the lower
+    number, as the tool's own merges do)."""
+
+    kept: str
+    absorbed: str
+    distance: float  # between the two persons' averages
+    joining: int     # faces of the smaller person closer than the threshold to the larger
+    smaller: int     # faces of the smaller person
+    kind: str = field(default="merge", init=False)
+
+    @property
+    def key(self) -> str:
+        return dismissal_key(self.kind, *sorted((self.kept, self.absorbed)))
+
+
+@dataclass(frozen=True)
+class PlaceSuggestion:
+    """An unknown face and the person it is nearest (never one seen in the face's frame)."""
+
+    face: str
+    person: str
+    distance: float  # face to person: the smaller of to the average and to the nearest face
+    kind: str = field(default="unknown", init=False)
+
+    @property
+    def key(self) -> str:
+        return dismissal_key(self.kind, self.face, self.person)
+
+
+@dataclass(frozen=True)
+class MisplacedSuggestion:
+    """A face far from the other faces of its person: perhaps in the wrong folder.
+
+    ``move_to`` is the person it is nearer (not seen in its frame), else ``unknowns``.
+    """
+
+    face: str
+    person: str
+    distance: float                 # to its own person without it
+    move_to: str
+    move_to_distance: float | None  # None when move_to is unknowns
+    kind: str = field(default="misplaced", init=False)
+
+    @property
+    def key(self) -> str:
+        return dismissal_key(self.kind, self.face, self.person)
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """Each list ranked best first: merges and unknowns by distance, smallest first;
+    misplaced faces by their distance to their own person, largest first."""
+
+    merges: list[MergeSuggestion]
+    unknowns: list[PlaceSuggestion]
+    misplaced: list[MisplacedSuggestion]
+
+    def __len__(self) -> int:
+        return len(self.merges) + len(self.unknowns) + len(self.misplaced)
+
+
+def suggest(persons: Sequence[Person], unknown: Person, dismissed: Collection[str] = (),
+            threshold: float = DEFAULT_THRESHOLD, merge_cutoff: float = MERGE_CUTOFF,
+            place_cutoff: float = PLACE_CUTOFF, limit: int = MAX_LISTED) -> Suggestions:
+    """Every suggestion for these persons and unknown faces, without the ``dismissed`` keys."""
+    persons = [p for p in persons if p.faces and p.name != UNKNOWNS]
+    dismissed = set(dismissed)
+    return Suggestions(
+        merges=[s for s in merge_suggestions(persons, threshold, merge_cutoff)
+                if s.key not in dismissed][:limit],
+        unknowns=[s for s in place_suggestions(unknown.faces, persons, place_cutoff)
+                  if s.key not in dismissed][:limit],
+        misplaced=[s for s in misplaced_suggestions(persons, threshold)
+                   if s.key not in dismissed][:limit])
+
+
+# --- persons that may be one -------------------------------------------------------------
+def merge_suggestions(persons: Sequence[Person], threshold: float = DEFAULT_THRESHOLD,
+                      cutoff: float = MERGE_CUTOFF) -> list[MergeSuggestion]:
+    """Pairs of persons whose averages are closer than ``cutoff``, closest first.
+
+    Never two persons seen in the same frame (two faces of one frame are two people), never
+    two names the user gave (the user has decided both).
+    """
+    persons = [p for p in persons if p.faces]
+    if len(persons) < 2:
+        return []
+    averages = np.array([p.encoding for p in persons])
+    distances = np.linalg.norm(averages[:, None] - averages[None], axis=2)
+    frames = [frames_of(p) for p in persons]
+    found = []
+    for i, j in zip(*np.nonzero(np.triu(distances < cutoff, k=1))):
+        a, b = persons[i], persons[j]
+        if (not is_automatic(a) and not is_automatic(b)) or frames[i] & frames[j]:
+            continue
+        kept, absorbed = sorted((a, b), key=merge_rank)
+        smaller, larger = sorted((a, b), key=lambda p: len(p.faces))
+        joining = int(np.sum(face_to_person(smaller.encoding_matrix(), larger) < threshold))
+        found.append(MergeSuggestion(kept.name, absorbed.name, float(distances[i, j]),
+                                     joining, len(smaller.faces)))
+    return sorted(found, key=lambda s: (s.distance, s.kept, s.absorbed))
+
+
+# --- unknown faces -----------------------------------------------------------------------
+def place_suggestions(faces: Sequence[Face], persons: Sequence[Person],
+                      cutoff: float = PLACE_CUTOFF) -> list[PlaceSuggestion]:
+    """Each unknown face with the nearest person closer than ``cutoff``, nearest first."""
+    persons = [p for p in persons if p.faces]
+    if not faces or not persons:
+        return []
+    distances = distances_to_persons(faces, persons)
+    found = []
+    for row, face in enumerate(faces):
+        nearest = int(np.argmin(distances[row]))
+        if distances[row, nearest] < cutoff:
+            found.append(PlaceSuggestion(face.file_name, persons[nearest].name,
+                                         float(distances[row, nearest])))
+    return sorted(found, key=lambda s: (s.distance, s.face))
+
+
+# --- faces far from their own person -----------------------------------------------------
+def misplaced_suggestions(persons: Sequence[Person],
+                          threshold: float = DEFAULT_THRESHOLD) -> list[MisplacedSuggestion]:
+    """Faces that would not join their own person by the tool's rule (the person without the
+    face farther than ``threshold``), farthest first, each with where it fits better."""
+    persons = [p for p in persons if p.faces]
+    found = []
+    for index, person in enumerate(persons):
+        if len(person.faces) < 2:
+            continue  # a person of one face: whether it is another person is a merge question
+        own = distances_without_each(person.encoding_matrix())
+        far = np.flatnonzero(own >= threshold)
+        if not len(far):
+            continue
+        others = [p for k, p in enumerate(persons) if k != index]
+        far_faces = [person.faces[k] for k in far]
+        elsewhere = distances_to_persons(far_faces, others) if others else None
+        for row, (face, distance) in enumerate(zip(far_faces, own[far])):
+            move_to, move_to_distance = UNKNOWNS, None
+            if elsewhere is not None:
+                nearest = int(np.argmin(elsewhere[row]))
+                if elsewhere[row, nearest] < distance:
+                    move_to, move_to_distance = others[nearest].name, float(elsewhere[row, nearest])
+            found.append(MisplacedSuggestion(face.file_name, person.name, float(distance),
+                                             move_to, move_to_distance))
+    return sorted(found, key=lambda s: (-s.distance, s.face))
+
+
+# --- the distances -----------------------------------------------------------------------
+def face_to_person(encodings: np.ndarray, person: Person) -> np.ndarray:
+    """Each encoding's distance to ``person``: the smaller of to its average and to its nearest
+    face (the tool's rule 1)."""
+    if len(encodings) == 0:
+        return np.empty(0)
+    return np.minimum(face_distance(encodings, person.encoding),
+                      nearest_distances(encodings, person.encoding_matrix()))
+
+
+def distances_to_persons(faces: Sequence[Face], persons: Sequence[Person]) -> np.ndarray:
+    """faces x persons distances (face_to_person); infinite where the person was seen in the
+    face's frame, since two faces of one frame are two people."""
+    encodings = np.array([f.encoding for f in faces])
+    distances = np.column_stack([face_to_person(encodings, p) for p in persons])
+    for column, person in enumerate(persons):
+        seen = frames_of(person)
+        for row, face in enumerate(faces):
+            if face.frame is not None and (face.source, face.frame) in seen:
+                distances[row, column] = np.inf
+    return distances
+
+
+def distances_without_each(encodings: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+    """Each row's distance to the other rows as a person: the smaller of to their average and
+    to the nearest of them. Needs two rows or more."""
+    count = len(encodings)
+    averages = (encodings.sum(axis=0) - encodings) / (count - 1)
+    to_average = np.linalg.norm(encodings - averages, axis=1)
+    squared_norms = np.einsum("ij,ij->i", encodings, encodings)
+    nearest = np.empty(count)
+    for start in range(0, count, chunk):
+        part = encodings[start:start + chunk]
+        squared = (squared_norms[start:start + chunk, None] + squared_norms[None]
+                   - 2 * part @ encodings.T)
+        rows = np.arange(len(part))
+        squared[rows, start + rows] = np.inf  # not the face itself
+        nearest[start:start + chunk] = np.sqrt(np.maximum(squared.min(axis=1), 0))
+    return np.minimum(to_average, nearest)
