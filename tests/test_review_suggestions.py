@@ -62,7 +62,7 @@ def test_a_dismissed_suggestion_is_never_made_again(make_face):
     again = suggest([a, b], unknown, dismissed=dismissed)
     assert again.merges == [] and again.unknowns == []
     # the key does not depend on which of the two is kept
-    assert MergeSuggestion("person_02", "person_01", 0.3, 0, 1).key == found.merges[0].key
+    assert MergeSuggestion("person_02", "person_01", 0.3, 0.3, 0, 1).key == found.merges[0].key
 
 
 def test_an_unknown_face_is_suggested_to_the_nearest_person(make_face):

@@ -43,50 +43,82 @@ def identities(gt_path: Path, result: Path) -> dict[str, str | None]:
             for r, hit in zip(rows, label_rows(gt, rows))}
 
 
+def majority_identity(person, truth: dict[str, str | None]) -> str | None:
+    return Counter(truth.get(f.file_name) for f in person.faces).most_common(1)[0][0]
+
+
 def evaluate(gt_path: Path, result: Path) -> dict:
     db = PersonDB()
     with contextlib.redirect_stdout(io.StringIO()):
         db.load(result)
     truth = identities(gt_path, result)
-    majority = {}
-    for person in db.persons:
-        counts = Counter(truth.get(f.file_name) for f in person.faces)
-        majority[person.name] = counts.most_common(1)[0][0]
+    majority = {p.name: majority_identity(p, truth) for p in db.persons}
     by_identity: dict[str, list[str]] = {}
     for name, identity in majority.items():
         if identity is not None:
             by_identity.setdefault(identity, []).append(name)
-    split_pairs = {frozenset((a, b)) for names in by_identity.values()
-                   for i, a in enumerate(names) for b in names[i + 1:]}
+    split = {identity: names for identity, names in by_identity.items() if len(names) > 1}
     found = suggest(db.persons, db.unknown)
-    pairs = []
-    wrong_above = 0
-    for rank, suggestion in enumerate(found.merges, 1):
-        pair = frozenset((suggestion.kept, suggestion.absorbed))
-        right = pair in split_pairs
-        if right:
-            pairs.append({"pair": sorted(pair), "identity": majority[suggestion.kept],
-                          "rank": rank, "distance": round(suggestion.distance, 3),
-                          "wrong_above": wrong_above})
-        else:
-            wrong_above += 1
-    suggested = {frozenset(p["pair"]) for p in pairs}
-    missed = [sorted(p) for p in split_pairs - suggested]
+    ranked = [(frozenset((s.kept, s.absorbed)), s.distance) for s in found.merges]
+    in_two = []  # the brief's check: an identity in two folders is a suggested pair
+    for identity, names in sorted(split.items()):
+        if len(names) != 2:
+            continue
+        pair = frozenset(names)
+        rank = next((k for k, (p, _) in enumerate(ranked, 1) if p == pair), None)
+        wrong_above = None if rank is None else sum(
+            1 for p, _ in ranked[:rank - 1] if not same_identity(p, majority))
+        in_two.append({"identity": identity, "pair": sorted(pair), "rank": rank,
+                       "wrong_above": wrong_above})
     place_right = sum(truth.get(s.face) is not None and truth.get(s.face) == majority.get(s.person)
                       for s in found.unknowns)
     misplaced_right = sum(truth.get(s.face) != majority.get(s.person) for s in found.misplaced)
-    return {
-        "persons": len(db.persons), "split_pairs": len(split_pairs),
-        "suggested_merges": len(found.merges), "split_pairs_suggested": pairs,
-        "split_pairs_missed": missed,
-        "ok": not missed and all(p["wrong_above"] <= 1 for p in pairs),
-        "merge_distances": [[s.kept, s.absorbed, round(s.distance, 3),
-                             frozenset((s.kept, s.absorbed)) in split_pairs]
-                            for s in found.merges],
+    figures = {
+        "persons": len(db.persons), "identities_split": len(split),
+        "identities_in_two_folders": len(in_two), "suggested_merges": len(found.merges),
+        "right_merges": sum(same_identity(p, majority) for p, _ in ranked),
+        "in_two_folders": in_two,
+        "ok": all(r["rank"] is not None and r["wrong_above"] <= 1 for r in in_two),
         "unknown_faces": len(db.unknown.faces), "unknown_suggestions": len(found.unknowns),
         "unknown_suggestions_right": place_right,
         "misplaced_suggestions": len(found.misplaced), "misplaced_really": misplaced_right,
     }
+    figures.update(review_session(db, truth))
+    return figures
+
+
+def same_identity(pair: frozenset[str], majority: dict[str, str | None]) -> bool:
+    a, b = (majority[name] for name in pair)
+    return a is not None and a == b
+
+
+def review_session(db: PersonDB, truth: dict[str, str | None]) -> dict:
+    """A user who takes the top merge suggestion each time: accepts it when right (the two
+    persons are one identity), dismisses it when wrong, until none is left. How many wrong ones
+    did they see before each split identity was one person?"""
+    dismissed: set[str] = set()
+    wrong = 0
+    whole_after: dict[str, int] = {}
+    split = {identity for identity, count in Counter(
+        majority_identity(p, truth) for p in db.persons).items() if identity and count > 1}
+    while True:
+        merges = suggest(db.persons, db.unknown, dismissed=dismissed).merges
+        if not merges:
+            break
+        top = merges[0]
+        persons = {p.name: p for p in db.persons}
+        kept, absorbed = persons[top.kept], persons[top.absorbed]
+        identity = majority_identity(kept, truth)
+        if identity is not None and identity == majority_identity(absorbed, truth):
+            db.merge_persons(kept, absorbed)
+            if sum(majority_identity(p, truth) == identity for p in db.persons) == 1:
+                whole_after[identity] = wrong
+        else:
+            dismissed.add(top.key)
+            wrong += 1
+    return {"session_identities_made_whole": f"{len(whole_after)} of {len(split)}",
+            "session_wrong_before_each": sorted(whole_after.values()),
+            "session_wrong_in_all": wrong}
 
 
 def main(argv: list[str] | None = None) -> int:
