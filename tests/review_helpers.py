@@ -26,10 +26,10 @@ COLORS = [(66, 133, 244), (219, 68, 55), (244, 180, 0), (15, 157, 88), (171, 71,
           (0, 172, 193), (255, 112, 67), (158, 157, 36), (92, 107, 192), (240, 98, 146)]
 
 
-def face_picture(number: int, size: int = 96) -> np.ndarray:
-    """A face-like drawing (BGR): a coloured head, two eyes, its number."""
+def face_picture(number: int, shade: int, size: int = 96) -> np.ndarray:
+    """A face-like drawing (BGR): a head coloured after ``shade``, two eyes, its number."""
     image = np.full((size, size, 3), 235, np.uint8)
-    color = COLORS[number % len(COLORS)]
+    color = COLORS[shade % len(COLORS)]
     cv2.circle(image, (size // 2, size // 2), size // 2 - 6, color, -1)
     for x in (size // 3, 2 * size // 3):
         cv2.circle(image, (x, size // 2 - 8), 5, (255, 255, 255), -1)
@@ -50,7 +50,8 @@ def build_result(result_dir: Path, layout: dict | None = None) -> dict[str, np.n
             frame = 25 * number
             face = Face(file_name=f"clip_f{frame:06d}_0.png", encoding=encoding_at(*offset),
                         box=(10, 90, 90, 10), source="clip.mp4", frame=frame,
-                        time_s=frame / 25, crop_png=encode_png(face_picture(number)))
+                        time_s=frame / 25,
+                        crop_png=encode_png(face_picture(number, shade=int(offset[0] + 0.3))))
             faces.append(face)
             encodings[face.file_name] = face.encoding.copy()
         if name == "unknowns":
