@@ -16,12 +16,13 @@ import numpy as np
 from classifier import DEFAULT_THRESHOLD, frames_of, is_automatic, merge_rank, nearest_distances
 from person_db import UNKNOWNS, Face, Person, face_distance
 
-# Beyond these, a suggestion is more likely wrong than right (measured on the team's dev
-# videos with tools/suggestion_eval.py: 42 of the 43 pairs of one identity's persons came
-# 0.39-0.56 apart, two identities' pairs from 0.50 up).
+# Beyond these, a suggestion is more likely wrong than right (measured on results of the team's
+# dev videos with tools/suggestion_eval.py: 42 of the 43 pairs of one identity's persons came
+# 0.39-0.56 apart, pairs of two identities from 0.50 up; unknown faces of a person there came
+# 0.08-0.55 from it, those of someone else from 0.45 up).
 MERGE_CUTOFF = 0.58      # two persons' distance (see merge_suggestions)
 AVERAGES_CUTOFF = 0.75   # pairs whose averages are farther apart are not looked at
-PLACE_CUTOFF = 0.6       # an unknown face's distance to the nearest person
+PLACE_CUTOFF = 0.55      # an unknown face's distance to the nearest person
 MAX_LISTED = 100         # suggestions of each kind
 CHUNK = 256              # faces compared at a time: memory stays flat for large persons
 
@@ -169,25 +170,28 @@ def misplaced_suggestions(persons: Sequence[Person],
     """Faces that would not join their own person by the tool's rule (the person without the
     face farther than ``threshold``), farthest first, each with where it fits better."""
     persons = [p for p in persons if p.faces]
-    found = []
+    far: list[tuple[int, Face, float]] = []  # (its person, the face, distance to the others)
     for index, person in enumerate(persons):
         if len(person.faces) < 2:
             continue  # a person of one face: whether it is another person is a merge question
-        own = distances_without_each(person.encoding_matrix())
-        far = np.flatnonzero(own >= threshold)
-        if not len(far):
-            continue
-        others = [p for k, p in enumerate(persons) if k != index]
-        far_faces = [person.faces[k] for k in far]
-        elsewhere = distances_to_persons(far_faces, others) if others else None
-        for row, (face, distance) in enumerate(zip(far_faces, own[far])):
-            move_to, move_to_distance = UNKNOWNS, None
-            if elsewhere is not None:
-                nearest = int(np.argmin(elsewhere[row]))
-                if elsewhere[row, nearest] < distance:
-                    move_to, move_to_distance = others[nearest].name, float(elsewhere[row, nearest])
-            found.append(MisplacedSuggestion(face.file_name, person.name, float(distance),
-                                             move_to, move_to_distance))
+        encodings = person.encoding_matrix()
+        # the smaller of two distances is over the threshold only where both are: the nearest
+        # face (all faces against all) is looked for only where the average is far
+        rows = np.flatnonzero(distances_to_the_others_average(encodings) >= threshold)
+        own = distances_without_each(encodings, rows)
+        far += [(index, person.faces[k], float(d)) for k, d in zip(rows, own) if d >= threshold]
+    if not far:
+        return []
+    elsewhere = distances_to_persons([face for _, face, _ in far], persons)
+    found = []
+    for row, (index, face, distance) in enumerate(far):
+        elsewhere[row, index] = np.inf  # not its own person
+        nearest = int(np.argmin(elsewhere[row]))
+        move_to, move_to_distance = UNKNOWNS, None
+        if elsewhere[row, nearest] < distance:
+            move_to, move_to_distance = persons[nearest].name, float(elsewhere[row, nearest])
+        found.append(MisplacedSuggestion(face.file_name, persons[index].name, distance,
+                                         move_to, move_to_distance))
     return sorted(found, key=lambda s: (-s.distance, s.face))
 
 
@@ -201,32 +205,54 @@ def face_to_person(encodings: np.ndarray, person: Person) -> np.ndarray:
                       nearest_distances(encodings, person.encoding_matrix()))
 
 
-def distances_to_persons(faces: Sequence[Face], persons: Sequence[Person]) -> np.ndarray:
+def distances_to_persons(faces: Sequence[Face], persons: Sequence[Person],
+                         chunk: int = CHUNK) -> np.ndarray:
     """faces x persons distances (face_to_person); infinite where the person was seen in the
-    face's frame, since two faces of one frame are two people."""
+    face's frame, since two faces of one frame are two people. All the persons' faces are
+    compared at once, a chunk of ``faces`` at a time."""
     encodings = np.array([f.encoding for f in faces])
-    distances = np.column_stack([face_to_person(encodings, p) for p in persons])
+    averages = np.array([p.encoding for p in persons])
+    everyone = np.vstack([p.encoding_matrix() for p in persons])
+    starts = np.cumsum([0, *(len(p.faces) for p in persons[:-1])])
+    distances = np.empty((len(faces), len(persons)))
+    for start in range(0, len(faces), chunk):
+        part = encodings[start:start + chunk]
+        to_faces = np.minimum.reduceat(squared_distances(part, everyone), starts, axis=1)
+        nearest = np.minimum(to_faces, squared_distances(part, averages))
+        distances[start:start + chunk] = np.sqrt(np.maximum(nearest, 0))
+    seen_by: dict[tuple[str, int], list[int]] = {}
     for column, person in enumerate(persons):
-        seen = frames_of(person)
-        for row, face in enumerate(faces):
-            if face.frame is not None and (face.source, face.frame) in seen:
-                distances[row, column] = np.inf
+        for frame in frames_of(person):
+            seen_by.setdefault(frame, []).append(column)
+    for row, face in enumerate(faces):
+        if face.frame is not None:
+            distances[row, seen_by.get((face.source, face.frame), [])] = np.inf
     return distances
 
 
-def distances_without_each(encodings: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+def squared_distances(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """rows x others squared Euclidean distances, as one matrix product (a few may come out a
+    hair below zero)."""
+    return (np.einsum("ij,ij->i", rows, rows)[:, None] + np.einsum("ij,ij->i", others, others)[None]
+            - 2 * rows @ others.T)
+
+
+def distances_to_the_others_average(encodings: np.ndarray) -> np.ndarray:
+    """Each row's distance to the average of the other rows (two rows or more)."""
+    averages = (encodings.sum(axis=0) - encodings) / (len(encodings) - 1)
+    return np.linalg.norm(encodings - averages, axis=1)
+
+
+def distances_without_each(encodings: np.ndarray, rows: np.ndarray | None = None,
+                           chunk: int = CHUNK) -> np.ndarray:
     """Each row's distance to the other rows as a person: the smaller of to their average and
-    to the nearest of them. Needs two rows or more."""
-    count = len(encodings)
-    averages = (encodings.sum(axis=0) - encodings) / (count - 1)
-    to_average = np.linalg.norm(encodings - averages, axis=1)
-    squared_norms = np.einsum("ij,ij->i", encodings, encodings)
-    nearest = np.empty(count)
-    for start in range(0, count, chunk):
-        part = encodings[start:start + chunk]
-        squared = (squared_norms[start:start + chunk, None] + squared_norms[None]
-                   - 2 * part @ encodings.T)
-        rows = np.arange(len(part))
-        squared[rows, start + rows] = np.inf  # not the face itself
+    to the nearest of them (only for ``rows``, when given). Needs two rows or more."""
+    rows = np.arange(len(encodings)) if rows is None else np.asarray(rows, dtype=int)
+    to_average = distances_to_the_others_average(encodings)[rows]
+    nearest = np.empty(len(rows))
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        squared = squared_distances(encodings[part], encodings)
+        squared[np.arange(len(part)), part] = np.inf  # not the face itself
         nearest[start:start + chunk] = np.sqrt(np.maximum(squared.min(axis=1), 0))
     return np.minimum(to_average, nearest)
