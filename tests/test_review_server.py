@@ -233,3 +233,14 @@ def test_a_port_in_use_is_one_line(served):
          "--port", str(server.server_address[1])], cwd=PROJECT, capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT)}, timeout=30)
     assert_one_line_error(completed, 1, "cannot serve on port")
+
+
+def test_a_result_that_cannot_be_saved_is_said_so_not_crashed_on(served):
+    server, result = served
+    (result / ".face-classifier-journal.json").write_text("{damaged")
+    status, state = request(server, "GET", f"/api/state?token={server.token}")
+    assert status == 200 and state["loaded"]  # shown, as the loader reads it (with a warning)
+    status, answer = change(server, server.token, action="rename", person="person_01",
+                            new_name="Grace")
+    assert status == 400 and "damaged" in answer["error"] and "\n" not in answer["error"]
+    assert (result / "person_01").is_dir()

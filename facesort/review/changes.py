@@ -253,8 +253,11 @@ def load_quietly(result_dir: Path, encode_image: EncodeImage | None = None) -> P
     """The persons as the next run would load them (an interrupted save finished first).
     Call it with the lock held: loading tidies what a killed run left."""
     db = PersonDB()
-    with contextlib.redirect_stdout(io.StringIO()):  # its progress lines are for the terminal
-        db.load(result_dir, encode_image=encode_image)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # its progress lines are for the terminal
+            db.load(result_dir, encode_image=encode_image)
+    except OSError as error:  # a damaged journal, a folder that cannot be read
+        raise ChangeError(f"cannot load '{result_dir}': {error.strerror or error}") from None
     return db
 
 

@@ -80,6 +80,7 @@ class Review:
         """Make ``change``; returns what was done and the state after it."""
         with self._lock:
             said = changes.apply_change(self.result_dir, change, self.encode_image)
+            print(f"review: {said}", flush=True)
             return said, self._load()
 
     def image_folder(self, name: str) -> str | None:
@@ -92,12 +93,21 @@ class Review:
                 set_aside = changes.set_aside_faces(self.result_dir)
                 dismissed = changes.read_dismissed(self.result_dir)
         except changes.ResultBusyError as error:
-            if self._state is None:
-                return {"busy": str(error) + ". This page waits for it.", "loaded": False,
-                        "result": str(self.result_dir), "lock_policy": LOCK_POLICY}
-            return {**self._state, "busy": str(error) + ". Shown: the result before it began."}
+            return self._read_only(f"{error}. This page waits for it.",
+                                   f"{error}. Shown: the result before it began.")
+        except (changes.ChangeError, OSError) as error:  # not writable, a damaged journal...
+            reason = getattr(error, "strerror", None) or error
+            return self._read_only(f"cannot use this result: {reason}",
+                                   f"cannot use this result now: {reason}")
         self._state = self._describe(db, set_aside, dismissed)
         return self._state
+
+    def _read_only(self, first_time: str, later: str) -> dict:
+        """The last state loaded, if any, with why it cannot be changed now."""
+        if self._state is None:
+            return {"busy": first_time, "loaded": False, "result": str(self.result_dir),
+                    "lock_policy": LOCK_POLICY}
+        return {**self._state, "busy": later}
 
     def _describe(self, db: PersonDB, set_aside: dict[str, dict], dismissed: set[str]) -> dict:
         images = {}
@@ -211,7 +221,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except changes.ChangeError as error:
             self._send_json(400, {"error": str(error)})
             return
-        print(f"review: {said}", flush=True)
         self._send_json(200, {"message": said, "state": state})
 
     # --- checks --------------------------------------------------------------------------
