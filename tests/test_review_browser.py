@@ -34,7 +34,7 @@ def page(tmp_path, monkeypatch):
     result = Path("result")
     encodings = build_result(result)
     server = ReviewServer(Review(result))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     browser = Chromium(find_chromium(), window=(1200, 1000))
     try:

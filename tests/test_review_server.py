@@ -24,7 +24,7 @@ def served(tmp_path):
     result = tmp_path / "result"
     build_result(result)
     server = ReviewServer(Review(result))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server, result
     server.shutdown()
@@ -58,7 +58,9 @@ def test_it_listens_on_the_loopback_only_and_the_url_carries_a_token(served):
     assert server.server_address[0] == "127.0.0.1"
     assert server.url.startswith(f"http://127.0.0.1:{server.server_address[1]}/?token=")
     assert len(server.token) >= 40
-    assert ReviewServer(Review(served[1])).token != server.token  # random each time
+    other = ReviewServer(Review(served[1]))
+    assert other.token != server.token  # random each time
+    other.server_close()
 
 
 def test_the_page_itself_needs_no_token_but_its_data_does(served):
