@@ -141,7 +141,7 @@ function renderSuggestions() {
     thumbs(facesOf(m.kept)), el("span", {class: "who", text: m.kept}), "and",
     thumbs(facesOf(m.absorbed)), el("span", {class: "who", text: m.absorbed}),
     el("span", {class: "distance", text: `distance ${fixed(m.distance)}`}),
-    el("span", {class: "why", text: `averages ${fixed(m.average_distance)} apart; ` +
+    el("span", {class: "detail", text: `averages ${fixed(m.average_distance)} apart; ` +
       `${m.joining} of ${plural(m.smaller, "face")} of the smaller within ${state.threshold}`}),
   ], (m) => ({label: `Merge into ${m.kept}`, change: {action: "merge", kept: m.kept, absorbed: m.absorbed}}));
   fillList($("unknown-suggestions"), s.unknowns, "No unknown face is near a person.", (u) => [
@@ -153,7 +153,7 @@ function renderSuggestions() {
     thumbs([faceNamed(m.face)].filter(Boolean)), el("span", {class: "why", text: m.face}), "in",
     el("span", {class: "who", text: m.person}),
     el("span", {class: "distance", text: `distance ${fixed(m.distance)} from the others`}),
-    el("span", {class: "why", text: m.move_to === UNKNOWNS ? "nearer to nobody"
+    el("span", {class: "detail", text: m.move_to === UNKNOWNS ? "nearer to nobody else"
       : `nearer to ${m.move_to} (${fixed(m.move_to_distance)})`}),
   ], (m) => ({label: `Move to ${m.move_to}`, change: {action: "move", faces: [m.face], to: m.move_to}}));
 }
@@ -222,10 +222,11 @@ function startRename(head, nameNode, oldName) {
 function fillFaces(box, faces, folder) {
   box.replaceChildren();
   for (const face of faces) {
-    const where = [face.source, face.when].filter(Boolean).join(" at ");
+    const source = face.source.split(/[\\/]/).pop();  // the file's name; its folder in the title
+    const where = [source, face.when].filter(Boolean).join(" at ");
+    const title = [face.name, [face.source, face.when].filter(Boolean).join(" at ")].join("\n");
     const figure = el("figure", {class: "face", role: "checkbox", tabIndex: 0, "data-face": face.name,
-                                 "aria-checked": String(selection.has(face.name)),
-                                 title: `${face.name}\n${where}`},
+                                 "aria-checked": String(selection.has(face.name)), title},
       el("img", {src: imageUrl(face), alt: face.name, loading: lazy}),
       el("figcaption", {}, el("div", {class: "file", text: face.name}), el("div", {text: where})));
     const toggle = () => {
@@ -260,7 +261,9 @@ function renderActions() {
     ...state.persons.map((p) => el("option", {value: p.name, text: p.name})),
     el("option", {value: UNKNOWNS, text: "unknowns"}),
     el("option", {value: NEW_PERSON, text: "a new person\u2026"}));
-  if ([...target.options].some((o) => o.value === chosen)) target.value = chosen;
+  const options = [...target.options];
+  if (options.some((o) => o.value === chosen) && !folders.has(chosen)) target.value = chosen;
+  else target.value = (options.find((o) => !folders.has(o.value)) || options[0]).value;
   $("new-name").hidden = target.value !== NEW_PERSON;
 }
 
