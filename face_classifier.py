@@ -29,6 +29,7 @@ from facesort.records.face import DEFAULT_THRESHOLD
 from facesort.records.modes import SmallFaces
 from facesort.records.source import PHOTO, Sampling
 from facesort.result.lock import ResultInUseError
+from facesort.review.cli import main as review_main
 from facesort.sorting.classifier import make_classifier
 from person_db import PersonDB
 
@@ -246,6 +247,9 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
 def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] = FaceDetector,
          on_summary: Callable[[LoopSummary], None] | None = None) -> int:
     """The command line; the keywords let tests and benchmarks pass their own parts in."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["review"]:  # face-classifier review [--result DIR]: the review page
+        return review_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints

@@ -31,6 +31,7 @@ from facesort.result.layout import (
     JOURNAL_FILE,
     LEGACY_ENCODINGS_FILE,
     PERSON_NUMBER,
+    SET_ASIDE,
     STAGING,
     UNKNOWNS,
     regular_file,
@@ -53,6 +54,7 @@ class PersonDB:
         # what the user sorted before this run: automatic merges must not undo it
         self.loaded_faces: set[str] = set()
         self.loaded_persons: set[str] = set()
+        self.set_aside: set[str] = set()  # face file names in SET_ASIDE: never sorted again
 
     # --- the in-memory model -------------------------------------------------------------
     def new_person(self, faces: list[Face]) -> Person:
@@ -132,6 +134,10 @@ class PersonDB:
         encodings = self._stored_encodings(result_dir)
         metadata = read_faces_csv(result_dir / FACES_CSV)
         self._montages.former_names.update(row.get("person") or "" for row in metadata.values())
+        aside = result_dir / SET_ASIDE
+        if aside.is_dir() and not aside.is_symlink():
+            self.set_aside = {path.name for path in aside.iterdir()
+                              if path.suffix.lower() in IMAGE_SUFFIXES}
         for folder in sorted(result_dir.iterdir()):
             match = PERSON_NUMBER.fullmatch(folder.name)
             if match:  # any entry, even a file or a link: a new person never takes its name
@@ -219,7 +225,8 @@ class PersonDB:
         """
         written = 0
         for face in faces:
-            if (face.crop is None and face.crop_png is None) or face.file_name in self._locations:
+            if ((face.crop is None and face.crop_png is None) or face.file_name in self._locations
+                    or face.file_name in self.set_aside):
                 continue
             if not written:
                 result_dir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ LAYERS = [
     ["facesort.report", "face_detector"],
     ["person_db"],
     ["facesort.sorting", "facesort.pipeline"],
-    ["facesort.app"],
+    ["facesort.app", "facesort.review"],
     ["face_classifier", "facesort.demo"],
 ]
 TOP_LEVEL = {"face_classifier", "face_detector", "person_db"}  # the design names these three

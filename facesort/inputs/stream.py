@@ -25,8 +25,15 @@ from facesort.inputs.video import (
     open_source,
     sampled_frames,
 )
-from facesort.records.source import (CAMERA, IMAGE_SUFFIXES, PHOTO, VIDEO, Sampling, SourceInfo,
-                                     SourceKind)
+from facesort.records.source import (
+    CAMERA,
+    IMAGE_SUFFIXES,
+    PHOTO,
+    VIDEO,
+    Sampling,
+    SourceInfo,
+    SourceKind,
+)
 
 log = logging.getLogger(__name__)
 

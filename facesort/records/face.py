@@ -2,6 +2,7 @@
 encodings are, and how face images are named."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -14,6 +15,7 @@ from facesort.records.box import Box
 # 0.4-0.45 for East Asian faces, 0.5-0.55 for Western ones
 DEFAULT_THRESHOLD = 0.44
 ENCODING_SIZE = 128
+AUTOMATIC_NAME = re.compile(r"person_\d+")  # a name the tool gives; any other, the user gave
 
 
 @dataclass
@@ -124,3 +126,36 @@ def frame_stem(source: str, frame: int | None, stem: str = "") -> str:
 def face_file_name(source: str, frame: int | None, index: int, stem: str = "") -> str:
     """A face image name that is unique and stable across runs: frame stem + face index."""
     return f"{frame_stem(source, frame, stem)}_{index}.png"
+
+
+def nearest_distances(rows: np.ndarray, others: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Each row's distance to the nearest of ``others``, a chunk of rows at a time: two
+    persons of thousands of faces each need megabytes, not the gigabytes of one broadcast."""
+    squared_others = np.einsum("ij,ij->i", others, others)
+    nearest = np.empty(len(rows))
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        squared = (np.einsum("ij,ij->i", part, part)[:, None] + squared_others[None]
+                   - 2 * part @ others.T)
+        nearest[start:start + chunk] = np.sqrt(np.maximum(squared.min(axis=1), 0))
+    return nearest
+
+
+def frames_of(person: Person) -> set[tuple[str, int]]:
+    """The (source, frame) pairs the person was seen in."""
+    return {(f.source, f.frame) for f in person.faces if f.frame is not None}
+
+
+def same_frame(a: Face, b: Face) -> bool:
+    return a.frame is not None and a.frame == b.frame and a.source == b.source
+
+
+def is_automatic(person: Person) -> bool:
+    """A name the tool gave (person_NN), as opposed to one the user gave."""
+    return AUTOMATIC_NAME.fullmatch(person.name) is not None
+
+
+def merge_rank(person: Person) -> tuple[bool, int, str]:
+    """Sort key: user-given names first, then the lowest person number."""
+    number = int(person.name[len("person_"):]) if is_automatic(person) else 0
+    return is_automatic(person), number, person.name

@@ -26,6 +26,7 @@ from facesort.report.appearances import (
     find_appearances,
     sightings_of,
 )
+from facesort.report.review_section import review_section
 from facesort.result.layout import UNKNOWNS
 from facesort.result.montages import montage_pages
 
@@ -240,6 +241,7 @@ def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: by
     if db.unknown.faces:
         parts.append(person_section(result_dir, db.unknown, by_person.get(UNKNOWNS, []),
                                     "unknowns", UNKNOWN_COLOR, title="Unknown faces"))
+    parts.append(review_section(result_dir, db))  # suggestions and the distance table
     parts.append(sources_section(db))
     parts.append("</body></html>\n")
     return "\n".join(parts)

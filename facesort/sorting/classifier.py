@@ -31,16 +31,24 @@ NeighbourClassifier, the default, changes four things:
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from facesort.records.face import DEFAULT_THRESHOLD, Face, Person, face_distance
+from facesort.records.face import (
+    DEFAULT_THRESHOLD,
+    Face,
+    Person,
+    face_distance,
+    frames_of,
+    is_automatic,
+    merge_rank,
+    nearest_distances,
+    same_frame,
+)
 from person_db import PersonDB
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
-AUTOMATIC_NAME = re.compile(r"person_\d+")
 
 
 @dataclass(frozen=True)
@@ -224,44 +232,11 @@ class NeighbourClassifier:
         return not (user_named or both_sorted_before)
 
 
-def nearest_distances(rows: np.ndarray, others: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """Each row's distance to the nearest of ``others``, a chunk of rows at a time: two
-    persons of thousands of faces each need megabytes, not the gigabytes of one broadcast."""
-    squared_others = np.einsum("ij,ij->i", others, others)
-    nearest = np.empty(len(rows))
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        squared = (np.einsum("ij,ij->i", part, part)[:, None] + squared_others[None]
-                   - 2 * part @ others.T)
-        nearest[start:start + chunk] = np.sqrt(np.maximum(squared.min(axis=1), 0))
-    return nearest
-
-
 def each_near_the_others(encodings: np.ndarray, threshold: float) -> bool:
     """Whether every row is closer than ``threshold`` to the average of the other rows."""
     count = len(encodings)
     others = (encodings.sum(axis=0) - encodings) / (count - 1)
     return bool(np.all(np.linalg.norm(encodings - others, axis=1) < threshold))
-
-
-def frames_of(person: Person) -> set[tuple[str, int]]:
-    """The (source, frame) pairs the person was seen in."""
-    return {(f.source, f.frame) for f in person.faces if f.frame is not None}
-
-
-def same_frame(a: Face, b: Face) -> bool:
-    return a.frame is not None and a.frame == b.frame and a.source == b.source
-
-
-def is_automatic(person: Person) -> bool:
-    """A name the tool gave (person_NN), as opposed to one the user gave."""
-    return AUTOMATIC_NAME.fullmatch(person.name) is not None
-
-
-def merge_rank(person: Person) -> tuple[bool, int, str]:
-    """Sort key: user-given names first, then the lowest person number."""
-    number = int(person.name[len("person_"):]) if is_automatic(person) else 0
-    return is_automatic(person), number, person.name
 
 
 Classifier = FaithfulClassifier | NeighbourClassifier

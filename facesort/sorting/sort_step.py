@@ -12,6 +12,9 @@ def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[
     names = ["unknown"] * len(faces)
     new_faces, new_indexes = [], []
     for index, face in enumerate(faces):
+        if face.file_name in db.set_aside:  # a false detection the user set aside
+            names[index] = "set aside"
+            continue
         # a rerun on the same video: a face already saved keeps the user's sorting
         earlier = db.person_of(face.file_name) if db.has_saved_face(face.file_name) else None
         if earlier is not None:
