@@ -4,6 +4,8 @@ Layers, lowest first (README, How it is built). A module may import modules of a
 and of its own folder, never one above it or beside it, and no two modules import each other.
 """
 import ast
+import shutil
+import subprocess
 
 import pytest
 
@@ -107,3 +109,16 @@ def test_the_layering_check_sees_an_upward_import():
     modules = set(project_modules())
     assert imports_of(tree, modules) == {"facesort.app.run"}
     assert layer_of("facesort.app.run")[0] > layer_of("facesort.records.box")[0]
+
+
+def test_no_module_of_the_project_is_ignored_by_git():
+    """A source file that .gitignore hides exists in the working copy that wrote it and nowhere
+    else: a fresh clone fails at its first import (`result/` once hid facesort/result/)."""
+    if not shutil.which("git") or not (PROJECT / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [str(path.relative_to(PROJECT)) for path in
+             [*PROJECT.glob("*.py"), *(PROJECT / "facesort").rglob("*"), *PROJECT.glob("tests/*")]
+             if path.is_file() and "__pycache__" not in path.parts]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=PROJECT,
+                             input="\n".join(files), capture_output=True, text=True).stdout
+    assert ignored.split() == []
