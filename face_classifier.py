@@ -22,7 +22,7 @@ from facesort.app.view import FrameOutput, StopRequest
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
 from facesort.inputs.stream import InputConflict, Inputs
-from facesort.inputs.video import SourceError
+from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.face import DEFAULT_THRESHOLD
@@ -37,6 +37,8 @@ __version__ = "0.1.0"
 log = logging.getLogger("face_classifier")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DEFAULT_CAPTURE = "captures"  # -c without a folder; beside --result, never inside it (a folder
+                              # of images there would be loaded as a person)
 
 
 class UsageError(Exception):
@@ -75,9 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "persons, including people never seen before. Results go to --result: a "
                     "folder of face images per person, which you may rename and correct between "
                     "runs, and report.html, who was seen when.")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="video files, photos or folders of photos, read in turn; or '0' "
                              "(a camera index) for a webcam")
+    parser.add_argument("-i", "--input", dest="named_inputs", action="append", default=None,
+                        metavar="INPUT",
+                        help="an INPUT, as the original post spells it; may be repeated. INPUTs "
+                             "given with -i are read first, then the others, each in the order "
+                             "given")
     parser.add_argument("-t", "--threshold", type=number_in(0, 2, low_open=True, high_open=True),
                         default=DEFAULT_THRESHOLD,
                         help=f"threshold of the similarity: faces closer than this are one person "
@@ -93,8 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-d", "--display", action="store_true",
                         help="display the frame in real time, with a box and a name on each face "
                              "(press q to stop)")
-    parser.add_argument("-c", "--capture", type=Path, metavar="DIR",
-                        help="save the frames with faces, annotated, in the DIR directory")
+    parser.add_argument("-c", "--capture", nargs="?", const=DEFAULT_CAPTURE, metavar="DIR",
+                        help="save the frames with faces, annotated, in the DIR directory "
+                             f"(default: '{DEFAULT_CAPTURE}' in the current directory; the "
+                             "folder is printed when the run starts). A word after -c that "
+                             "names an existing file or a camera number is read as an INPUT "
+                             "(as if given with -i), not taken as DIR: '-c video.mp4' reads "
+                             "video.mp4 and saves its frames in the default folder")
     parser.add_argument("-r", "--resize-ratio", type=number_in(0, 4, low_open=True), default=1.0,
                         help="resize the frame for detection only (less time, fewer small faces); "
                              "boxes and saved faces stay in original pixels (default=1.0)")
@@ -124,6 +136,34 @@ def build_parser() -> argparse.ArgumentParser:
                          help="no progress bar and no warnings, only errors on stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The flags, with every INPUT in ``args.inputs`` and ``args.capture`` a Path or None.
+
+    Flags and INPUTs may come in any order (the post writes ``-i VIDEO -t 0.4 -c -S 0.5``).
+    """
+    parser = build_parser()
+    args = parser.parse_intermixed_args(argv)
+    named = list(args.named_inputs or [])
+    if args.capture is not None and names_an_input(args.capture):
+        named.append(args.capture)  # '-c video.mp4': a file can never be the capture folder
+        args.capture = DEFAULT_CAPTURE
+    args.inputs = named + args.inputs
+    if not args.inputs:
+        hint = ""
+        if args.capture is not None and Path(args.capture).is_dir():
+            hint = (f"; '{args.capture}' after -c is taken as the folder for the captures: "
+                    f"to read its photos, give it before -c or with -i")
+        parser.error(f"the following arguments are required: INPUT{hint}")
+    if args.capture is not None:
+        args.capture = Path(args.capture)
+    return args
+
+
+def names_an_input(word: str) -> bool:
+    """Whether the word after -c is an INPUT: an existing file (not a folder) or a camera."""
+    return camera_index(word) is not None or (Path(word).exists() and not Path(word).is_dir())
 
 
 def log_level(args: argparse.Namespace) -> int:
@@ -219,7 +259,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     db.print_persons()
     if args.capture:
         args.capture.mkdir(parents=True, exist_ok=True)
-        print(f"Captured frames are saved in '{args.capture}' directory.")
+        shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture
+        print(f"Captured frames are saved in '{shown}' directory.")
     classifier = make_classifier(args.threshold, faithful=args.faithful)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
@@ -246,7 +287,7 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
 def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] = FaceDetector,
          on_summary: Callable[[LoopSummary], None] | None = None) -> int:
     """The command line; the keywords let tests and benchmarks pass their own parts in."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
         sys.stdout.reconfigure(errors="backslashreplace")

@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
@@ -244,3 +245,69 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, colum
     summary = re.findall(r"^\d+ persons, \d+ known faces", stdout, re.M)[-1]  # after saving
     assert f"first.mp4 @ 0:06.0, {summary}" in bar  # the counts at the last frame
     assert "%|" not in stdout  # the bar is on stderr, the post's lines on stdout
+
+
+# --- the original post's spelling: -i INPUT, -c without a folder (issue 17) ----------------
+
+def parsed(tmp_path, monkeypatch, *argv):
+    """The flags as face_classifier reads them, run from ``tmp_path``."""
+    import face_classifier
+
+    monkeypatch.chdir(tmp_path)
+    return face_classifier.parse_args([str(word) for word in argv])
+
+
+def test_inputs_with_i_come_first_and_flags_may_sit_between_inputs(tmp_path, monkeypatch):
+    args = parsed(tmp_path, monkeypatch, "a.mp4", "-t", "0.4", "b.mp4", "-i", "c.mp4",
+                  "--input", "d.mp4", "e.mp4")
+    assert args.inputs == ["c.mp4", "d.mp4", "a.mp4", "b.mp4", "e.mp4"]
+    assert args.threshold == 0.4 and args.capture is None
+
+
+def test_c_alone_saves_frames_in_captures(tmp_path, monkeypatch):
+    args = parsed(tmp_path, monkeypatch, "-i", "in.mp4", "-t", "0.4", "-c", "-S", "0.5")
+    assert args.inputs == ["in.mp4"] and args.seconds == 0.5
+    assert args.capture == Path("captures")
+    assert parsed(tmp_path, monkeypatch, "in.mp4", "-c").capture == Path("captures")
+
+
+def test_a_file_or_a_camera_after_c_is_an_input_a_folder_or_a_new_name_is_the_folder(
+        tmp_path, monkeypatch):
+    (tmp_path / "video.mp4").write_bytes(b"")
+    (tmp_path / "frames").mkdir()
+    args = parsed(tmp_path, monkeypatch, "a.mp4", "-c", "video.mp4")
+    assert args.inputs == ["video.mp4", "a.mp4"] and args.capture == Path("captures")
+    args = parsed(tmp_path, monkeypatch, "-c", "0")
+    assert args.inputs == ["0"] and args.capture == Path("captures")
+    for folder in ("frames", "new-folder"):
+        args = parsed(tmp_path, monkeypatch, "video.mp4", "-c", folder)
+        assert args.inputs == ["video.mp4"] and args.capture == Path(folder)
+    assert parsed(tmp_path, monkeypatch, "--capture=frames", "video.mp4").capture == Path("frames")
+
+
+def test_a_folder_after_c_and_no_input_says_how_to_read_it(tmp_path):
+    (tmp_path / "album").mkdir()
+    assert_one_line_error(run_cli("-c", tmp_path / "album"), 2, "required: INPUT",
+                          "taken as the folder for the captures", "give it before -c")
+
+
+def test_a_file_named_captures_in_the_way_of_c_is_a_usage_error(tmp_path):
+    (tmp_path / "captures").write_text("mine")
+    completed = subprocess.run([sys.executable, str(PROJECT / "face_classifier.py"), "v.mp4",
+                                "-c", "--result", "r"], cwd=tmp_path, capture_output=True,
+                               text=True, timeout=120)
+    assert_one_line_error(completed, 2, "-c 'captures' is a file")
+    assert (tmp_path / "captures").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_the_posts_own_command_runs(tmp_path, demo_videos):
+    """`python face_classifier.py -i ~/Videos/prc.mp4 -t 0.4 -c -S 0.5`, from the post."""
+    completed = subprocess.run([sys.executable, str(PROJECT / "face_classifier.py"), "-i",
+                                demo_videos[0], "-t", "0.4", "-c", "-S", "0.5"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert f"Captured frames are saved in '{tmp_path / 'captures'}' directory." in completed.stdout
+    assert len(list((tmp_path / "captures").glob("*.png"))) == 17  # frames 0, 12, ... 192 of 200
+    assert summary_counts(completed.stdout)[0] == 2
+    assert (tmp_path / "result" / "faces.csv").is_file()

@@ -311,11 +311,12 @@ def test_a_photo_damaged_past_its_header_ends_the_run_with_exit_1(tmp_path):
         f"face-classifier: error: could not read '{tmp_path / 'in.jpg'}'")
 
 
-def test_result_below_a_file_and_capture_on_a_file_are_usage_errors(tmp_path):
+def test_result_below_a_file_is_a_usage_error_and_a_file_after_c_is_an_input(tmp_path):
     (tmp_path / "file").write_text("mine")
     assert_one_line_error(run_cli("v.mp4", "--result", tmp_path / "file" / "r"), 2, "is a file")
-    assert_one_line_error(run_cli("v.mp4", "--result", tmp_path / "r", "-c", tmp_path / "file"),
-                          2, "-c", "is a file")
+    # a file can never be the folder for the captures: read as an INPUT (issue 17)
+    assert_one_line_error(run_cli("--result", tmp_path / "r", "-c", tmp_path / "file"),
+                          1, "cannot read", "file' as a video")
     assert (tmp_path / "file").read_text() == "mine"
 
 
