@@ -27,7 +27,7 @@ from facesort.pipeline.faithful import FaithfulPipeline
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.face import DEFAULT_THRESHOLD
 from facesort.records.modes import SmallFaces
-from facesort.records.source import PHOTO, Sampling
+from facesort.records.source import PHOTO, Sampling, format_time
 from facesort.result.lock import ResultInUseError
 from facesort.sorting.classifier import make_classifier
 from person_db import PersonDB
@@ -223,6 +223,19 @@ def unreadable_message(unreadable: list[str], total: int) -> str:
             f"the rest was saved")
 
 
+def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
+    """The last line of a run stopped by q, Ctrl-C or SIGTERM, which otherwise ends as a
+    finished run does: where it stopped, so that a rerun can go on with -k, and that the
+    faces found are kept."""
+    if loop.last_frame is None:
+        return f"Stopped before the first frame; the result in '{result_dir}' is as it was."
+    info = loop.last_frame.info
+    where = info.name
+    if info.kind != PHOTO:
+        where += " " + format_time(loop.last_frame.seconds, wall_clock=info.is_camera)
+    return f"Stopped at {where}; the faces found up to there are saved in '{result_dir}'."
+
+
 def make_pipeline(args: argparse.Namespace,
                   make_detector: DetectorFactory) -> FacePipeline | FaithfulPipeline:
     """The original algorithm with --faithful, else detection at intervals and tracking."""
@@ -273,6 +286,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     failure = loop.failure or failure
     if on_summary is not None:
         on_summary(loop)
+    if loop.stopped and loop.failure is None:
+        print(stopped_message(loop, args.result))
     if failure is not None:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
               file=sys.stderr)
