@@ -279,7 +279,10 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
-    progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
+    # played live, every frame shown counts, not only those looked at: no total to show
+    plays_live = args.as_live and not args.faithful
+    progress = Progress(None if plays_live else inputs.total_frames,
+                        enabled=progress_wanted(args.quiet))
     loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
     print(f"total elapsed time: {loop.elapsed_s:.3f} second")
     failure = finish_run(classifier, db, session)

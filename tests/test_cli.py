@@ -214,9 +214,9 @@ def test_videos_photos_and_folders_in_one_run(tmp_path, demo_videos, portraits):
     assert len(persons_in(result)) == faces and again.stderr == ""
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("columns, rows", [(120, 40), (0, 0)])  # 0x0: a terminal of no size
-def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, columns, rows):
+def run_on_a_terminal(video, columns, rows, *flags):
+    """Run with stderr on a pseudo-terminal of ``columns`` x ``rows``: (exit code, what the
+    terminal showed with each redraw on its own line, stdout)."""
     import fcntl
     import pty
     import struct
@@ -224,8 +224,8 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, colum
 
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen([sys.executable, str(PROJECT / "face_classifier.py"),
-                                demo_videos[0], "-S", "3", "--result", tmp_path / "r"],
+    process = subprocess.Popen([sys.executable, str(PROJECT / "face_classifier.py"), video,
+                                *map(str, flags)],
                                stdout=subprocess.PIPE, stderr=follower, text=True)
     os.close(follower)
     seen = b""
@@ -239,12 +239,30 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, colum
         seen += chunk
     stdout, _ = process.communicate(timeout=300)
     os.close(leader)
-    assert process.returncode == 0
-    bar = seen.decode(errors="replace").replace("\r", "\n")
+    return process.returncode, seen.decode(errors="replace").replace("\r", "\n"), stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns, rows", [(120, 40), (0, 0)])  # 0x0: a terminal of no size
+def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, columns, rows):
+    code, bar, stdout = run_on_a_terminal(demo_videos[0], columns, rows,
+                                          "-S", "3", "--result", tmp_path / "r")
+    assert code == 0
     assert "100%|" in bar and "3/3 [" in bar and "frame/s]" in bar, bar
     summary = re.findall(r"^\d+ persons, \d+ known faces", stdout, re.M)[-1]  # after saving
     assert f"first.mp4 @ 0:06.0, {summary}" in bar  # the counts at the last frame
     assert "%|" not in stdout  # the bar is on stderr, the post's lines on stdout
+
+
+@pytest.mark.slow
+def test_a_video_played_live_shows_frames_time_and_rate_not_a_percentage(tmp_path, demo_videos):
+    """Played live (--as-live, as a webcam is), every frame shown counts, not only those
+    looked at: the count of frames to look at would be passed at once ("0%| | 140/?")."""
+    code, bar, _ = run_on_a_terminal(demo_videos[0], 120, 40, "--as-live", "-s", "2",
+                                     "--result", tmp_path / "r")
+    assert code == 0
+    assert "%|" not in bar and "/?" not in bar, bar
+    assert re.search(r"^\d{2,} frames \[00:0\d, +[\d.]+frame/s\] first.mp4 @ 0:0", bar, re.M), bar
 
 
 # --- the original post's spelling: -i INPUT, -c without a folder (issue 17) ----------------
