@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from tests.conftest import PROJECT, SHARED, assert_one_line_error
+from tests.conftest import LEGACY_RESULT, PROJECT, assert_one_line_error, writable_copy
 
 
 def run_cli(*args, env=None, script="face_classifier.py"):
@@ -130,15 +130,24 @@ def test_person_db_main_prints_the_summary_and_table(tmp_path, demo_videos):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "data" / "legacy-result").is_dir(), reason="../shared is absent")
+@pytest.mark.skipif(not LEGACY_RESULT.is_dir(), reason="../shared is absent")
 def test_a_result_of_the_original_tool_is_taken_over(tmp_path):
     result = tmp_path / "legacy"
-    shutil.copytree(SHARED / "data" / "legacy-result", result)
+    writable_copy(LEGACY_RESULT, result)
     completed = run_cli(result, script="person_db.py")
     assert completed.returncode == 0, completed.stderr
     assert "2 persons, 6 known faces, 5 unknown faces" in completed.stdout
     assert "calculate encoding" not in completed.stdout
     assert len(persons_in(result)) == 11
+    # said once, at the load that converts it; the old file stays, no longer read
+    assert (f"11 face_encodings in {result / 'face_encodings'}, the original tool's file: "
+            f"converted to {result / 'face_encodings.npz'} at the next save") in completed.stdout
+    old_file = (LEGACY_RESULT / "face_encodings").read_bytes()
+    assert (result / "face_encodings").read_bytes() == old_file
+    again = run_cli(result, script="person_db.py")
+    assert again.returncode == 0 and "calculate encoding" not in again.stdout
+    assert "the original tool's file" not in again.stdout
+    assert f"11 face_encodings in {result / 'face_encodings.npz'}" in again.stdout
 
 
 def test_version():
