@@ -21,7 +21,7 @@ from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
 from facesort.app.view import FrameOutput, StopRequest
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
-from facesort.inputs.stream import InputConflict, Inputs
+from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "runs, and report.html, who was seen when.")
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="video files, photos or folders of photos, read in turn; or '0' "
-                             "(a camera index) for a webcam")
+                             "(a camera index) for a webcam. A photo of more than "
+                             f"{megapixels(MAX_PHOTO_PIXELS)} is skipped with a warning (the "
+                             "run goes on, and ends with exit code 1)")
     parser.add_argument("-i", "--input", dest="named_inputs", action="append", default=None,
                         metavar="INPUT",
                         help="an INPUT, as the original post spells it; may be repeated. INPUTs "

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import pytest
 
+from tests.big_png import write_black_png
 from tests.conftest import LEGACY_RESULT, PROJECT, assert_one_line_error, writable_copy
 
 
@@ -338,3 +339,36 @@ def test_the_posts_own_command_runs(tmp_path, demo_videos):
     assert len(list((tmp_path / "captures").glob("*.png"))) == 17  # frames 0, 12, ... 192 of 200
     assert summary_counts(completed.stdout)[0] == 2
     assert (tmp_path / "result" / "faces.csv").is_file()
+
+
+# a run under a wrapper that prints the peak resident memory of the run's processes, in MB
+PEAK_MEMORY = """
+import resource, subprocess, sys
+completed = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(completed.stdout)
+sys.stderr.write(completed.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+sys.exit(completed.returncode)
+"""
+
+
+@pytest.mark.slow
+def test_a_photo_of_20000x20000_pixels_is_skipped_in_a_second_and_the_rest_is_read(
+        tmp_path, portraits):
+    """A 1.2 MB PNG of 20000x20000 pixels was decoded whole and searched: 171 s, 12 GB."""
+    album = tmp_path / "album"
+    album.mkdir()
+    huge = write_black_png(album / "a-huge.png", 20000, 20000)
+    assert huge.stat().st_size < 2_000_000
+    assert cv2.imwrite(str(album / "b-grace.jpg"), portraits[0])
+    completed = subprocess.run([sys.executable, "-c", PEAK_MEMORY, sys.executable,
+                                str(PROJECT / "face_classifier.py"), album, "--result",
+                                tmp_path / "r"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        f"WARNING: skipping {huge}: 20000x20000 pixels, more than the 50 megapixels a photo "
+        f"may have; shrink it to read it",
+        f"face-classifier: error: could not read '{huge}' (1 of 2 inputs); the rest was saved"]
+    assert summary_counts(completed.stdout) == (0, 0, 1)  # Grace Hopper's face, saved
+    peak_mb = int(completed.stdout.strip().splitlines()[-1])
+    assert peak_mb < 500, f"{peak_mb} MB"
