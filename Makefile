@@ -20,6 +20,9 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(PY) -m facesort.demo $(DEMO_VIDEO)
 	$(PY) face_classifier.py $(DEMO_VIDEO) --result $(DEMO_RESULT)
+	@echo
+	@echo "The demo's persons are in $(DEMO_RESULT)/; open $(DEMO_RESULT)/report.html to see who was seen when."
+	@echo "Your own video: $(VENV)/bin/face-classifier VIDEO.mp4  (0 for the webcam, -d to watch; faces go to ./result)"
 
 # two videos and two photos in one run, then report.html opened in headless Chromium:
 # fails unless every image on it loads; saves a screenshot (docs/report.png is one)

@@ -21,13 +21,13 @@ from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
 from facesort.app.view import FrameOutput, StopRequest
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
-from facesort.inputs.stream import InputConflict, Inputs
-from facesort.inputs.video import SourceError
+from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
+from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.face import DEFAULT_THRESHOLD
 from facesort.records.modes import SmallFaces
-from facesort.records.source import PHOTO, Sampling
+from facesort.records.source import PHOTO, Sampling, format_time
 from facesort.result.lock import ResultInUseError
 from facesort.review.cli import main as review_main
 from facesort.sorting.classifier import make_classifier
@@ -38,6 +38,8 @@ __version__ = "0.1.0"
 log = logging.getLogger("face_classifier")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DEFAULT_CAPTURE = "captures"  # -c without a folder; beside --result, never inside it (a folder
+                              # of images there would be loaded as a person)
 
 
 class UsageError(Exception):
@@ -76,9 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "persons, including people never seen before. Results go to --result: a "
                     "folder of face images per person, which you may rename and correct between "
                     "runs, and report.html, who was seen when.")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="video files, photos or folders of photos, read in turn; or '0' "
-                             "(a camera index) for a webcam")
+                             "(a camera index) for a webcam. A photo of more than "
+                             f"{megapixels(MAX_PHOTO_PIXELS)} is skipped with a warning (the "
+                             "run goes on, and ends with exit code 1)")
+    parser.add_argument("-i", "--input", dest="named_inputs", action="append", default=None,
+                        metavar="INPUT",
+                        help="an INPUT, as the original post spells it; may be repeated. INPUTs "
+                             "given with -i are read first, then the others, each in the order "
+                             "given")
     parser.add_argument("-t", "--threshold", type=number_in(0, 2, low_open=True, high_open=True),
                         default=DEFAULT_THRESHOLD,
                         help=f"threshold of the similarity: faces closer than this are one person "
@@ -94,8 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-d", "--display", action="store_true",
                         help="display the frame in real time, with a box and a name on each face "
                              "(press q to stop)")
-    parser.add_argument("-c", "--capture", type=Path, metavar="DIR",
-                        help="save the frames with faces, annotated, in the DIR directory")
+    parser.add_argument("-c", "--capture", nargs="?", const=DEFAULT_CAPTURE, metavar="DIR",
+                        help="save the frames with faces, annotated, in the DIR directory "
+                             f"(default: '{DEFAULT_CAPTURE}' in the current directory; the "
+                             "folder is printed when the run starts). A word after -c that "
+                             "names an existing file or a camera number is read as an INPUT "
+                             "(as if given with -i), not taken as DIR: '-c video.mp4' reads "
+                             "video.mp4 and saves its frames in the default folder")
     parser.add_argument("-r", "--resize-ratio", type=number_in(0, 4, low_open=True), default=1.0,
                         help="resize the frame for detection only (less time, fewer small faces); "
                              "boxes and saved faces stay in original pixels (default=1.0)")
@@ -125,6 +139,34 @@ def build_parser() -> argparse.ArgumentParser:
                          help="no progress bar and no warnings, only errors on stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The flags, with every INPUT in ``args.inputs`` and ``args.capture`` a Path or None.
+
+    Flags and INPUTs may come in any order (the post writes ``-i VIDEO -t 0.4 -c -S 0.5``).
+    """
+    parser = build_parser()
+    args = parser.parse_intermixed_args(argv)
+    named = list(args.named_inputs or [])
+    if args.capture is not None and names_an_input(args.capture):
+        named.append(args.capture)  # '-c video.mp4': a file can never be the capture folder
+        args.capture = DEFAULT_CAPTURE
+    args.inputs = named + args.inputs
+    if not args.inputs:
+        hint = ""
+        if args.capture is not None and Path(args.capture).is_dir():
+            hint = (f"; '{args.capture}' after -c is taken as the folder for the captures: "
+                    f"to read its photos, give it before -c or with -i")
+        parser.error(f"the following arguments are required: INPUT{hint}")
+    if args.capture is not None:
+        args.capture = Path(args.capture)
+    return args
+
+
+def names_an_input(word: str) -> bool:
+    """Whether the word after -c is an INPUT: an existing file (not a folder) or a camera."""
+    return camera_index(word) is not None or (Path(word).exists() and not Path(word).is_dir())
 
 
 def log_level(args: argparse.Namespace) -> int:
@@ -184,6 +226,19 @@ def unreadable_message(unreadable: list[str], total: int) -> str:
             f"the rest was saved")
 
 
+def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
+    """The last line of a run stopped by q, Ctrl-C or SIGTERM, which otherwise ends as a
+    finished run does: where it stopped, so that a rerun can go on with -k, and that the
+    faces found are kept."""
+    if loop.last_frame is None:
+        return f"Stopped before the first frame; the result in '{result_dir}' is as it was."
+    info = loop.last_frame.info
+    where = info.name
+    if info.kind != PHOTO:
+        where += " " + format_time(loop.last_frame.seconds, wall_clock=info.is_camera)
+    return f"Stopped at {where}; the faces found up to there are saved in '{result_dir}'."
+
+
 def make_pipeline(args: argparse.Namespace,
                   make_detector: DetectorFactory) -> FacePipeline | FaithfulPipeline:
     """The original algorithm with --faithful, else detection at intervals and tracking."""
@@ -220,19 +275,25 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     db.print_persons()
     if args.capture:
         args.capture.mkdir(parents=True, exist_ok=True)
-        print(f"Captured frames are saved in '{args.capture}' directory.")
+        shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture
+        print(f"Captured frames are saved in '{shown}' directory.")
     classifier = make_classifier(args.threshold, faithful=args.faithful)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
-    progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
+    # played live, every frame shown counts, not only those looked at: no total to show
+    plays_live = args.as_live and not args.faithful
+    progress = Progress(None if plays_live else inputs.total_frames,
+                        enabled=progress_wanted(args.quiet))
     loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
     print(f"total elapsed time: {loop.elapsed_s:.3f} second")
     failure = finish_run(classifier, db, session)
     failure = loop.failure or failure
     if on_summary is not None:
         on_summary(loop)
+    if loop.stopped and loop.failure is None:
+        print(stopped_message(loop, args.result))
     if failure is not None:
         print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
               file=sys.stderr)
@@ -250,7 +311,7 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["review"]:  # face-classifier review [--result DIR]: the review page
         return review_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
         sys.stdout.reconfigure(errors="backslashreplace")

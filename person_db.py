@@ -167,17 +167,28 @@ class PersonDB:
         print(f"Loading persons finished in {time.time() - started:.3f} sec.")
 
     def _stored_encodings(self, result_dir: Path) -> dict[str, np.ndarray]:
-        encodings: dict[str, np.ndarray] = {}
+        """The encodings stored in the result: its .npz, else the original tool's pickle.
+
+        Every save writes the .npz with the encodings of all faces, so once it exists the
+        pickle beside it is stale and is not read (a damaged .npz means encoding the images
+        again, not going back to it). The user's old file is never deleted.
+        """
         legacy = result_dir / LEGACY_ENCODINGS_FILE
-        if regular_file(legacy):
-            encodings.update(storage.load_legacy_encodings(legacy))
-            print(f"{len(encodings)} face_encodings in {legacy}")
         current = result_dir / ENCODINGS_FILE
         if regular_file(current):
             stored = storage.load_encodings(current)
             print(f"{len(stored)} face_encodings in {current}")
-            encodings.update(stored)
-        return encodings
+            if regular_file(legacy):
+                log.info("not reading %s, the original tool's file: %s replaced it", legacy,
+                         current)
+            return stored
+        if not regular_file(legacy):
+            return {}
+        stored = storage.load_legacy_encodings(legacy)
+        print(f"{len(stored)} face_encodings in {legacy}, the original tool's file: converted "
+              f"to {current} at the next save, which is read from then on (the old file is "
+              f"kept, and no longer read)")
+        return stored
 
     def _load_face(self, result_dir: Path, image_path: Path, encodings: dict[str, np.ndarray],
                    metadata: dict[str, dict[str, str]],

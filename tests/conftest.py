@@ -1,6 +1,7 @@
 """Shared fixtures: synthetic encodings for the fast tests, real package-shipped faces for slow ones."""
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,6 +11,16 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 SHARED = PROJECT.parent / "shared"
+LEGACY_RESULT = SHARED / "data" / "legacy-result"  # a result written by the original tool
+
+
+def writable_copy(source: Path, target: Path) -> Path:
+    """A copy of a folder that the tests may write into: ../shared is read-only (0555 folders,
+    0444 files), and copytree keeps those modes, which only root can write through."""
+    shutil.copytree(source, target, copy_function=shutil.copyfile)
+    for folder in [target, *(path for path in target.rglob("*") if path.is_dir())]:
+        folder.chmod(0o755)
+    return target
 
 
 def encoding_at(*offsets: float) -> np.ndarray:

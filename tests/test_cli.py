@@ -5,11 +5,13 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
 
-from tests.conftest import PROJECT, SHARED, assert_one_line_error
+from tests.big_png import write_black_png
+from tests.conftest import LEGACY_RESULT, PROJECT, assert_one_line_error, writable_copy
 
 
 def run_cli(*args, env=None, script="face_classifier.py"):
@@ -129,15 +131,24 @@ def test_person_db_main_prints_the_summary_and_table(tmp_path, demo_videos):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "data" / "legacy-result").is_dir(), reason="../shared is absent")
+@pytest.mark.skipif(not LEGACY_RESULT.is_dir(), reason="../shared is absent")
 def test_a_result_of_the_original_tool_is_taken_over(tmp_path):
     result = tmp_path / "legacy"
-    shutil.copytree(SHARED / "data" / "legacy-result", result)
+    writable_copy(LEGACY_RESULT, result)
     completed = run_cli(result, script="person_db.py")
     assert completed.returncode == 0, completed.stderr
     assert "2 persons, 6 known faces, 5 unknown faces" in completed.stdout
     assert "calculate encoding" not in completed.stdout
     assert len(persons_in(result)) == 11
+    # said once, at the load that converts it; the old file stays, no longer read
+    assert (f"11 face_encodings in {result / 'face_encodings'}, the original tool's file: "
+            f"converted to {result / 'face_encodings.npz'} at the next save") in completed.stdout
+    old_file = (LEGACY_RESULT / "face_encodings").read_bytes()
+    assert (result / "face_encodings").read_bytes() == old_file
+    again = run_cli(result, script="person_db.py")
+    assert again.returncode == 0 and "calculate encoding" not in again.stdout
+    assert "the original tool's file" not in again.stdout
+    assert f"11 face_encodings in {result / 'face_encodings.npz'}" in again.stdout
 
 
 def test_version():
@@ -213,9 +224,9 @@ def test_videos_photos_and_folders_in_one_run(tmp_path, demo_videos, portraits):
     assert len(persons_in(result)) == faces and again.stderr == ""
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("columns, rows", [(120, 40), (0, 0)])  # 0x0: a terminal of no size
-def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, columns, rows):
+def run_on_a_terminal(video, columns, rows, *flags):
+    """Run with stderr on a pseudo-terminal of ``columns`` x ``rows``: (exit code, what the
+    terminal showed with each redraw on its own line, stdout)."""
     import fcntl
     import pty
     import struct
@@ -223,8 +234,8 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, colum
 
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen([sys.executable, str(PROJECT / "face_classifier.py"),
-                                demo_videos[0], "-S", "3", "--result", tmp_path / "r"],
+    process = subprocess.Popen([sys.executable, str(PROJECT / "face_classifier.py"), video,
+                                *map(str, flags)],
                                stdout=subprocess.PIPE, stderr=follower, text=True)
     os.close(follower)
     seen = b""
@@ -238,9 +249,126 @@ def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, colum
         seen += chunk
     stdout, _ = process.communicate(timeout=300)
     os.close(leader)
-    assert process.returncode == 0
-    bar = seen.decode(errors="replace").replace("\r", "\n")
+    return process.returncode, seen.decode(errors="replace").replace("\r", "\n"), stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns, rows", [(120, 40), (0, 0)])  # 0x0: a terminal of no size
+def test_a_terminal_gets_a_progress_bar_with_an_eta(tmp_path, demo_videos, columns, rows):
+    code, bar, stdout = run_on_a_terminal(demo_videos[0], columns, rows,
+                                          "-S", "3", "--result", tmp_path / "r")
+    assert code == 0
     assert "100%|" in bar and "3/3 [" in bar and "frame/s]" in bar, bar
     summary = re.findall(r"^\d+ persons, \d+ known faces", stdout, re.M)[-1]  # after saving
     assert f"first.mp4 @ 0:06.0, {summary}" in bar  # the counts at the last frame
     assert "%|" not in stdout  # the bar is on stderr, the post's lines on stdout
+
+
+@pytest.mark.slow
+def test_a_video_played_live_shows_frames_time_and_rate_not_a_percentage(tmp_path, demo_videos):
+    """Played live (--as-live, as a webcam is), every frame shown counts, not only those
+    looked at: the count of frames to look at would be passed at once ("0%| | 140/?")."""
+    code, bar, _ = run_on_a_terminal(demo_videos[0], 120, 40, "--as-live", "-s", "2",
+                                     "--result", tmp_path / "r")
+    assert code == 0
+    assert "%|" not in bar and "/?" not in bar, bar
+    assert re.search(r"^\d{2,} frames \[00:0\d, +[\d.]+frame/s\] first.mp4 @ 0:0", bar, re.M), bar
+
+
+# --- the original post's spelling: -i INPUT, -c without a folder (issue 17) ----------------
+
+def parsed(tmp_path, monkeypatch, *argv):
+    """The flags as face_classifier reads them, run from ``tmp_path``."""
+    import face_classifier
+
+    monkeypatch.chdir(tmp_path)
+    return face_classifier.parse_args([str(word) for word in argv])
+
+
+def test_inputs_with_i_come_first_and_flags_may_sit_between_inputs(tmp_path, monkeypatch):
+    args = parsed(tmp_path, monkeypatch, "a.mp4", "-t", "0.4", "b.mp4", "-i", "c.mp4",
+                  "--input", "d.mp4", "e.mp4")
+    assert args.inputs == ["c.mp4", "d.mp4", "a.mp4", "b.mp4", "e.mp4"]
+    assert args.threshold == 0.4 and args.capture is None
+
+
+def test_c_alone_saves_frames_in_captures(tmp_path, monkeypatch):
+    args = parsed(tmp_path, monkeypatch, "-i", "in.mp4", "-t", "0.4", "-c", "-S", "0.5")
+    assert args.inputs == ["in.mp4"] and args.seconds == 0.5
+    assert args.capture == Path("captures")
+    assert parsed(tmp_path, monkeypatch, "in.mp4", "-c").capture == Path("captures")
+
+
+def test_a_file_or_a_camera_after_c_is_an_input_a_folder_or_a_new_name_is_the_folder(
+        tmp_path, monkeypatch):
+    (tmp_path / "video.mp4").write_bytes(b"")
+    (tmp_path / "frames").mkdir()
+    args = parsed(tmp_path, monkeypatch, "a.mp4", "-c", "video.mp4")
+    assert args.inputs == ["video.mp4", "a.mp4"] and args.capture == Path("captures")
+    args = parsed(tmp_path, monkeypatch, "-c", "0")
+    assert args.inputs == ["0"] and args.capture == Path("captures")
+    for folder in ("frames", "new-folder"):
+        args = parsed(tmp_path, monkeypatch, "video.mp4", "-c", folder)
+        assert args.inputs == ["video.mp4"] and args.capture == Path(folder)
+    assert parsed(tmp_path, monkeypatch, "--capture=frames", "video.mp4").capture == Path("frames")
+
+
+def test_a_folder_after_c_and_no_input_says_how_to_read_it(tmp_path):
+    (tmp_path / "album").mkdir()
+    assert_one_line_error(run_cli("-c", tmp_path / "album"), 2, "required: INPUT",
+                          "taken as the folder for the captures", "give it before -c")
+
+
+def test_a_file_named_captures_in_the_way_of_c_is_a_usage_error(tmp_path):
+    (tmp_path / "captures").write_text("mine")
+    completed = subprocess.run([sys.executable, str(PROJECT / "face_classifier.py"), "v.mp4",
+                                "-c", "--result", "r"], cwd=tmp_path, capture_output=True,
+                               text=True, timeout=120)
+    assert_one_line_error(completed, 2, "-c 'captures' is a file")
+    assert (tmp_path / "captures").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_the_posts_own_command_runs(tmp_path, demo_videos):
+    """`python face_classifier.py -i ~/Videos/prc.mp4 -t 0.4 -c -S 0.5`, from the post."""
+    completed = subprocess.run([sys.executable, str(PROJECT / "face_classifier.py"), "-i",
+                                demo_videos[0], "-t", "0.4", "-c", "-S", "0.5"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert f"Captured frames are saved in '{tmp_path / 'captures'}' directory." in completed.stdout
+    assert len(list((tmp_path / "captures").glob("*.png"))) == 17  # frames 0, 12, ... 192 of 200
+    assert summary_counts(completed.stdout)[0] == 2
+    assert (tmp_path / "result" / "faces.csv").is_file()
+
+
+# a run under a wrapper that prints the peak resident memory of the run's processes, in MB
+PEAK_MEMORY = """
+import resource, subprocess, sys
+completed = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(completed.stdout)
+sys.stderr.write(completed.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+sys.exit(completed.returncode)
+"""
+
+
+@pytest.mark.slow
+def test_a_photo_of_20000x20000_pixels_is_skipped_in_a_second_and_the_rest_is_read(
+        tmp_path, portraits):
+    """A 1.2 MB PNG of 20000x20000 pixels was decoded whole and searched: 171 s, 12 GB."""
+    album = tmp_path / "album"
+    album.mkdir()
+    huge = write_black_png(album / "a-huge.png", 20000, 20000)
+    assert huge.stat().st_size < 2_000_000
+    assert cv2.imwrite(str(album / "b-grace.jpg"), portraits[0])
+    completed = subprocess.run([sys.executable, "-c", PEAK_MEMORY, sys.executable,
+                                str(PROJECT / "face_classifier.py"), album, "--result",
+                                tmp_path / "r"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        f"WARNING: skipping {huge}: 20000x20000 pixels, more than the 50 megapixels a photo "
+        f"may have; shrink it to read it",
+        f"face-classifier: error: could not read '{huge}' (1 of 2 inputs); the rest was saved"]
+    assert summary_counts(completed.stdout) == (0, 0, 1)  # Grace Hopper's face, saved
+    peak_mb = int(completed.stdout.strip().splitlines()[-1])
+    assert peak_mb < 500, f"{peak_mb} MB"

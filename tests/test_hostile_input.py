@@ -311,45 +311,110 @@ def test_a_photo_damaged_past_its_header_ends_the_run_with_exit_1(tmp_path):
         f"face-classifier: error: could not read '{tmp_path / 'in.jpg'}'")
 
 
-def test_result_below_a_file_and_capture_on_a_file_are_usage_errors(tmp_path):
+def test_result_below_a_file_is_a_usage_error_and_a_file_after_c_is_an_input(tmp_path):
     (tmp_path / "file").write_text("mine")
     assert_one_line_error(run_cli("v.mp4", "--result", tmp_path / "file" / "r"), 2, "is a file")
-    assert_one_line_error(run_cli("v.mp4", "--result", tmp_path / "r", "-c", tmp_path / "file"),
-                          2, "-c", "is a file")
+    # a file can never be the folder for the captures: read as an INPUT (issue 17)
+    assert_one_line_error(run_cli("--result", tmp_path / "r", "-c", tmp_path / "file"),
+                          1, "cannot read", "file' as a video")
     assert (tmp_path / "file").read_text() == "mine"
 
 
 @pytest.fixture
-def other_user():
-    """Run a command as a user without root's powers (root may read and write anything)."""
-    if os.geteuid() != 0:
-        return ()
-    if not shutil.which("setpriv"):
-        pytest.skip("running as root without setpriv")
-    return ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-
-
-@pytest.fixture
 def shared_dir():
-    """A folder the other user can look into (pytest's tmp_path is private to root)."""
+    """A folder anyone can look into (pytest's tmp_path is private to root)."""
     with tempfile.TemporaryDirectory(dir="/tmp") as name:
         os.chmod(name, 0o755)
         yield Path(name)
 
 
-def test_an_unreadable_input_and_an_unwritable_result(other_user, shared_dir):
+# Root may read and write anything: CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH. Root without
+# those two powers is held to the files' modes like anyone, yet still reads its own checkout,
+# venv and interpreter wherever they lie, even in a 0700 home or a `mktemp -d` folder, where
+# another user (nobody) cannot even start the script. Nobody is the fallback.
+WITHOUT_ROOTS_POWERS = ("setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+                        "--bounding-set=-dac_override,-dac_read_search")
+AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+def why_not(prefix, folder):
+    """Why the tool cannot be run through ``prefix`` to check permissions, or None if it can:
+    it must start, and it must be refused a file of mode 0."""
+    started = run_cli("--version", prefix=prefix, cwd=folder)
+    if started.returncode != 0:
+        return (started.stderr.strip().splitlines() or [f"exit {started.returncode}"])[-1]
+    secret = folder / "mode-0"
+    secret.write_bytes(b"")
+    secret.chmod(0)
+    opened = subprocess.run([*prefix, sys.executable, "-c", f"open({str(secret)!r})"],
+                            capture_output=True, cwd=folder)
+    secret.unlink()
+    return "a file of mode 0 could still be read" if opened.returncode == 0 else None
+
+
+@pytest.fixture
+def unprivileged(shared_dir):
+    """A command prefix that runs the tool without root's power over file modes; () unless
+    root. Skips, saying why, when neither way works here."""
+    if os.geteuid() != 0:
+        return ()
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: cannot give up root's powers")
+    reasons = []
+    for prefix in (WITHOUT_ROOTS_POWERS, AS_NOBODY):
+        reason = why_not(prefix, shared_dir)
+        if reason is None:
+            return prefix
+        reasons.append(f"{' '.join(prefix[:2])}...: {reason}")
+    pytest.skip("cannot run the tool without root's powers here: " + "; ".join(reasons))
+
+
+def test_an_unreadable_input_and_an_unwritable_result(unprivileged, shared_dir):
     video = shared_dir / "private.mp4"
     video.write_bytes(b"not readable anyway")
     video.chmod(0)
     writable = shared_dir / "open"
     writable.mkdir(mode=0o777)
     writable.chmod(0o777)
-    assert_one_line_error(run_cli(video, "--result", writable / "r", prefix=other_user,
+    assert_one_line_error(run_cli(video, "--result", writable / "r", prefix=unprivileged,
                                   cwd=shared_dir), 1, "no permission to read")
     locked = shared_dir / "locked"
     locked.mkdir(mode=0o555)
-    assert_one_line_error(run_cli(video, "--result", locked / "r", prefix=other_user,
+    assert_one_line_error(run_cli(video, "--result", locked / "r", prefix=unprivileged,
                                   cwd=shared_dir), 2, "no permission to write")
+
+
+def copy_as_cloned(target):
+    """The project's files as a clone of it would have them once committed (tracked and new
+    files, nothing git ignores: no .venv, no results), copied into ``target``."""
+    if not shutil.which("git") or not (PROJECT / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=PROJECT, capture_output=True, check=True).stdout
+    for name in sorted(set(os.fsdecode(n) for n in listed.split(b"\0") if n)):
+        if (PROJECT / name).is_file():  # not a file deleted but not yet committed
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, target / name)
+
+
+def test_the_permission_test_passes_in_a_clone_inside_a_private_folder(tmp_path):
+    """`make test` in a clone under a 0700 home or `mktemp -d` once failed here: the test
+    above ran the tool as nobody, who could not open the clone's face_classifier.py."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    clone = home / "face-classifier"
+    copy_as_cloned(clone)
+    inner = "tests/test_hostile_input.py::test_an_unreadable_input_and_an_unwritable_result"
+    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p",
+                                "no:cacheprovider", inner], cwd=clone, capture_output=True,
+                               text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(clone)})
+    lines = completed.stdout.strip().splitlines()
+    last = lines[-1]
+    if completed.returncode == 0 and "1 skipped" in last:
+        why = next(line for line in lines if line.startswith("SKIPPED")).split(": ", 1)[-1]
+        pytest.skip(f"the permission test skips in the clone: {why}")
+    assert completed.returncode == 0 and "1 passed" in last, completed.stdout + completed.stderr
 
 
 def test_a_result_in_use_by_another_run_is_refused(tmp_path, make_face, demo_videos):

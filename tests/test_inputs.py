@@ -6,9 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
+from facesort import storage
 from facesort.inputs.stream import InputConflict, Inputs, plan_inputs
 from facesort.inputs.video import SourceError
 from facesort.records.source import PHOTO, VIDEO, Sampling
+from tests.big_png import write_black_png
 
 
 def write_video(path, frames=30, fps=10.0, size=(64, 48)):
@@ -158,3 +160,40 @@ def test_a_webcam_is_open_ended_and_its_frames_carry_the_clock(tmp_path, monkeyp
     assert len(camera_frames) == 20
     assert all(before <= seconds <= time.time() for _, seconds in camera_frames)
     assert frames[-1] == (str(photo), 0.0)
+
+
+@pytest.mark.parametrize("suffix, params", [
+    (".png", []), (".jpg", []), (".jpg", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]), (".bmp", []),
+    (".webp", [cv2.IMWRITE_WEBP_QUALITY, 80]), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101]),
+    (".tiff", []), (".tiff", [cv2.IMWRITE_TIFF_COMPRESSION, 1])])
+def test_a_photos_size_is_read_from_its_header(suffix, params):
+    image = np.random.default_rng(3).integers(0, 255, (37, 53, 3), np.uint8)
+    ok, encoded = cv2.imencode(suffix, image, params)
+    data = encoded.tobytes()
+    assert storage.image_size(data) == (53, 37)
+    assert storage.image_size(data[:10]) is None  # cut short: unknown, never an error
+
+
+def test_a_png_written_row_by_row_is_sound_and_its_size_is_known(tmp_path):
+    path = write_black_png(tmp_path / "wide.png", 3000, 20)
+    assert storage.image_size(path.read_bytes()[:64]) == (3000, 20)
+    assert cv2.imread(str(path)).shape == (20, 3000, 3)
+
+
+def test_a_photo_over_the_pixel_limit_is_skipped_undecoded_and_the_rest_is_read(
+        tmp_path, monkeypatch, caplog):
+    write_photo(tmp_path / "album" / "a.jpg", size=(40, 30))            # 1,200 pixels
+    write_black_png(tmp_path / "album" / "b.png", 60, 50)               # 3,000 pixels
+    write_photo(tmp_path / "album" / "c.jpg", value=20, size=(50, 40))  # 2,000 pixels
+    decoded = []
+    decode = storage.decode_image
+    monkeypatch.setattr(storage, "decode_image", lambda data: decoded.append(1) or decode(data))
+    inputs = Inputs.open([str(tmp_path / "album")], Sampling(), max_photo_pixels=2000)
+    with caplog.at_level(logging.WARNING):
+        frames = list(inputs.frames())
+    assert [info.name.split("/")[-1] for info, *_ in frames] == ["a.jpg", "c.jpg"]
+    assert len(decoded) == 2  # b.png was never decoded
+    big = str(tmp_path / "album" / "b.png")
+    assert inputs.unreadable == [big]
+    assert (f"skipping {big}: 60x50 pixels, more than the 0.002 megapixels a photo may have"
+            in caplog.text)

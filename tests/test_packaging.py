@@ -4,6 +4,8 @@ Layers, lowest first (README, How it is built). A module may import modules of a
 and of its own folder, never one above it or beside it, and no two modules import each other.
 """
 import ast
+import shutil
+import subprocess
 
 import pytest
 
@@ -107,3 +109,35 @@ def test_the_layering_check_sees_an_upward_import():
     modules = set(project_modules())
     assert imports_of(tree, modules) == {"facesort.app.run"}
     assert layer_of("facesort.app.run")[0] > layer_of("facesort.records.box")[0]
+
+
+def test_no_module_of_the_project_is_ignored_by_git():
+    """A source file that .gitignore hides exists in the working copy that wrote it and nowhere
+    else: a fresh clone fails at its first import (`result/` once hid facesort/result/)."""
+    if not shutil.which("git") or not (PROJECT / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [str(path.relative_to(PROJECT)) for path in
+             [*PROJECT.glob("*.py"), *(PROJECT / "facesort").rglob("*"), *PROJECT.glob("tests/*")]
+             if path.is_file() and "__pycache__" not in path.parts]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=PROJECT,
+                             input="\n".join(files), capture_output=True, text=True).stdout
+    assert ignored.split() == []
+
+
+def test_make_demo_and_the_quick_start_say_how_to_run_it_on_ones_own_video():
+    """`face-classifier VIDEO.mp4` is not on the PATH after `make demo` (it is in .venv/bin):
+    the end of `make demo` and the README's first lines give the command that works."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    planned = subprocess.run(["make", "--dry-run", "demo"], cwd=PROJECT, capture_output=True,
+                             text=True, check=True).stdout.strip().splitlines()
+    command = ".venv/bin/face-classifier VIDEO.mp4"
+    assert command in planned[-1] and planned[-1].startswith("echo ")
+    scripts = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["face-classifier"] == "face_classifier:main"  # what puts it in .venv/bin
+    readme = (PROJECT / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start"):readme.index("\n## ", readme.index(
+        "## Quick start"))]
+    assert "\n    .venv/bin/face-classifier ~/Videos/" in quick_start
+    printed = planned[-1].removeprefix('echo "').removesuffix('"')
+    assert f"\n    {printed}\n" in quick_start  # the README shows what make demo prints

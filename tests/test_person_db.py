@@ -11,7 +11,7 @@ import pytest
 from facesort.records.face import Person
 from facesort.result.layout import ENCODINGS_FILE, FACES_CSV
 from person_db import PersonDB
-from tests.conftest import SHARED, encoding_at
+from tests.conftest import LEGACY_RESULT, encoding_at, writable_copy
 
 
 def never_encode(image):
@@ -136,6 +136,30 @@ def test_a_legacy_pickle_of_encodings_is_imported(tmp_path, make_face):
     assert len(db.unknown.faces) == 1
 
 
+def test_a_legacy_pickle_is_converted_once_and_kept_unread(tmp_path, make_face, capsys,
+                                                            caplog):
+    payload = {"20200816_175100.123-0p.png": encoding_at(0.1), "20200816_175101.123-0p.png":
+               encoding_at(0.2), "20200816_175100.123-0u.png": encoding_at(3.0)}
+    legacy_result(tmp_path, make_face, payload)
+    old = (tmp_path / "face_encodings").read_bytes()
+    db = PersonDB()
+    db.load(tmp_path, encode_image=never_encode)
+    assert (f"3 face_encodings in {tmp_path / 'face_encodings'}, the original tool's file: "
+            f"converted to {tmp_path / 'face_encodings.npz'} at the next save, which is read "
+            f"from then on (the old file is kept, and no longer read)") in capsys.readouterr().out
+    db.save(tmp_path)
+    assert (tmp_path / "face_encodings").read_bytes() == old  # the user's file, untouched
+    (tmp_path / "face_encodings").write_bytes(b"garbage: would warn if it were read")
+    again = PersonDB()
+    with caplog.at_level(logging.INFO):
+        again.load(tmp_path, encode_image=never_encode)
+    out = capsys.readouterr().out
+    assert f"3 face_encodings in {tmp_path / 'face_encodings.npz'}" in out
+    assert "original tool" not in out and "ignoring" not in caplog.text
+    assert "not reading" in caplog.text  # said with -v only
+    np.testing.assert_allclose(again.persons[0].encoding, encoding_at(0.15))
+
+
 class Exploit:
     def __reduce__(self):
         return (os.system, ("touch pwned",))
@@ -153,10 +177,10 @@ def test_a_pickle_carrying_code_is_refused_and_never_run(tmp_path, make_face, mo
     assert len(encoded) == 3  # the faces are kept, encoded from their images instead
 
 
-@pytest.mark.skipif(not (SHARED / "data" / "legacy-result").is_dir(), reason="../shared is absent")
+@pytest.mark.skipif(not LEGACY_RESULT.is_dir(), reason="../shared is absent")
 def test_the_original_tools_result_directory_loads(tmp_path):
     result = tmp_path / "result"
-    shutil.copytree(SHARED / "data" / "legacy-result", result)
+    writable_copy(LEGACY_RESULT, result)
     db = PersonDB()
     db.load(result, encode_image=never_encode)
     assert repr(db) == "2 persons, 6 known faces, 5 unknown faces"

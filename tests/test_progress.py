@@ -67,3 +67,18 @@ def test_log_messages_go_above_the_bar_not_through_it(capsys):
     logging.getLogger("face_classifier").warning("something odd")
     progress.close()
     assert "something odd" in capsys.readouterr().err
+
+
+def test_more_frames_than_counted_turn_the_bar_into_a_count_and_a_rate():
+    """tqdm drops a total that is passed and shows "0%| | 140/? [00:04<00:00]": no percentage
+    and no ETA, then, but the frames, the time and the rate."""
+    stream = io.StringIO()
+    progress = Progress(total=2, enabled=True, stream=stream)
+    for number in range(5):
+        progress.advance(VIDEO_INFO, number * 1.0, "summary")
+        time.sleep(0.12)
+    progress.close()
+    last = stream.getvalue().replace("\r", "\n").strip().splitlines()[-1]
+    assert last.startswith("5 frames [00:0") and "frame/s] clip.mp4 @ 0:04.0" in last, last
+    assert "/?" not in stream.getvalue() and "%" not in last
+    assert "100%|" in stream.getvalue()  # the count was right up to its total

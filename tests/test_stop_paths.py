@@ -3,6 +3,7 @@ error inside the frame loop. dlib is replaced by a scripted detector (one synthe
 frame), so these run in a second on the real demo video."""
 import os
 import signal
+import time
 
 import cv2
 import numpy as np
@@ -61,6 +62,7 @@ def test_the_end_of_the_video_saves(tmp_path, demo_videos, monkeypatch, capsys):
     assert code == 0 and output.err == ""
     assert len(load_result(tmp_path / "r").faces) == 8  # one frame a second, 8 seconds
     assert "2 persons, 8 known faces, 0 unknown faces" in output.out
+    assert "Stopped" not in output.out  # a finished run does not say it was stopped
 
 
 def test_an_error_in_the_loop_saves_then_says_one_line_and_exits_1(tmp_path, demo_videos,
@@ -83,6 +85,10 @@ def test_ctrl_c_and_sigterm_stop_and_save(tmp_path, demo_videos, monkeypatch, ca
     assert code == 0
     assert len(load_result(tmp_path / "r").faces) == 3  # the frame being read is finished
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handed back
+    # said last, after the summary: where it stopped (one frame a second: the third at 2 s)
+    assert output.out.strip().splitlines()[-1] == (
+        f"Stopped at {demo_videos[0]} 0:02.0; the faces found up to there are saved in "
+        f"'{tmp_path / 'r'}'.")
 
 
 def test_ctrl_c_twice_still_saves_everything(tmp_path, demo_videos, monkeypatch, capsys):
@@ -103,6 +109,7 @@ def test_q_in_the_window_stops_and_saves(tmp_path, demo_videos, monkeypatch, cap
     monkeypatch.setattr(cv2, "waitKey", lambda delay: next(keys))
     code, output = run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r", "-d")
     assert code == 0 and len(load_result(tmp_path / "r").faces) == 3
+    assert output.out.strip().splitlines()[-1].startswith(f"Stopped at {demo_videos[0]} 0:02.0;")
 
 
 def test_autosaves_keep_a_crashed_runs_faces(tmp_path, demo_videos, monkeypatch, capsys):
@@ -127,3 +134,24 @@ def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path, demo_videos, mo
     assert code == 130
     assert output.err.strip().splitlines() == [
         "face-classifier: interrupted; the result is as the last save left it"]
+
+
+def test_a_stopped_photo_is_named_without_a_time_and_a_webcam_at_its_clock_time(tmp_path):
+    from facesort.app.run import LoopSummary
+    from facesort.pipeline.frames import FrameFaces, PipelineStats
+    from facesort.records.source import CAMERA, PHOTO, SourceInfo
+
+    def stopped_at(info, seconds):
+        frame = FrameFaces(info, 0, seconds, np.zeros((2, 2, 3), np.uint8), [], [], None)
+        return face_classifier.stopped_message(
+            LoopSummary(1.0, None, PipelineStats(), True, frame), tmp_path)
+
+    photo = SourceInfo("album/me.jpg", PHOTO, 0.0, 1, 64, 48)
+    assert stopped_at(photo, 0.0).startswith("Stopped at album/me.jpg; the faces found")
+    camera = SourceInfo("camera0@20250101-120000", CAMERA, 30.0, 0, 64, 48)
+    at = time.mktime((2025, 1, 1, 12, 0, 5, 0, 0, -1))
+    assert stopped_at(camera, at).startswith(
+        "Stopped at camera0@20250101-120000 2025-01-01 12:00:05;")
+    nothing = LoopSummary(0.1, None, PipelineStats(), True, None)
+    assert face_classifier.stopped_message(nothing, tmp_path).startswith(
+        "Stopped before the first frame")

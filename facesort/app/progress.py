@@ -1,5 +1,6 @@
 """The frame loop's progress bar (tqdm): an ETA when the number of frames to look at is known
-(files, photos), a live rate when it is not (a webcam). Drawn only on a terminal."""
+(files, photos), else the frames so far, the time elapsed and the rate (a webcam, a file
+played live). Drawn only on a terminal."""
 from __future__ import annotations
 
 import contextlib
@@ -54,6 +55,11 @@ class Progress:
     def advance(self, info: SourceInfo, seconds: float, summary: str) -> None:
         """One more frame of ``info`` done, at ``seconds``; ``summary`` is the db's counts."""
         self.describe(info, seconds, summary, refresh=False)
+        if self._bar.total is not None and self._bar.n >= self._bar.total:
+            # more frames than counted (a video whose header undercounts): tqdm would show
+            # "0%| | 140/? [00:04<00:00]", so show the count and the rate from here on
+            self._bar.total = None
+            self._bar.bar_format = OPEN_ENDED
         self._bar.update(1)
 
     def describe(self, info: SourceInfo, seconds: float, summary: str,

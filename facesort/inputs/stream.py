@@ -38,6 +38,11 @@ from facesort.records.source import (
 log = logging.getLogger(__name__)
 
 PHOTO_HASH_LENGTH = 8  # hex digits of the photo's SHA-1 in its face names
+# A photo is decoded whole and searched at full resolution: a run's peak memory grows with its
+# pixels (about 33 bytes a pixel with the default --small-faces: 1.5 GB for 8000x6000), so a
+# bigger photo is skipped with a warning. 50 MP lets through what cameras and phones take
+# (8000x6000 is 48 MP); a PNG of 1 MB can hold 20000x20000 pixels, 12 GB and 3 minutes.
+MAX_PHOTO_PIXELS = 50_000_000
 
 Frame = tuple[SourceInfo, int, float, np.ndarray]  # source, frame index, time_s, BGR image
 
@@ -66,8 +71,10 @@ def photos_in(folder: Path) -> list[Path]:
                   if not p.name.startswith(".") and p.is_file() and is_photo(p))
 
 
-def read_photo(path: Path, text: str) -> tuple[SourceInfo, np.ndarray] | None:
-    """A photo as a one-frame source, or None when it is not a readable image.
+def read_photo(path: Path, text: str,
+               max_pixels: int = MAX_PHOTO_PIXELS) -> tuple[SourceInfo, np.ndarray] | None:
+    """A photo as a one-frame source, or None when it is not a readable image or has more
+    than ``max_pixels`` pixels (known from its header, before decoding it).
 
     Its faces are named ``<stem>-<hash>_f000000_<i>.png``: the hash of the photo's bytes keeps
     IMG_0001.jpg of one folder apart from IMG_0001.jpg of another, and gives the same picture
@@ -78,6 +85,11 @@ def read_photo(path: Path, text: str) -> tuple[SourceInfo, np.ndarray] | None:
     except OSError as error:
         log.warning("skipping %s: %s", text, error.strerror or error)
         return None
+    size = storage.image_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        log.warning("skipping %s: %dx%d pixels, more than the %s a photo may have; shrink it "
+                    "to read it", text, size[0], size[1], megapixels(max_pixels))
+        return None
     image = storage.decode_image(data)
     if image is None:
         log.warning("skipping %s: not a readable image", text)
@@ -87,6 +99,10 @@ def read_photo(path: Path, text: str) -> tuple[SourceInfo, np.ndarray] | None:
     info = SourceInfo(name=text, kind=PHOTO, fps=0.0, frame_count=1, width=width,
                       height=height, stem=f"{path.stem}-{digest}")
     return info, image
+
+
+def megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:g} megapixels"
 
 
 def plan_inputs(texts: list[str]) -> list[InputItem]:
@@ -142,14 +158,17 @@ def check_video_stems(items: list[InputItem]) -> None:
 class Inputs:
     """The planned INPUTs, read in order as one stream of frames."""
 
-    def __init__(self, items: list[InputItem], sampling: Sampling) -> None:
+    def __init__(self, items: list[InputItem], sampling: Sampling,
+                 max_photo_pixels: int = MAX_PHOTO_PIXELS) -> None:
         self.items = items
         self.sampling = sampling
+        self.max_photo_pixels = max_photo_pixels
         self.unreadable: list[str] = []  # inputs skipped during the run, with a warning
 
     @classmethod
-    def open(cls, texts: list[str], sampling: Sampling) -> Inputs:
-        return cls(plan_inputs(texts), sampling)
+    def open(cls, texts: list[str], sampling: Sampling,
+             max_photo_pixels: int = MAX_PHOTO_PIXELS) -> Inputs:
+        return cls(plan_inputs(texts), sampling, max_photo_pixels)
 
     @property
     def total_frames(self) -> int | None:
@@ -174,7 +193,7 @@ class Inputs:
         for item in self.items:
             if item.kind == PHOTO:
                 log.info("reading %s", item.text)
-                photo = read_photo(Path(item.text), item.text)
+                photo = read_photo(Path(item.text), item.text, self.max_photo_pixels)
                 if photo is None:
                     self.unreadable.append(item.text)
                     continue
