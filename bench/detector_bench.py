@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Face detectors compared: dlib HOG (upsample 0 and 1) against YuNet at several score
+thresholds, on 100 labelled WIDER FACE photos and on the stage clip, one core (issue 16).
+
+WIDER (../shared/data/wider-val, 416 px wide): recall on valid faces 16 px tall and up, also by
+face height and by the pose and illumination flags; a detection finds a face when their IoU is
+at least MATCH_IOU (each face and each detection matched once, best overlap first). A false
+detection is one whose IoU with every labelled box, invalid and tiny ones included, stays
+below MATCH_IOU. ms per image on one core (cv2.setNumThreads(1); dlib's HOG is single-threaded).
+YuNet runs once per image at the lowest threshold and is cut at each higher one: NMS only lets
+a box suppress lower-scored ones, so the rows are what each threshold gives alone.
+
+The clip (../shared/data/clips/short_hamilton_clip.mp4, 640x360, no labels): faces found on
+every 15th frame per detector. Timing on a clip frame scaled to 1920x1080, full size and at half.
+
+Skips (exit 0) when ../shared is absent.
+
+usage: bench/detector_bench.py [--thresholds 0.6 0.75 0.85 0.9] [--yunet-scale 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+from facesort.detection.yunet import YuNet  # noqa: E402  (the project, found above)
+
+SHARED = PROJECT.parent / "shared"
+WIDER = SHARED / "data" / "wider-val"
+CLIP = SHARED / "data" / "clips" / "short_hamilton_clip.mp4"
+CLIP_STEP = 15                      # every 15th frame: 19 frames of a 9 s clip
+MATCH_IOU = 0.4                     # HOG's boxes are tighter than WIDER's: 0.5 would miss many
+MIN_HEIGHT = 16                     # px: faces shorter than this are not counted (shared/README)
+SIZE_BINS = ((16, 24), (24, 32), (32, 64), (64, 100_000))
+LOWEST_THRESHOLD = 0.3
+FULL_HD = (1920, 1080)
+TIMING_REPEATS = 5
+
+
+@dataclass
+class Tally:
+    """Found / all valid faces per group, false detections and time, for one detector."""
+
+    found: dict[str, int] = field(default_factory=dict)
+    total: dict[str, int] = field(default_factory=dict)
+    false: int = 0
+    seconds: float = 0.0
+    images: int = 0
+
+    def add(self, group: str, hit: bool) -> None:
+        self.total[group] = self.total.get(group, 0) + 1
+        self.found[group] = self.found.get(group, 0) + int(hit)
+
+    def recall(self, group: str) -> str:
+        total = self.total.get(group, 0)
+        return f"{100 * self.found.get(group, 0) / total:.1f}" if total else "-"
+
+
+def iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU matrix of (N, 4) and (M, 4) boxes given as left, top, right, bottom."""
+    if len(boxes) == 0 or len(others) == 0:
+        return np.zeros((len(boxes), len(others)))
+    left = np.maximum(boxes[:, None, 0], others[None, :, 0])
+    top = np.maximum(boxes[:, None, 1], others[None, :, 1])
+    right = np.minimum(boxes[:, None, 2], others[None, :, 2])
+    bottom = np.minimum(boxes[:, None, 3], others[None, :, 3])
+    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
+    return inter / (area(boxes)[:, None] + area(others)[None, :] - inter)
+
+
+def match(detections: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy one-to-one matching by IoU >= MATCH_IOU: (which faces are found, which
+    detections found one)."""
+    overlaps = iou(detections, faces)
+    found = np.zeros(len(faces), bool)
+    used = np.zeros(len(detections), bool)
+    for flat in np.argsort(-overlaps, axis=None):
+        d, f = np.unravel_index(flat, overlaps.shape)
+        if overlaps[d, f] < MATCH_IOU:
+            break
+        if not used[d] and not found[f]:
+            used[d] = found[f] = True
+    return found, used
+
+
+def size_group(height: float) -> str:
+    low, high = next(b for b in SIZE_BINS if b[0] <= height < b[1])
+    return f"{low}-{high}px" if high < 100_000 else f"{low}+px"
+
+
+def hog_detections(hog, rgb: np.ndarray, upsample: int) -> np.ndarray:
+    """dlib HOG boxes as left, top, right, bottom (its detections at threshold 0)."""
+    rects, _, _ = hog.run(rgb, upsample, 0.0)
+    return np.array([[r.left(), r.top(), r.right(), r.bottom()] for r in rects],
+                    float).reshape(-1, 4)
+
+
+def yunet_detections(rows: np.ndarray, threshold: float) -> np.ndarray:
+    kept = rows[rows[:, 4] >= threshold]
+    return np.column_stack([kept[:, 0], kept[:, 1], kept[:, 0] + kept[:, 2],
+                            kept[:, 1] + kept[:, 3]]).reshape(-1, 4)
+
+
+def score_image(tally: Tally, detections: np.ndarray, label: dict) -> None:
+    boxes = np.array(label["boxes"], float).reshape(-1, 4)
+    heights = boxes[:, 3] - boxes[:, 1]
+    counted = (np.array(label["invalid"]) == 0) & (heights >= MIN_HEIGHT)
+    found, used = match(detections, boxes[counted])
+    for hit, index in zip(found, np.flatnonzero(counted)):
+        tally.add("all", hit)
+        tally.add(size_group(heights[index]), hit)
+        tally.add("pose " + ("atypical" if label["pose"][index] else "typical"), hit)
+        tally.add("light " + ("extreme" if label["illumination"][index] else "normal"), hit)
+    if len(detections):
+        near_any = iou(detections, boxes).max(axis=1, initial=0) >= MATCH_IOU
+        tally.false += int((~used & ~near_any).sum())
+
+
+def timed(function, *arguments):
+    start = time.perf_counter()
+    result = function(*arguments)
+    return result, time.perf_counter() - start
+
+
+def wider(hog, thresholds: list[float], yunet_scales: list[float]) -> dict[str, Tally]:
+    labels = json.loads((WIDER / "labels.json").read_text())
+    yunets = {scale: YuNet(LOWEST_THRESHOLD, scale=scale) for scale in yunet_scales}
+    tallies: dict[str, Tally] = {}
+    for name, label in sorted(labels.items()):
+        bgr = cv2.imread(str(WIDER / f"{name}.jpg"))
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        runs = []
+        for upsample in (0, 1):
+            boxes, seconds = timed(hog_detections, hog, rgb, upsample)
+            runs.append((f"HOG upsample {upsample}", boxes, seconds))
+        for scale, yunet in yunets.items():
+            rows, seconds = timed(yunet.detect, bgr)
+            suffix = "" if scale == 1 else f" x{scale:g}"
+            for threshold in thresholds:
+                runs.append((f"YuNet {threshold:.2f}{suffix}",
+                             yunet_detections(rows, threshold), seconds))
+        for detector, boxes, seconds in runs:
+            tally = tallies.setdefault(detector, Tally())
+            score_image(tally, boxes, label)
+            tally.seconds += seconds
+            tally.images += 1
+    return tallies
+
+
+def clip_frames() -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(CLIP))
+    frames, index = [], 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index % CLIP_STEP == 0:
+            frames.append(frame)
+        index += 1
+    capture.release()
+    return frames
+
+
+def clip_counts(hog, frames: list[np.ndarray], thresholds: list[float]) -> dict[str, int]:
+    counts = {}
+    for upsample in (0, 1):
+        counts[f"HOG upsample {upsample}"] = sum(
+            len(hog_detections(hog, np.ascontiguousarray(f[:, :, ::-1]), upsample))
+            for f in frames)
+    yunet = YuNet(LOWEST_THRESHOLD)
+    rows = [yunet.detect(frame) for frame in frames]
+    for threshold in thresholds:
+        counts[f"YuNet {threshold:.2f}"] = sum(int((r[:, 4] >= threshold).sum()) for r in rows)
+    return counts
+
+
+def best_ms(function, *arguments) -> float:
+    function(*arguments)  # first call loads models and sizes the network
+    return 1000 * min(timed(function, *arguments)[1] for _ in range(TIMING_REPEATS))
+
+
+def full_hd_timing(hog, frame: np.ndarray) -> dict[str, float]:
+    big = cv2.resize(frame, FULL_HD, interpolation=cv2.INTER_LINEAR)
+    rgb = np.ascontiguousarray(big[:, :, ::-1])
+    half = np.ascontiguousarray(cv2.resize(big, None, fx=0.5, fy=0.5,
+                                           interpolation=cv2.INTER_AREA)[:, :, ::-1])
+    return {
+        "YuNet 1920x1080": best_ms(YuNet().detect, big),
+        "YuNet at half (scale=0.5, resize included)": best_ms(YuNet(scale=0.5).detect, big),
+        "HOG upsample 0, 1920x1080": best_ms(hog_detections, hog, rgb, 0),
+        "HOG upsample 0, at half (resize not included)": best_ms(hog_detections, hog, half, 0),
+    }
+
+
+def print_table(tallies: dict[str, Tally], counts: dict[str, int]) -> None:
+    groups = (["all"] + [size_group(low) for low, _ in SIZE_BINS]
+              + ["pose typical", "pose atypical", "light normal", "light extreme"])
+    totals = next(iter(tallies.values())).total
+    head = ["detector", *groups, "false", "ms/img", "clip faces"]
+    widths = [max(24, *(len(n) for n in tallies))] + [max(len(g), 6) for g in groups] + [5, 6, 10]
+    print("recall % on WIDER valid faces >= 16 px (faces in group):")
+    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))))
+    print("  ".join(["(faces)".ljust(widths[0])]
+                    + [str(totals[g]).rjust(w) for g, w in zip(groups, widths[1:])]))
+    for name, tally in tallies.items():
+        cells = [name.ljust(widths[0])]
+        cells += [tally.recall(g).rjust(w) for g, w in zip(groups, widths[1:])]
+        cells += [str(tally.false).rjust(5), f"{1000 * tally.seconds / tally.images:.1f}".rjust(6)]
+        clip_name = name if name in counts else None
+        cells += [str(counts[clip_name]).rjust(10) if clip_name else "-".rjust(10)]
+        print("  ".join(cells))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--thresholds", type=float, nargs="+",
+                        default=[0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9],
+                        help="YuNet score thresholds to compare")
+    parser.add_argument("--yunet-scale", type=float, nargs="+", default=[1.0, 2.0],
+                        help="YuNet's scale factors on the WIDER photos (2: upsampled)")
+    args = parser.parse_args()
+    if not (WIDER / "labels.json").exists() or not CLIP.exists():
+        print(f"detector_bench: {SHARED} is absent: nothing to measure")
+        return 0
+    cv2.setNumThreads(1)
+    import dlib
+
+    hog = dlib.get_frontal_face_detector()
+    tallies = wider(hog, args.thresholds, args.yunet_scale)
+    frames = clip_frames()
+    counts = clip_counts(hog, frames, args.thresholds)
+    print(f"WIDER: {next(iter(tallies.values())).images} photos; match IoU >= {MATCH_IOU}; "
+          f"clip: {len(frames)} frames (every {CLIP_STEP}th); one core")
+    print_table(tallies, counts)
+    print("\nms per 1080p frame (clip frame scaled up), one core, best of "
+          f"{TIMING_REPEATS}:")
+    for name, ms in full_hd_timing(hog, frames[len(frames) // 2]).items():
+        print(f"  {name:48s} {ms:7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
