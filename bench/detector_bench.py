@@ -13,9 +13,16 @@ a box suppress lower-scored ones, so the rows are what each threshold gives alon
 The clip (../shared/data/clips/short_hamilton_clip.mp4, 640x360, no labels): faces found on
 every 15th frame per detector. Timing on a clip frame scaled to 1920x1080, full size and at half.
 
+With --encoding, also how well dlib encodes YuNet's faces, on the LFW dev people
+(../shared/data/lfw-dev: 12 people with 14 photos, 12 with one): the encoding from
+dlib_square() against the one from HOG's own box, then per face size (each photo shrunk so the
+face is 16..60 px) and per yaw_proxy: the distance to the person's mean of frontal full-size
+encodings (leaving the face out), how often it passes 0.44 (the project's -t), how often another
+person's mean lies within 0.44, and whether YuNet still finds the shrunk face.
+
 Skips (exit 0) when ../shared is absent.
 
-usage: bench/detector_bench.py [--thresholds 0.6 0.75 0.85 0.9] [--yunet-scale 2]
+usage: bench/detector_bench.py [--thresholds 0.6 0.75 0.85 0.9] [--yunet-scale 1 2] [--encoding]
 """
 from __future__ import annotations
 
@@ -31,11 +38,13 @@ import numpy as np
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
-from facesort.detection.yunet import YuNet  # noqa: E402  (the project, found above)
+from facesort.detection.yunet import (YuNet, dlib_square, face_size,  # noqa: E402
+                                      yaw_proxy)  # (the project, found above)
 
 SHARED = PROJECT.parent / "shared"
 WIDER = SHARED / "data" / "wider-val"
 CLIP = SHARED / "data" / "clips" / "short_hamilton_clip.mp4"
+LFW = SHARED / "data" / "lfw-dev"
 CLIP_STEP = 15                      # every 15th frame: 19 frames of a 9 s clip
 MATCH_IOU = 0.4                     # HOG's boxes are tighter than WIDER's: 0.5 would miss many
 MIN_HEIGHT = 16                     # px: faces shorter than this are not counted (shared/README)
@@ -43,6 +52,12 @@ SIZE_BINS = ((16, 24), (24, 32), (32, 64), (64, 100_000))
 LOWEST_THRESHOLD = 0.3
 FULL_HD = (1920, 1080)
 TIMING_REPEATS = 5
+FULL_HD_SCALES = (1.0, 0.75, 0.5)
+SAME_PERSON = 0.44                  # the project's default similarity threshold (-t)
+FRONTAL = 0.3                       # |yaw_proxy| of the faces that make a person's mean
+ENCODE_SIZES = (16, 20, 24, 28, 32, 40, 60)  # px, sqrt(w * h) of the YuNet box
+YAW_BINS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 99.0))
+CENTRE_DISTANCE = 40                # px: an LFW photo's own face is centred in its 250x250
 
 
 @dataclass
@@ -193,9 +208,10 @@ def full_hd_timing(hog, frame: np.ndarray) -> dict[str, float]:
     rgb = np.ascontiguousarray(big[:, :, ::-1])
     half = np.ascontiguousarray(cv2.resize(big, None, fx=0.5, fy=0.5,
                                            interpolation=cv2.INTER_AREA)[:, :, ::-1])
+    timings = {f"YuNet scale={scale:g} (resize included)": best_ms(YuNet(scale=scale).detect, big)
+               for scale in FULL_HD_SCALES}
     return {
-        "YuNet 1920x1080": best_ms(YuNet().detect, big),
-        "YuNet at half (scale=0.5, resize included)": best_ms(YuNet(scale=0.5).detect, big),
+        **timings,
         "HOG upsample 0, 1920x1080": best_ms(hog_detections, hog, rgb, 0),
         "HOG upsample 0, at half (resize not included)": best_ms(hog_detections, hog, half, 0),
     }
@@ -220,6 +236,130 @@ def print_table(tallies: dict[str, Tally], counts: dict[str, int]) -> None:
         print("  ".join(cells))
 
 
+@dataclass
+class LfwFace:
+    """One LFW photo's own face: its person, YuNet row, HOG box, and encodings by size."""
+
+    person: str
+    bgr: np.ndarray
+    row: np.ndarray
+    hog_box: tuple[int, int, int, int] | None
+    encodings: dict[object, np.ndarray] = field(default_factory=dict)
+    found: dict[int, bool] = field(default_factory=dict)
+
+
+def centred(rows: np.ndarray, width: int, height: int) -> np.ndarray | None:
+    """The detection nearest the middle of an LFW photo, if near enough."""
+    if len(rows) == 0:
+        return None
+    centres = rows[:, :2] + rows[:, 2:4] / 2
+    distances = np.linalg.norm(centres - [width / 2, height / 2], axis=1)
+    return rows[np.argmin(distances)] if distances.min() < CENTRE_DISTANCE else None
+
+
+def lfw_faces(hog) -> list[LfwFace]:
+    finder = YuNet(score_threshold=0.5)   # low: every photo's face, however turned
+    faces = []
+    for photo in sorted(LFW.glob("*/*.jpg")):
+        bgr = cv2.imread(str(photo))
+        height, width = bgr.shape[:2]
+        row = centred(finder.detect(bgr), width, height)
+        if row is None:
+            continue
+        rects = [r for r in hog(np.ascontiguousarray(bgr[:, :, ::-1]), 1)
+                 if np.hypot(r.center().x - width / 2, r.center().y - height / 2) < CENTRE_DISTANCE]
+        hog_box = (rects[0].top(), rects[0].right(), rects[0].bottom(), rects[0].left()) \
+            if rects else None
+        faces.append(LfwFace(photo.parent.name, bgr, row, hog_box))
+    return faces
+
+
+def square_check(encoder, faces: list[LfwFace]) -> None:
+    """Encodings from HOG's box against those from other boxes on the same face."""
+    names = ["dlib_square(YuNet box)", "YuNet's own box (not square)",
+             "HOG box moved 2 px (noise floor)"]
+    distances = []
+    for face in faces:
+        if face.hog_box is None:
+            continue
+        left, top, width, height = face.row[:4]
+        top_h, right_h, bottom_h, left_h = face.hog_box
+        boxes = [face.hog_box, dlib_square(left, top, width, height),
+                 (int(top), int(left + width), int(top + height), int(left)),
+                 (top_h + 2, right_h + 2, bottom_h + 2, left_h + 2)]
+        encodings = np.array(encoder.encode(np.ascontiguousarray(face.bgr[:, :, ::-1]), boxes))
+        distances.append(np.linalg.norm(encodings[1:] - encodings[0], axis=1))
+    table = np.array(distances)
+    print(f"\nencoding distance to the one from HOG's own box, {len(table)} LFW faces found by both:")
+    for name, column in zip(names, table.T):
+        print(f"  {name:34s} median {np.median(column):.3f}  90th percentile "
+              f"{np.percentile(column, 90):.3f}  max {column.max():.3f}")
+
+
+def encode_by_size(encoder, faces: list[LfwFace]) -> None:
+    detector = YuNet()
+    for face in faces:
+        left, top, width, height = face.row[:4]
+        face.encodings["full"] = encoder.encode(np.ascontiguousarray(face.bgr[:, :, ::-1]),
+                                                [dlib_square(left, top, width, height)])[0]
+        for size in ENCODE_SIZES:
+            factor = size / face_size(face.row)[0]
+            small = cv2.resize(face.bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            box = dlib_square(*(face.row[:4] * factor))
+            face.encodings[size] = encoder.encode(np.ascontiguousarray(small[:, :, ::-1]), [box])[0]
+            centre = (face.row[:2] + face.row[2:4] / 2) * factor
+            rows = detector.detect(small)
+            face.found[size] = bool(len(rows)) and bool(
+                np.linalg.norm(rows[:, :2] + rows[:, 2:4] / 2 - centre, axis=1).min() < size / 2)
+
+
+def reliability(faces: list[LfwFace], chosen: list[LfwFace], key: object) -> str:
+    """Distance of each chosen face (at ``key`` size) to its person's frontal mean, leaving
+    the face itself out; the share past SAME_PERSON; the share with another person's mean
+    within SAME_PERSON (faces of one-photo people count here too)."""
+    people = sorted({f.person for f in faces if sum(g.person == f.person for g in faces) > 1})
+    frontal = {p: [f for f in faces if f.person == p and abs(yaw_proxy(f.row)[0]) <= FRONTAL]
+               for p in people}
+    own, others_near = [], []
+    for face in chosen:
+        means = {p: np.mean([g.encodings["full"] for g in group if g is not face], axis=0)
+                 for p, group in frontal.items()}
+        encoding = face.encodings[key]
+        others_near.append(min(np.linalg.norm(encoding - m) for p, m in means.items()
+                               if p != face.person) < SAME_PERSON)
+        if face.person in means:
+            own.append(np.linalg.norm(encoding - means[face.person]))
+    own_array = np.array(own)
+    return (f"{len(own):5d}  {np.median(own_array):6.3f}  {np.percentile(own_array, 90):6.3f}  "
+            f"{100 * (own_array > SAME_PERSON).mean():8.1f}  {100 * np.mean(others_near):9.1f}")
+
+
+def encoding_study(hog) -> None:
+    if not LFW.is_dir():
+        print(f"\nencoding study: {LFW} is absent")
+        return
+    from face_detector import FaceDetector
+
+    encoder = FaceDetector()   # the project's encoder: 5-point alignment, mirror average
+    faces = lfw_faces(hog)
+    square_check(encoder, faces)
+    encode_by_size(encoder, faces)
+    head = (" faces  median     p90  %>0.44 %other<0.44")
+    print(f"\nencoding reliability on {len(faces)} LFW faces (own person: distance to the "
+          f"mean of its frontal (|yaw| <= {FRONTAL}) full-size faces, itself left out):")
+    print(f"  size px  YuNet finds {head}")
+    for size in (*ENCODE_SIZES, "full"):
+        found = (f"{100 * np.mean([f.found[size] for f in faces]):9.0f}%"
+                 if size != "full" else "        - ")
+        print(f"  {size!s:>7}  {found}  {reliability(faces, faces, size)}")
+    for key in ("full", 32):
+        print(f"  by |yaw_proxy| at {key} {'size' if key == 'full' else 'px'}:")
+        for low, high in YAW_BINS:
+            chosen = [f for f in faces if low <= abs(yaw_proxy(f.row)[0]) < high]
+            if chosen:
+                print(f"  {low:.1f}-{min(high, 9):.1f}             {reliability(faces, chosen, key)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", type=float, nargs="+",
@@ -227,6 +367,8 @@ def main() -> int:
                         help="YuNet score thresholds to compare")
     parser.add_argument("--yunet-scale", type=float, nargs="+", default=[1.0, 2.0],
                         help="YuNet's scale factors on the WIDER photos (2: upsampled)")
+    parser.add_argument("--encoding", action="store_true",
+                        help="also the encoding study on the LFW dev people (~2 min)")
     args = parser.parse_args()
     if not (WIDER / "labels.json").exists() or not CLIP.exists():
         print(f"detector_bench: {SHARED} is absent: nothing to measure")
@@ -245,6 +387,8 @@ def main() -> int:
           f"{TIMING_REPEATS}:")
     for name, ms in full_hd_timing(hog, frames[len(frames) // 2]).items():
         print(f"  {name:48s} {ms:7.1f}")
+    if args.encoding:
+        encoding_study(hog)
     return 0
 
 
