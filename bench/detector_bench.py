@@ -45,6 +45,13 @@ SHARED = PROJECT.parent / "shared"
 WIDER = SHARED / "data" / "wider-val"
 CLIP = SHARED / "data" / "clips" / "short_hamilton_clip.mp4"
 LFW = SHARED / "data" / "lfw-dev"
+PHOTOS = SHARED / "data" / "photos"
+# turned faces of known people on the clip, picked out by eye once: the stage performer is its
+# only face of 85 px and more in frames 84-210; Obama sits in the audience shot of frames
+# 213-274 with his box's left edge at 300-335 px and its top above 50 px
+PERFORMER_FRAMES, PERFORMER_MIN_SIZE = range(84, 211), 85
+OBAMA_FRAMES, OBAMA_LEFT, OBAMA_TOP = range(213, 275), (300, 335), 50
+OBAMA_PHOTOS = ("obama.jpg", "obama2.jpg")
 CLIP_STEP = 15                      # every 15th frame: 19 frames of a 9 s clip
 MATCH_IOU = 0.4                     # HOG's boxes are tighter than WIDER's: 0.5 would miss many
 MIN_HEIGHT = 16                     # px: faces shorter than this are not counted (shared/README)
@@ -334,6 +341,56 @@ def reliability(faces: list[LfwFace], chosen: list[LfwFace], key: object) -> str
             f"{100 * (own_array > SAME_PERSON).mean():8.1f}  {100 * np.mean(others_near):9.1f}")
 
 
+def clip_yaw_check(encoder) -> None:
+    """Turned faces of two known people on the clip against their frontal references."""
+    detector = YuNet()
+
+    def encode(bgr: np.ndarray, row: np.ndarray) -> np.ndarray:
+        box = dlib_square(*row[:4], image_size=(bgr.shape[1], bgr.shape[0]))
+        return encoder.encode(np.ascontiguousarray(bgr[:, :, ::-1]), [box])[0]
+
+    performer, obama = [], []
+    capture = cv2.VideoCapture(str(CLIP))
+    for index in range(OBAMA_FRAMES.stop):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index % 3:
+            continue
+        for row in detector.detect(frame):
+            if index in PERFORMER_FRAMES and face_size(row)[0] >= PERFORMER_MIN_SIZE:
+                performer.append((yaw_proxy(row)[0], encode(frame, row)))
+            elif (index in OBAMA_FRAMES and OBAMA_LEFT[0] <= row[0] <= OBAMA_LEFT[1]
+                  and row[1] < OBAMA_TOP):
+                obama.append((yaw_proxy(row)[0], encode(frame, row)))
+    capture.release()
+    yaws = np.array([y for y, _ in performer])
+    encodings = np.array([e for _, e in performer])
+    frontal = np.abs(yaws) <= FRONTAL
+    print(f"\nclip, every 3rd frame: the performer ({len(performer)} faces, {frontal.sum()} "
+          f"frontal), distance to the mean of his frontal faces (itself left out):")
+    for low, high in YAW_BINS:
+        chosen = np.flatnonzero((np.abs(yaws) >= low) & (np.abs(yaws) < high))
+        if len(chosen):
+            distances = [np.linalg.norm(encodings[i] - encodings[frontal & (np.arange(len(yaws))
+                                                                            != i)].mean(axis=0))
+                         for i in chosen]
+            print(f"  |yaw| {low:.1f}-{min(high, 9):.1f}: {len(chosen):3d} faces, median "
+                  f"{np.median(distances):.3f}, max {max(distances):.3f}, "
+                  f"{sum(d > SAME_PERSON for d in distances)} past {SAME_PERSON}")
+    references = []
+    for name in OBAMA_PHOTOS:
+        bgr = cv2.imread(str(PHOTOS / name))
+        rows = detector.detect(bgr)
+        references.append(encode(bgr, rows[np.argmax(face_size(rows))]))
+    distances = [np.linalg.norm(e - np.mean(references, axis=0)) for _, e in obama]
+    yaws = [abs(y) for y, _ in obama]
+    print(f"  Obama in the audience ({len(obama)} faces, |yaw| {min(yaws):.1f}-{max(yaws):.1f}) "
+          f"to the mean of his frontal photos {', '.join(OBAMA_PHOTOS)}: median "
+          f"{np.median(distances):.3f}, min {min(distances):.3f} (the two photos: "
+          f"{np.linalg.norm(references[0] - references[1]):.3f} apart)")
+
+
 def encoding_study(hog) -> None:
     if not LFW.is_dir():
         print(f"\nencoding study: {LFW} is absent")
@@ -358,6 +415,7 @@ def encoding_study(hog) -> None:
             chosen = [f for f in faces if low <= abs(yaw_proxy(f.row)[0]) < high]
             if chosen:
                 print(f"  {low:.1f}-{min(high, 9):.1f}             {reliability(faces, chosen, key)}")
+    clip_yaw_check(encoder)
 
 
 def main() -> int:

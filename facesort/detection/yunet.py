@@ -34,13 +34,32 @@ NMS_THRESHOLD = 0.3         # OpenCV's default: overlapping boxes of one face ar
 TOP_K = 5000                # boxes kept before NMS: OpenCV's default, far above any crowd
 
 # dlib_square(): YuNet's box reaches from forehead to chin, dlib's 5-point aligner and encoder
-# were trained on HOG's tighter square, set lower on the face. TO BE MEASURED.
+# were trained on HOG's tighter square, set lower on the face. On 179 LFW faces found by both
+# (bench/detector_bench.py --encoding) the encoding from this square lies a median 0.044 from
+# the one from HOG's own box (90th percentile 0.072), as close as HOG's box moved by 2 px
+# (0.041); YuNet's own box gives 0.066. The aligner makes the exact values matter little:
+# sides 0.90-1.06 and drops 0-0.08 all gave medians of 0.040-0.044.
 SQUARE_SIDE = 0.98          # side of the square / sqrt(width * height) of YuNet's box
 SQUARE_DROP = 0.04          # the square's centre lies this many box heights below the box's
 
-# Encoding reliability: TO BE MEASURED.
+# Faces to trust for forming persons (bench/detector_bench.py --encoding). 168 LFW faces of 12
+# people, each shrunk to a size: the share whose encoding lies further than 0.44 (the project's
+# -t) from its person's mean of frontal full-size faces is 0.6% at full size (~64 px), 1.2% at
+# 60 px, 1.8% at 40, 3.6% at 32, 6.0% at 28, 15.5% at 24, 39% at 20, 78% at 16.
 MIN_ENCODE_SIZE = 32        # px, sqrt(width * height) of the YuNet box
-MAX_ENCODE_YAW = 0.5        # |yaw_proxy|
+# Turned faces: up to |yaw| 1.15 none of the LFW faces (14 past 0.6) nor the clip's performer
+# (10 past 0.6) lay further than 0.40 from their person's frontal mean (frontal faces: 0.31
+# median). Obama in the clip's audience, |yaw| 1.3-3.8 (3/4 view to profile), lay 0.52-0.59
+# from his frontal photos (n=21; dim, hand at the chin). At 32 px, LFW faces past |yaw| 0.6
+# split at 14% against 3% for frontal ones: few turned faces were at hand, so this is a bound.
+MAX_ENCODE_YAW = 1.0        # |yaw_proxy|: the nose tip about over an eye, ~40 degrees of turn
+
+# Detection cost grows with the pixels: a 1920x1080 frame takes ~120 ms on one core, at
+# scale 0.75 ~73 ms, at 0.5 ~26-36 ms. YuNet finds LFW faces shrunk to 16 px 53% of the time,
+# 20 px 91%, 24 px 98%. Detecting a 1080p frame at DETECTION_SIDE px (scale 0.5) thus keeps
+# faces of 48 px and up, loses some of 32-40 px (found 53-91%), and mostly ones under 32 px,
+# too small to encode well anyway (MIN_ENCODE_SIZE); scale 0.75 keeps the 32 px ones (98%).
+DETECTION_SIDE = 960        # px, the longer side detection needs for frames larger than this
 
 RIGHT_EYE, LEFT_EYE, NOSE, RIGHT_MOUTH, LEFT_MOUTH = (slice(5 + 2 * i, 7 + 2 * i) for i in range(5))
 
@@ -160,6 +179,11 @@ class YuNet:
         return rows.astype(np.float32)
 
 
+def detection_scale(width: int, height: int, longest_side: int = DETECTION_SIDE) -> float:
+    """The ``scale`` for a frame: 1.0 up to ``longest_side``, else shrunk to it (1080p: 0.5)."""
+    return min(1.0, longest_side / max(width, height, 1))
+
+
 def dlib_square(left: float, top: float, width: float, height: float,
                 image_size: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
     """The ``(top, right, bottom, left)`` square for dlib's aligner and encoder that matches a
@@ -193,7 +217,7 @@ def yaw_proxy(rows: np.ndarray) -> np.ndarray:
     """How far each face is turned, from its landmarks: (N, 15) -> (N,).
 
     The nose tip projected on the line from the right eye to the left eye: 0 when it lies
-    midway (frontal), -1 / +1 when it lies over the right / left eye (about 45 degrees
+    midway (frontal), -1 / +1 when it lies over the right / left eye (about 40 degrees
     of head turn), beyond when it passes the eye (a profile). The same measured on the mouth
     corners is averaged in, which halves the noise of a single landmark.
     """
