@@ -95,8 +95,8 @@ def iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
     right = np.minimum(boxes[:, None, 2], others[None, :, 2])
     bottom = np.minimum(boxes[:, None, 3], others[None, :, 3])
     inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
-    return inter / (area(boxes)[:, None] + area(others)[None, :] - inter)
+    area, other_area = ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) for b in (boxes, others))
+    return inter / (area[:, None] + other_area[None, :] - inter)
 
 
 def match(detections: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

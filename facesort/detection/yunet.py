@@ -26,9 +26,9 @@ MODEL_BYTES = 232_589       # the file above; any other size is a truncated or r
 
 # Scores below this are dropped. On 100 WIDER FACE validation photos (bench/detector_bench.py,
 # valid faces >= 16 px, IoU >= 0.4): 0.70 finds 66.2% with 16 false detections, 0.74 62.5% / 5,
-# 0.75 61.1% / 4, 0.76 59.4% / 3, 0.80 51.5% / 1. The 4 left at 0.75 are all real faces whose
-# box misses the label or that are unlabelled; the non-faces found (hands, hair, statues, a fist
-# on the stage clip at 0.74) all score below 0.75. The goal was <= 5 false with >= 55% recall.
+# 0.75 61.1% / 4, 0.76 59.4% / 3, 0.80 51.5% / 1. Looked at, the 4 left at 0.75 are real faces
+# whose box misses the label or that are unlabelled; the non-faces seen (hands, hair, a statue,
+# a fist on the stage clip at 0.74) all scored below 0.75. The goal: <= 5 false, >= 55% recall.
 DEFAULT_SCORE_THRESHOLD = 0.75
 NMS_THRESHOLD = 0.3         # OpenCV's default: overlapping boxes of one face are merged
 TOP_K = 5000                # boxes kept before NMS: OpenCV's default, far above any crowd
@@ -47,9 +47,9 @@ SQUARE_DROP = 0.04          # the square's centre lies this many box heights bel
 # -t) from its person's mean of frontal full-size faces is 0.6% at full size (~64 px), 1.2% at
 # 60 px, 1.8% at 40, 3.6% at 32, 6.0% at 28, 15.5% at 24, 39% at 20, 78% at 16.
 MIN_ENCODE_SIZE = 32        # px, sqrt(width * height) of the YuNet box
-# Turned faces: up to |yaw| 1.15 none of the LFW faces (14 past 0.6) nor the clip's performer
-# (10 past 0.6) lay further than 0.40 from their person's frontal mean (frontal faces: 0.31
-# median). Obama in the clip's audience, |yaw| 1.3-3.8 (3/4 view to profile), lay 0.52-0.59
+# Turned faces: up to |yaw| 1.15 none of the LFW faces (14 past 0.6: at most 0.43) nor the
+# clip's performer (10 past 0.6: at most 0.40) lay further than 0.44 from their person's mean
+# of frontal faces (frontal faces themselves: median 0.31). Obama in the clip's audience, |yaw| 1.3-3.8 (3/4 view to profile), lay 0.52-0.59
 # from his frontal photos (n=21; dim, hand at the chin). At 32 px, LFW faces past |yaw| 0.6
 # split at 14% against 3% for frontal ones: few turned faces were at hand, so this is a bound.
 MAX_ENCODE_YAW = 1.0        # |yaw_proxy|: the nose tip about over an eye, ~40 degrees of turn
@@ -121,9 +121,9 @@ class YuNet:
     """YuNet face detector; the model is checked and loaded on the first ``detect``.
 
     ``score_threshold``: detections scoring below are dropped (see DEFAULT_SCORE_THRESHOLD).
-    ``scale``: detection runs on the image resized by this factor (0.5 halves each side: 4x
-    faster, faces below ~28 px in the original are then lost); rows come back in the
-    original's pixels. ``model_path``: the ONNX file, the shipped one unless a test says.
+    ``scale``: detection runs on the image resized by this factor (0.5 halves each side: ~4x
+    faster, and faces under ~32 px in the original are then mostly lost, see DETECTION_SIDE);
+    rows come back in the original's pixels. ``detection_scale()`` picks one for a frame size. ``model_path``: the ONNX file, the shipped one unless a test says.
 
     One instance is not safe to share between threads; make one per thread or process.
     """
@@ -163,9 +163,9 @@ class YuNet:
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if self.scale < 1
                                else cv2.INTER_LINEAR)
         size = (image.shape[1], image.shape[0])
-        if size != self._input_size:     # re-sizing the network each image costs nothing
-            detector.setInputSize(size)   # measurable, but a video keeps one size anyway
-            self._input_size = size
+        if size != self._input_size:  # set only on a change: alternating two sizes cost no
+            detector.setInputSize(size)  # more than each size alone (measured), so one
+            self._input_size = size      # detector serves photos of every size
         detector.setScoreThreshold(self.score_threshold)
         _, found = detector.detect(np.ascontiguousarray(image))
         if found is None:
@@ -195,10 +195,10 @@ def dlib_square(left: float, top: float, width: float, height: float,
     side = SQUARE_SIDE * float(np.sqrt(width * height))
     centre_x = left + width / 2
     centre_y = top + height / 2 + SQUARE_DROP * height
-    square_left = int(round(centre_x - side / 2))
-    square_top = int(round(centre_y - side / 2))
-    square_right = square_left + int(round(side))
-    square_bottom = square_top + int(round(side))
+    square_left = round(centre_x - side / 2)
+    square_top = round(centre_y - side / 2)
+    square_right = square_left + round(side)
+    square_bottom = square_top + round(side)
     if image_size is not None:
         image_width, image_height = image_size
         square_left, square_top = max(square_left, 0), max(square_top, 0)
@@ -218,8 +218,8 @@ def yaw_proxy(rows: np.ndarray) -> np.ndarray:
 
     The nose tip projected on the line from the right eye to the left eye: 0 when it lies
     midway (frontal), -1 / +1 when it lies over the right / left eye (about 40 degrees
-    of head turn), beyond when it passes the eye (a profile). The same measured on the mouth
-    corners is averaged in, which halves the noise of a single landmark.
+    of head turn), beyond when it passes the eye (a profile). The same measured between the
+    mouth corners is averaged in, so that no single landmark decides.
     """
     rows = np.atleast_2d(rows)
 
