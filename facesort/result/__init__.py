@@ -1,0 +1,1 @@
+"""The result directory's own files: the journal of moves, the lock, montages."""

@@ -1,0 +1,56 @@
+"""faces.csv: one row per face, with its person, file, source, frame, time and box."""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+from typing import Iterable
+
+from facesort.records.box import Box
+from facesort.records.face import Face
+from facesort.result.layout import regular_file
+
+log = logging.getLogger(__name__)
+
+CSV_COLUMNS = ["person", "file", "source", "frame", "time_s", "top", "right", "bottom", "left"]
+
+
+def faces_csv_text(rows: Iterable[tuple[str, Face, Path | None]]) -> str:
+    """The file for (person name, face, where its image lies in the result) rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for person, face, location in rows:
+        box = face.box or ("", "", "", "")
+        writer.writerow([person, location.as_posix() if location else "", face.source,
+                         "" if face.frame is None else face.frame,
+                         "" if face.time_s is None else f"{face.time_s:.3f}", *box])
+    return buffer.getvalue()
+
+
+def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
+    """face file name -> its row of faces.csv (source, frame, time, box); {} when unreadable."""
+    if not regular_file(path):
+        return {}
+    try:
+        with path.open(newline="", encoding="utf-8", errors="surrogateescape") as file:
+            reader = csv.DictReader(file)
+            if not {"person", "file"} <= set(reader.fieldnames or ()):
+                raise ValueError("it has no person and file columns")
+            return {Path(row["file"]).name: row for row in reader if row.get("file")}
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as error:
+        log.warning("ignoring %s: %s", path, error)
+        return {}
+
+
+def parse_int(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_box(row: dict[str, str]) -> Box | None:
+    values = [parse_int(row.get(key)) for key in ("top", "right", "bottom", "left")]
+    return None if None in values else tuple(values)  # type: ignore[return-value]

@@ -1,0 +1,36 @@
+"""The result directory's names: a folder per person, the unknowns, and the files of ours.
+
+    <person name>/<face>.png     one folder per person, named after the person
+    unknowns/<face>.png          faces that match nobody yet
+    montage.<name>-NN.png        128x128 tiles, 6x2 per page, for looking through a person
+    face_encodings.npz           face file name -> 128-number encoding (not pickle)
+    faces.csv                    one row per face: person, file, source, frame, time, box
+
+Hidden files of ours: new face images wait in .face-classifier-new/ until a save puts them in
+their folder; .face-classifier-journal.json exists while a save moves faces (journal.py);
+.face-classifier.lock keeps a second run out (lock.py).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+UNKNOWNS = "unknowns"
+ENCODINGS_FILE = "face_encodings.npz"
+LEGACY_ENCODINGS_FILE = "face_encodings"  # the original tool's pickle
+FACES_CSV = "faces.csv"
+PERSON_NUMBER = re.compile(r"person_(\d+)")
+STAGING = ".face-classifier-new"
+JOURNAL_FILE = ".face-classifier-journal.json"
+LOCK_FILE = ".face-classifier.lock"
+
+
+def regular_file(path: Path) -> bool:
+    """A file of ours to read: a symbolic link is never followed out of the result directory."""
+    if path.is_symlink():
+        log.warning("skipping %s: symbolic links are not followed", path)
+        return False
+    return path.is_file()

@@ -1,0 +1,74 @@
+"""The montage pages: a person's faces as 128x128 tiles, 6x2 per page, redrawn as they change."""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Callable, Iterable
+
+from facesort import storage
+from facesort.records.face import Person
+
+log = logging.getLogger(__name__)
+
+MONTAGE_TILE = (128, 128)
+MONTAGE_GRID = (6, 2)
+MONTAGE_PAGE = re.compile(r"montage\.(.+)-(\d\d+)\.png")  # person name, page number
+
+
+class Montages:
+    """Writes the montage pages of a result, remembering what each page it wrote shows."""
+
+    def __init__(self) -> None:
+        self._pages: dict[str, tuple[str, ...]] = {}  # page written -> its faces
+        self.former_names: set[str] = set()  # persons of earlier saves: their montages are ours
+
+    def save(self, result_dir: Path, persons: Iterable[Person], locations: dict[str, Path],
+             say: Callable[[str], None] = print) -> None:
+        """Montage pages for every person given (``locations``: where each face lies).
+
+        Only pages whose faces changed since this run last wrote them are drawn again, one
+        page at a time, so a save costs little however many faces there are. Stale pages are
+        removed, but only those of persons this tool knows (a user's montage.trip-2019.png stays).
+        """
+        per_page = MONTAGE_GRID[0] * MONTAGE_GRID[1]
+        wanted = set()
+        for person in persons:
+            self.former_names.add(person.name)
+            files = [f.file_name for f in person.faces if f.file_name in locations]
+            for number, start in enumerate(range(0, len(files), per_page)):
+                page_files = tuple(files[start:start + per_page])
+                path = result_dir / f"montage.{person.name}-{number:02d}.png"
+                wanted.add(path.name)
+                if (self._pages.get(path.name) == page_files and path.is_file()
+                        and not path.is_symlink()):
+                    continue
+                try:
+                    write_montage_page(path, [result_dir / locations[name] for name in page_files])
+                except (OSError, ValueError) as error:  # montages can be redrawn; faces cannot
+                    log.warning("could not write %s: %s", path, error)
+                    continue
+                self._pages[path.name] = page_files
+        for path in result_dir.glob("montage.*.png"):
+            match = MONTAGE_PAGE.fullmatch(path.name)
+            if match and match.group(1) in self.former_names and path.name not in wanted:
+                path.unlink(missing_ok=True)
+                self._pages.pop(path.name, None)
+        say("montages saved")
+
+
+def write_montage_page(path: Path, face_images: list[Path]) -> None:
+    import imutils  # only needed here
+
+    images = [storage.read_image(image) for image in face_images]
+    images = [image for image in images if image is not None]
+    if images:
+        page, = imutils.build_montages(images, MONTAGE_TILE, MONTAGE_GRID)
+        storage.write_image(path, page)
+
+
+def montage_pages(result_dir: Path, name: str) -> list[str]:
+    """File names of a person's montage pages in ``result_dir``, in page order."""
+    prefix = f"montage.{name}-"
+    return sorted(path.name for path in result_dir.glob("montage.*.png")
+                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
