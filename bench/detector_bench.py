@@ -20,9 +20,13 @@ face is 16..60 px) and per yaw_proxy: the distance to the person's mean of front
 encodings (leaving the face out), how often it passes 0.44 (the project's -t), how often another
 person's mean lies within 0.44, and whether YuNet still finds the shrunk face.
 
-Skips (exit 0) when ../shared is absent.
+With --smallest, only how small a face YuNet finds: the LFW faces shrunk to a dlib_square of
+10..32 px, each alone on a plain frame (yunet.MIN_FACE).
+
+Skips (exit 0) when ../shared is absent or the YuNet model is not installed.
 
 usage: bench/detector_bench.py [--thresholds 0.6 0.75 0.85 0.9] [--yunet-scale 1 2] [--encoding]
+       bench/detector_bench.py --smallest
 """
 from __future__ import annotations
 
@@ -38,8 +42,9 @@ import numpy as np
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
-from facesort.detection.yunet import (YuNet, dlib_square, face_size,  # noqa: E402
-                                      yaw_proxy)  # (the project, found above)
+from face_detector import find_yunet_model  # noqa: E402  (the project, found above)
+from facesort.detection.yunet import (MIN_FACE, YuNet, YuNetModelError,  # noqa: E402
+                                      dlib_square, face_size, yaw_proxy)
 
 SHARED = PROJECT.parent / "shared"
 WIDER = SHARED / "data" / "wider-val"
@@ -65,6 +70,9 @@ FRONTAL = 0.3                       # |yaw_proxy| of the faces that make a perso
 ENCODE_SIZES = (16, 20, 24, 28, 32, 40, 60)  # px, sqrt(w * h) of the YuNet box
 YAW_BINS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 99.0))
 CENTRE_DISTANCE = 40                # px: an LFW photo's own face is centred in its 250x250
+SMALLEST_SIDES = (10, 12, 14, 16, 18, 20, 24, 28, 32)  # px, side of dlib_square (--smallest)
+SMALLEST_FRAME = (240, 320)         # the plain frame each shrunk face is put on (--smallest)
+MODEL: Path | None = None           # the installed YuNet model (find_yunet_model), set by main
 
 
 @dataclass
@@ -155,7 +163,8 @@ def timed(function, *arguments):
 
 def wider(hog, thresholds: list[float], yunet_scales: list[float]) -> dict[str, Tally]:
     labels = json.loads((WIDER / "labels.json").read_text())
-    yunets = {scale: YuNet(LOWEST_THRESHOLD, scale=scale) for scale in yunet_scales}
+    yunets = {scale: YuNet(LOWEST_THRESHOLD, scale=scale, model_path=MODEL)
+              for scale in yunet_scales}
     tallies: dict[str, Tally] = {}
     for name, label in sorted(labels.items()):
         bgr = cv2.imread(str(WIDER / f"{name}.jpg"))
@@ -198,7 +207,7 @@ def clip_counts(hog, frames: list[np.ndarray], thresholds: list[float]) -> dict[
         counts[f"HOG upsample {upsample}"] = sum(
             len(hog_detections(hog, np.ascontiguousarray(f[:, :, ::-1]), upsample))
             for f in frames)
-    yunet = YuNet(LOWEST_THRESHOLD)
+    yunet = YuNet(LOWEST_THRESHOLD, model_path=MODEL)
     rows = [yunet.detect(frame) for frame in frames]
     for threshold in thresholds:
         counts[f"YuNet {threshold:.2f}"] = sum(int((r[:, 4] >= threshold).sum()) for r in rows)
@@ -215,7 +224,7 @@ def full_hd_timing(hog, frame: np.ndarray) -> dict[str, float]:
     rgb = np.ascontiguousarray(big[:, :, ::-1])
     half = np.ascontiguousarray(cv2.resize(big, None, fx=0.5, fy=0.5,
                                            interpolation=cv2.INTER_AREA)[:, :, ::-1])
-    timings = {f"YuNet scale={scale:g} (resize included)": best_ms(YuNet(scale=scale).detect, big)
+    timings = {f"YuNet scale={scale:g} (resize included)": best_ms(YuNet(scale=scale, model_path=MODEL).detect, big)
                for scale in FULL_HD_SCALES}
     return {
         **timings,
@@ -265,7 +274,7 @@ def centred(rows: np.ndarray, width: int, height: int) -> np.ndarray | None:
 
 
 def lfw_faces(hog) -> list[LfwFace]:
-    finder = YuNet(score_threshold=0.5)   # low: every photo's face, however turned
+    finder = YuNet(score_threshold=0.5, model_path=MODEL)   # low: every photo's face, however turned
     faces = []
     for photo in sorted(LFW.glob("*/*.jpg")):
         bgr = cv2.imread(str(photo))
@@ -304,7 +313,7 @@ def square_check(encoder, faces: list[LfwFace]) -> None:
 
 
 def encode_by_size(encoder, faces: list[LfwFace]) -> None:
-    detector = YuNet()
+    detector = YuNet(model_path=MODEL)
     for face in faces:
         left, top, width, height = face.row[:4]
         face.encodings["full"] = encoder.encode(np.ascontiguousarray(face.bgr[:, :, ::-1]),
@@ -343,7 +352,7 @@ def reliability(faces: list[LfwFace], chosen: list[LfwFace], key: object) -> str
 
 def clip_yaw_check(encoder) -> None:
     """Turned faces of two known people on the clip against their frontal references."""
-    detector = YuNet()
+    detector = YuNet(model_path=MODEL)
 
     def encode(bgr: np.ndarray, row: np.ndarray) -> np.ndarray:
         box = dlib_square(*row[:4], image_size=(bgr.shape[1], bgr.shape[0]))
@@ -391,6 +400,36 @@ def clip_yaw_check(encoder) -> None:
           f"{np.linalg.norm(references[0] - references[1]):.3f} apart)")
 
 
+def smallest_study() -> None:
+    """How often YuNet finds an LFW face shrunk so that its dlib_square is N px, alone on a
+    plain frame (yunet.MIN_FACE)."""
+    finder = YuNet(score_threshold=0.5, model_path=MODEL)   # low: every photo's face
+    detector = YuNet(model_path=MODEL)
+    faces = []
+    for photo in sorted(LFW.glob("*/*.jpg")):
+        bgr = cv2.imread(str(photo))
+        row = centred(finder.detect(bgr), bgr.shape[1], bgr.shape[0])
+        if row is not None:
+            faces.append((bgr, row))
+    height, width = SMALLEST_FRAME
+    print(f"\nYuNet on {len(faces)} LFW faces shrunk to a square side of N px, each alone on a "
+          f"plain {width}x{height} frame (MIN_FACE = {MIN_FACE}):")
+    for side in SMALLEST_SIDES:
+        found = 0
+        for bgr, row in faces:
+            top, right, _, left = dlib_square(*row[:4])
+            factor = side / (right - left)
+            small = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            frame = np.full((height, width, 3), 110, np.uint8)
+            y, x = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+            frame[y:y + small.shape[0], x:x + small.shape[1]] = small
+            centre = (row[:2] + row[2:4] / 2) * factor + (x, y)
+            rows = detector.detect(frame)
+            found += bool(len(rows)) and bool(
+                np.linalg.norm(rows[:, :2] + rows[:, 2:4] / 2 - centre, axis=1).min() < side / 2)
+        print(f"  {side:3d} px: {found:3d}/{len(faces)} = {100 * found / len(faces):3.0f}%")
+
+
 def encoding_study(hog) -> None:
     if not LFW.is_dir():
         print(f"\nencoding study: {LFW} is absent")
@@ -427,9 +466,21 @@ def main() -> int:
                         help="YuNet's scale factors on the WIDER photos (2: upsampled)")
     parser.add_argument("--encoding", action="store_true",
                         help="also the encoding study on the LFW dev people (~2 min)")
+    parser.add_argument("--smallest", action="store_true",
+                        help="only the smallest face YuNet finds, on the LFW dev people")
     args = parser.parse_args()
     if not (WIDER / "labels.json").exists() or not CLIP.exists():
         print(f"detector_bench: {SHARED} is absent: nothing to measure")
+        return 0
+    global MODEL
+    try:
+        MODEL = find_yunet_model()
+    except YuNetModelError as error:
+        print(f"detector_bench: {error}")
+        return 0
+    cv2.setNumThreads(1)
+    if args.smallest:
+        smallest_study()
         return 0
     cv2.setNumThreads(1)
     import dlib

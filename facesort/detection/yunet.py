@@ -1,6 +1,7 @@
-"""YuNet, OpenCV's small CNN face detector (``cv2.FaceDetectorYN``), with its model shipped
-beside this module in ``models/`` (never downloaded), and the geometry that hands its boxes to
-dlib's 5-point aligner and face encoder.
+"""YuNet, OpenCV's small CNN face detector (``cv2.FaceDetectorYN``), and the geometry that
+hands its boxes to dlib's 5-point aligner and face encoder. The model file is not part of the
+project: each user downloads it (README, "Finding faces"); face_detector says where it is
+looked for. It is checked byte for byte before use and never downloaded at run time.
 
 A detection is one row of 15 numbers in the pixels of the image given::
 
@@ -20,7 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MODEL_PATH = Path(__file__).with_name("models") / "yunet_s_640_640.onnx"
+MODEL_NAME = "yunet_s_640_640.onnx"   # onnx/ of github.com/ShiqiYu/libfacedetection.train
+MODEL_PATH = Path(__file__).with_name("models") / MODEL_NAME   # where a packager may put it
+INSTALL_HINT = "README, 'Finding faces'"   # where a user reads how to install it
 MODEL_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
 MODEL_BYTES = 232_589       # the file above; any other size is a truncated or replaced file
 
@@ -61,11 +64,18 @@ MAX_ENCODE_YAW = 1.0        # |yaw_proxy|: the nose tip about over an eye, ~40 d
 # too small to encode well anyway (MIN_ENCODE_SIZE); scale 0.75 keeps the 32 px ones (98%).
 DETECTION_SIDE = 960        # px, the longer side detection needs for frames larger than this
 
+# The smallest face found (bench/detector_bench.py --smallest): the 180 LFW dev faces shrunk so
+# that the side of their dlib_square is N px, each on a plain 320x240 frame, at the default
+# score threshold: 10 px 1%, 12 px 13%, 14 px 45%, 16 px 73%, 18 px 84%, 20 px 94%, 24 px 96%,
+# 28 px 100%. HOG's figures (face_detector.HOG_MIN_BOX) are its smallest boxes seen; YuNet's
+# fade out smoothly, so this is where half of them are found.
+MIN_FACE = 14               # px, the side of dlib_square, in pixels of the image searched
+
 RIGHT_EYE, LEFT_EYE, NOSE, RIGHT_MOUTH, LEFT_MOUTH = (slice(5 + 2 * i, 7 + 2 * i) for i in range(5))
 
 
 class YuNetModelError(Exception):
-    """The shipped YuNet model file is missing or damaged."""
+    """The YuNet model file is missing or damaged."""
 
 
 def load_model_bytes(path: Path = MODEL_PATH) -> np.ndarray:
@@ -73,17 +83,18 @@ def load_model_bytes(path: Path = MODEL_PATH) -> np.ndarray:
 
     Raises YuNetModelError with a one-line message saying what is wrong and what to do.
     """
-    reinstall = "reinstall face-classifier"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise YuNetModelError(f"the YuNet face model is missing: {path} ({reinstall})") from None
+        raise YuNetModelError(f"the YuNet face model is missing: {path} "
+                              f"(how to install it: {INSTALL_HINT})") from None
     except OSError as error:
         raise YuNetModelError(f"the YuNet face model cannot be read: {path}: "
-                              f"{error.strerror} ({reinstall})") from None
+                              f"{error.strerror} (how to install it: {INSTALL_HINT})") from None
     if len(data) != MODEL_BYTES or hashlib.sha256(data).hexdigest() != MODEL_SHA256:
         raise YuNetModelError(f"the YuNet face model is damaged: {path} has {len(data)} bytes "
-                              f"of other content than shipped ({reinstall})")
+                              f"of other content than the published {MODEL_NAME}; download "
+                              f"it again ({INSTALL_HINT})")
     return np.frombuffer(data, np.uint8)
 
 
@@ -123,7 +134,8 @@ class YuNet:
     ``score_threshold``: detections scoring below are dropped (see DEFAULT_SCORE_THRESHOLD).
     ``scale``: detection runs on the image resized by this factor (0.5 halves each side: ~4x
     faster, and faces under ~32 px in the original are then mostly lost, see DETECTION_SIDE);
-    rows come back in the original's pixels. ``detection_scale()`` picks one for a frame size. ``model_path``: the ONNX file, the shipped one unless a test says.
+    rows come back in the original's pixels. ``detection_scale()`` picks one for a frame size.
+    ``model_path``: the ONNX file (face_detector.find_yunet_model() says which).
 
     One instance is not safe to share between threads; make one per thread or process.
     """
