@@ -205,8 +205,6 @@ def choose_detector(args: argparse.Namespace) -> DetectorSettings:
     """--detector: YuNet when asked, or with 'auto' when its model is installed and sound; else
     dlib's HOG (with 'auto', saying why on stderr, once). --faithful: HOG, the post's."""
     hog = DetectorSettings(resize_ratio=args.resize_ratio)
-    if args.faithful and args.detector == FaceFinder.YUNET:
-        raise UsageError("--faithful uses the post's detector, dlib's HOG: leave out --detector")
     if args.faithful or args.detector == FaceFinder.HOG:
         return hog
     try:
@@ -252,6 +250,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     """The whole run; ``make_detector`` makes the detector (called with a DetectorSettings, or
     with nothing in the worker processes), ``on_summary`` is told how the frame loop went."""
     check_result_dir(args.result)
+    if args.faithful and args.detector == FaceFinder.YUNET:
+        raise UsageError("--faithful uses the post's detector, dlib's HOG: leave out --detector")
     if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
         raise UsageError(f"-c '{args.capture}' is a file, not a directory")
     if args.display:
