@@ -8,25 +8,28 @@ face_detector, the sorting rules in facesort.sorting, the result directory in pe
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from face_detector import DetectorSettings, FaceDetector, ModelsMissingError
+from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, find_yunet_model
 from facesort.app.progress import Progress, progress_wanted
 from facesort.app.run import LoopSummary, finish_run, sort_frames
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
 from facesort.app.view import FrameOutput, StopRequest
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
+from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, YuNetModelError
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.face import DEFAULT_THRESHOLD
-from facesort.records.modes import SmallFaces
+from facesort.records.modes import FaceFinder, SmallFaces
 from facesort.records.source import PHOTO, Sampling, format_time
 from facesort.result.lock import ResultInUseError
 from facesort.review.cli import main as review_main
@@ -40,6 +43,7 @@ log = logging.getLogger("face_classifier")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEFAULT_CAPTURE = "captures"  # -c without a folder; beside --result, never inside it (a folder
                               # of images there would be loaded as a person)
+AUTO = "auto"   # --detector: YuNet when its model is installed, else HOG
 
 
 class UsageError(Exception):
@@ -118,11 +122,25 @@ def build_parser() -> argparse.ArgumentParser:
                              "full resolution and every face found encoded by dlib (about 10x "
                              "slower), sorted with its rules (nearest average only, pairs only, "
                              "no same-frame rule, no merging)")
+    parser.add_argument("--detector", choices=[AUTO, *(finder.value for finder in FaceFinder)],
+                        default=AUTO,
+                        help="what finds the faces: 'yunet', OpenCV's YuNet network (more "
+                             "faces, smaller and more turned ones; its model is your own download, see "
+                             "README 'Finding faces'), 'hog', dlib's HOG as in the post; 'auto' "
+                             "YuNet when its model is installed, else HOG with a notice "
+                             "(default=auto). --faithful always uses HOG")
+    parser.add_argument("--detector-threshold", type=number_in(0, 1),
+                        default=DEFAULT_SCORE_THRESHOLD, metavar="SCORE",
+                        help="YuNet's score threshold: lower finds more faces, and more that "
+                             f"are not faces (default={DEFAULT_SCORE_THRESHOLD}: measured on 100 "
+                             "WIDER FACE photos, 61%% of their faces and 4 false ones)")
     parser.add_argument("--small-faces", choices=[mode.value for mode in SmallFaces],
                         default=SmallFaces.MOTION.value,
-                        help="faces under ~100 px: 'motion' looks for them at full resolution "
-                             "where the picture changed (default), 'full' in the whole frame "
-                             "every time (slower), 'off' not at all (fastest)")
+                        help="HOG only: faces under ~100 px: 'motion' looks for them at full "
+                             "resolution where the picture changed (default), 'full' in the "
+                             "whole frame every time (slower), 'off' not at all (fastest). "
+                             "YuNet's one pass finds faces down to ~14 px on frames up to "
+                             f"{DETECTION_SIDE} px wide (larger ones are halved or so)")
     # play a video file as if it were a webcam, at its own frame rate (tests, demos)
     parser.add_argument("--as-live", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
@@ -239,14 +257,47 @@ def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
     return f"Stopped at {where}; the faces found up to there are saved in '{result_dir}'."
 
 
-def make_pipeline(args: argparse.Namespace,
-                  make_detector: DetectorFactory) -> FacePipeline | FaithfulPipeline:
-    """The original algorithm with --faithful, else detection at intervals and tracking."""
+def choose_detector(args: argparse.Namespace) -> DetectorSettings:
+    """--detector: YuNet when asked, or with 'auto' when its model is installed and sound; else
+    dlib's HOG (with 'auto', saying why on stderr, once). --faithful: HOG, the post's."""
+    hog = DetectorSettings(resize_ratio=args.resize_ratio)
+    if args.faithful or args.detector == FaceFinder.HOG:
+        return hog
+    try:
+        model = find_yunet_model()
+    except YuNetModelError as error:
+        if args.detector == FaceFinder.YUNET:
+            raise
+        log.warning("%s; using dlib's HOG detector meanwhile", error)
+        return hog
+    return replace(hog, finder=FaceFinder.YUNET, score_threshold=args.detector_threshold,
+                   yunet_model=model)
+
+
+def describe_detector(settings: DetectorSettings) -> str:
+    if settings.finder != FaceFinder.YUNET:
+        return "dlib HOG"
+    return f"YuNet, score threshold {settings.score_threshold:g} ({settings.yunet_model})"
+
+
+def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
+                  detector: DetectorSettings = DetectorSettings()) -> FacePipeline | FaithfulPipeline:
+    """The original algorithm with --faithful, else detection at intervals and tracking.
+
+    With YuNet (``detector``), one pass over the whole colour frame, shrunk only when it is
+    larger than yunet.DETECTION_SIDE (it finds faces down to ~14 px there): no small-face
+    passes, which are HOG's way of finding faces under ~100 px.
+    """
     if args.faithful:
         return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
                                 switch_distance=args.threshold)
+    if detector.finder == FaceFinder.YUNET:
+        settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
+                           small_faces=SmallFaces.OFF)
+        # the workers' detectors (the passes apply -r); a partial of a class is picklable
+        make_detector = functools.partial(make_detector, replace(detector, resize_ratio=1.0))
     return FacePipeline(make_detector, settings, live_files=args.as_live)
 
 
@@ -255,6 +306,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     """The whole run; ``make_detector`` makes the detector (called with a DetectorSettings, or
     with nothing in the worker processes), ``on_summary`` is told how the frame loop went."""
     check_result_dir(args.result)
+    if args.faithful and args.detector == FaceFinder.YUNET:
+        raise UsageError("--faithful uses the post's detector, dlib's HOG: leave out --detector")
     if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
         raise UsageError(f"-c '{args.capture}' is a file, not a directory")
     if args.display:
@@ -262,11 +315,13 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     sampling = Sampling(every_s=args.seconds, skip_s=args.skip, stop_s=args.stop)
     inputs = Inputs.open(args.inputs, sampling)
     print_inputs(inputs, args)
+    settings = choose_detector(args)
+    print("face detector:", describe_detector(settings))
 
-    detector = make_detector(DetectorSettings(resize_ratio=args.resize_ratio))
+    detector = make_detector(settings)
     db = PersonDB()
     session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
-    pipeline = make_pipeline(args, make_detector)  # its worker processes start while the result loads
+    pipeline = make_pipeline(args, make_detector, settings)  # its worker processes start while the result loads
     try:
         db.load(args.result, encode_image=detector.encode_face_image)
     except BaseException:
@@ -320,8 +375,8 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
     except (UsageError, InputConflict) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SourceError, ModelsMissingError, ModelFormatError, ResultInUseError,
-            SaveError) as error:
+    except (SourceError, ModelsMissingError, ModelFormatError, YuNetModelError,
+            ResultInUseError, SaveError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:  # before the frame loop: nothing new to save

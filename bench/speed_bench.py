@@ -10,7 +10,10 @@ The videos: the team's dev video (../shared/eval/make_video.py, built once into 
 when ../shared is there; otherwise a video made of the package-shipped faces (facesort/demo.py),
 without the recall part (it needs the ground truth of make_video.py).
 
-usage: bench/speed_bench.py [--work DIR] [--quick]
+--detector picks the default mode's detector (--faithful is always HOG); with YuNet the
+--small-faces rows are left out (they are HOG's).
+
+usage: bench/speed_bench.py [--work DIR] [--quick] [--detector auto|yunet|hog]
 """
 from __future__ import annotations
 
@@ -33,6 +36,17 @@ DEV_ARGS = ["--half", "even", "--seed", "11", "--shots", "60"]  # dev-a, as ../s
 SMALL_SCALE = "0.25"                    # make_video.py --tile-scale: ~24-52 px face boxes
 FACE_PER_TILE = 0.42                    # face box / tile side of the LFW photos (measured)
 SIZE_BINS = [(0, 30), (30, 40), (40, 50), (50, 60), (60, 10_000)]
+
+
+def yunet_installed() -> bool:
+    from face_detector import find_yunet_model
+    from facesort.detection.yunet import YuNetModelError
+
+    try:
+        find_yunet_model()
+    except YuNetModelError:
+        return False
+    return True
 
 
 def run(*command: object) -> str:
@@ -121,12 +135,16 @@ def main() -> int:
                         help="where videos and scratch results go")
     parser.add_argument("--quick", action="store_true",
                         help="first 20 s of each video only (a smoke run, not the figures)")
+    parser.add_argument("--detector", choices=["auto", "yunet", "hog"], default="auto",
+                        help="the default mode's detector, as face-classifier's --detector")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     shared = (EVAL / "make_video.py").exists()
     video = dev_video(args.work) if shared else package_video(args.work)
     limit = ["-s", "20"] if args.quick else []
-    print(f"bench: {video} on {os.cpu_count()} cores, load average "
+    yunet = args.detector == "yunet" or (args.detector == "auto" and yunet_installed())
+    print(f"bench: {video} on {os.cpu_count()} cores, default mode with "
+          f"{'YuNet' if yunet else 'dlib HOG'}, load average "
           f"{os.getloadavg()[0]:.1f} at the start", flush=True)
 
     decoded = measure("decode", video)
@@ -134,8 +152,9 @@ def main() -> int:
     if args.quick:
         frames = min(frames, int(20 * 25))
     rows = [("decode only", decoded["frames"] / decoded["seconds"], None, None, decoded)]
-    modes = [("faithful -S 0.5", ["--faithful", "-S", "0.5"]), ("default -S 0.5", ["-S", "0.5"]),
-             ("default -S 0", ["-S", "0"])]
+    detector = ["--detector", args.detector]
+    modes = [("faithful -S 0.5", ["--faithful", "-S", "0.5"]),
+             ("default -S 0.5", ["-S", "0.5", *detector]), ("default -S 0", ["-S", "0", *detector])]
     for name, flags in modes:
         figures, _ = classify(video, args.work, name.replace(" ", ""), *flags, *limit)
         rows.append((name, frames / figures["seconds"], figures["encoded"], figures["seconds"],
@@ -170,8 +189,8 @@ def main() -> int:
     header = " ".join(f"{f'{low}-{high}px' if high < 10_000 else f'>={low}px':>9}"
                       for low, high in SIZE_BINS)
     print(f"{'mode':18} {'seconds':>8} {'shot_recall':>11} {header} {'smallest':>8}")
-    trades = [("off -S 0.5", ["--small-faces", "off", "-S", "0.5"]),
-              ("full -S 0.5", ["--small-faces", "full", "-S", "0.5"])]
+    trades = [] if yunet else [("off -S 0.5", ["--small-faces", "off", "-S", "0.5", *detector]),
+                               ("full -S 0.5", ["--small-faces", "full", "-S", "0.5", *detector])]
     for name, flags in modes + trades:
         figures, result = classify(small, args.work, "small" + name.replace(" ", ""), *flags,
                                    *limit)

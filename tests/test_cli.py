@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from tests.big_png import write_black_png
@@ -372,3 +373,83 @@ def test_a_photo_of_20000x20000_pixels_is_skipped_in_a_second_and_the_rest_is_re
     assert summary_counts(completed.stdout) == (0, 0, 1)  # Grace Hopper's face, saved
     peak_mb = int(completed.stdout.strip().splitlines()[-1])
     assert peak_mb < 500, f"{peak_mb} MB"
+
+
+# --- --detector: YuNet when its model is installed, else dlib HOG --------------------------
+def a_photo(folder):
+    """A small photo without faces: a run on it takes no time after the detector is chosen."""
+    path = folder / "wall.png"
+    assert cv2.imwrite(str(path), np.full((48, 64, 3), 128, np.uint8))
+    return path
+
+
+def yunet_installed() -> bool:
+    from face_detector import find_yunet_model
+    from facesort.detection.yunet import YuNetModelError
+
+    try:
+        find_yunet_model()
+    except YuNetModelError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("model", ["absent", "damaged"])
+def test_detector_yunet_without_a_sound_model_is_one_line_and_exit_1(tmp_path, model):
+    path = tmp_path / "yunet.onnx"
+    if model == "damaged":
+        path.write_bytes(b"\x08\x07" + bytes(2000))
+    completed = run_cli(a_photo(tmp_path), "--detector", "yunet", "--result", tmp_path / "r",
+                        env={"FACE_CLASSIFIER_YUNET": str(path)})
+    words = (["not installed", "does not exist", "libfacedetection.train", "Finding faces"]
+             if model == "absent" else ["damaged", "2002 bytes", "download it again"])
+    assert_one_line_error(completed, 1, str(path), *words)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("model", ["absent", "damaged"])
+def test_auto_falls_back_to_hog_with_a_one_line_notice(tmp_path, model):
+    path = tmp_path / "yunet.onnx"
+    if model == "damaged":
+        path.write_bytes(bytes(1000))
+    env = {"FACE_CLASSIFIER_YUNET": str(path)}
+    completed = run_cli(a_photo(tmp_path), "--result", tmp_path / "r", env=env)
+    assert completed.returncode == 0, completed.stderr
+    notice = completed.stderr.strip().splitlines()
+    assert len(notice) == 1 and str(path) in notice[0] and "using dlib's HOG" in notice[0]
+    assert "face detector: dlib HOG" in completed.stdout.splitlines()
+    quiet = run_cli(a_photo(tmp_path), "--result", tmp_path / "r", "-q", env=env)
+    assert quiet.returncode == 0 and quiet.stderr == ""   # -q: errors only
+    chosen = run_cli(a_photo(tmp_path), "--result", tmp_path / "r", "--detector", "hog", env=env)
+    assert chosen.returncode == 0 and chosen.stderr == ""  # HOG asked for: nothing to say
+
+
+def test_faithful_keeps_the_posts_detector(tmp_path):
+    completed = run_cli(a_photo(tmp_path), "--faithful", "--result", tmp_path / "r",
+                        env={"FACE_CLASSIFIER_YUNET": str(tmp_path / "absent.onnx")})
+    assert completed.returncode == 0 and completed.stderr == ""   # no notice: HOG is meant
+    assert "face detector: dlib HOG" in completed.stdout.splitlines()
+    assert_one_line_error(run_cli("x.mp4", "--faithful", "--detector", "yunet"), 2,
+                          "--faithful", "HOG")
+
+
+def test_the_help_gives_the_score_threshold_and_its_measured_default():
+    text = " ".join(run_cli("--help").stdout.split())
+    assert "--detector {auto,hog,yunet}" in text and "--detector-threshold SCORE" in text
+    assert "default=0.75: measured on 100 WIDER FACE photos" in text
+    assert "HOG only" in text   # --small-faces
+    assert_one_line_error(run_cli("x.mp4", "--detector-threshold", "1.5"), 2,
+                          "detector-threshold", "outside")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not yunet_installed(), reason="the YuNet model is not installed here")
+def test_yunet_finds_both_people_of_the_demo(tmp_path, demo_videos):
+    completed = run_cli(demo_videos[0], "--detector", "yunet", "--result", tmp_path / "r")
+    assert completed.returncode == 0 and completed.stderr == "", completed.stderr
+    assert any(line.startswith("face detector: YuNet, score threshold 0.75 (")
+               for line in completed.stdout.splitlines())
+    assert summary_counts(completed.stdout) == (2, 8, 0)   # one face a second, 8 seconds
+    rows = persons_in(tmp_path / "r")
+    assert all(abs((int(r["right"]) - int(r["left"])) - (int(r["bottom"]) - int(r["top"]))) <= 1
+               for r in rows)   # dlib_square()s

@@ -6,6 +6,7 @@ from facesort.detection.passes import (
     LocateJob,
     PassSettings,
     Piece,
+    coarse_job,
     colour_histogram,
     deduplicate,
     fine_job,
@@ -128,6 +129,24 @@ def test_a_fine_piece_has_the_pixels_of_the_whole_frame_scaled_alike():
     inner = (slice(2, height - 2), slice(2, width - 2))         # the edges interpolate alone
     np.testing.assert_array_equal(piece.image[inner],
                                   whole[top:top + height, left:left + width][inner])
+
+
+def test_the_coarse_pass_is_grey_and_half_size_for_hog_and_colour_for_yunet():
+    frame = picture((100, 100, 50))
+    hog = coarse_job(frame, PassSettings()).pieces[0]
+    assert hog.image.shape == (HEIGHT // 2, WIDTH // 2) and hog.scale == 0.5
+    yunet = PassSettings(coarse_scale=1.0, colour=True, coarse_side=960)
+    piece = coarse_job(frame, yunet.for_frame(WIDTH, HEIGHT)).pieces[0]
+    assert piece.image.shape == (HEIGHT, WIDTH, 3) and piece.scale == 1.0   # up to 960: whole
+    full_hd = np.zeros((1080, 1920, 3), np.uint8)
+    piece = coarse_job(full_hd, yunet.for_frame(1920, 1080)).pieces[0]
+    assert piece.image.shape == (540, 960, 3) and piece.scale == 0.5        # 1080p: halved
+    assert yunet.for_frame(1920, 1080).for_frame(640, 360).coarse_scale == 1.0  # per input
+    assert PassSettings().for_frame(1920, 1080) == PassSettings()   # HOG: coarse_scale as set
+    # the smallest face the pass finds reliably follows the scale: ~1.25 x 14 px, x2 at 1080p
+    small = PassSettings(coarse_scale=1.0, coarse_side=960, min_box=14, min_box_upsampled=14)
+    assert small.for_frame(640, 360).coarse_min == pytest.approx(17.5)
+    assert small.for_frame(1920, 1080).coarse_min == pytest.approx(35)
 
 
 class BoxesAt:

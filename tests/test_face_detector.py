@@ -89,3 +89,71 @@ def test_the_hog_detector_is_kept_in_the_cache_and_a_damaged_copy_is_rebuilt(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
     (tmp_path / "file").write_text("not a folder")
     assert len(frontal_face_detector(dlib)(rgb, 1)) == 1                     # no cache: works
+
+
+# --- YuNet as the finder ---------------------------------------------------------------------
+def test_the_yunet_settings_make_a_picklable_worker_factory_and_say_its_limits(tmp_path):
+    import functools
+    import pickle
+
+    from facesort.detection import yunet
+    from facesort.records.modes import FaceFinder
+
+    settings = DetectorSettings(finder=FaceFinder.YUNET, score_threshold=0.8,
+                                yunet_model=tmp_path / "model.onnx")
+    factory = pickle.loads(pickle.dumps(functools.partial(FaceDetector, settings)))
+    detector = factory()   # nothing is loaded yet: the model may even be absent here
+    assert detector.settings == settings and detector.uses_yunet
+    assert detector.smallest_face(upsample=0) == detector.smallest_face(upsample=1) == 14
+    assert detector.min_encode_size() == pytest.approx(yunet.SQUARE_SIDE * 32)
+    assert FaceDetector().min_encode_size() == 0   # HOG: every face found is encoded
+    with pytest.raises(ValueError):
+        FaceDetector(DetectorSettings(finder="cnn"))
+
+
+def test_the_yunet_model_is_looked_for_in_the_env_var_then_the_package_then_the_cache(
+        tmp_path, monkeypatch):
+    import face_detector
+    from facesort.detection import yunet
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(face_detector.YUNET_ENV, raising=False)
+    assert face_detector.yunet_model_places() == [
+        yunet.MODEL_PATH, tmp_path / "cache" / "face-classifier" / "yunet_s_640_640.onnx"]
+    monkeypatch.setenv(face_detector.YUNET_ENV, str(tmp_path / "mine.onnx"))
+    assert face_detector.yunet_model_places() == [tmp_path / "mine.onnx"]  # the user's choice
+    with pytest.raises(yunet.YuNetModelError, match="FACE_CLASSIFIER_YUNET names .*mine.onnx"):
+        face_detector.find_yunet_model()
+
+
+def installed_yunet():
+    from face_detector import find_yunet_model
+    from facesort.detection.yunet import YuNetModelError
+
+    try:
+        return find_yunet_model()
+    except YuNetModelError:
+        return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(installed_yunet() is None, reason="the YuNet model is not installed here")
+def test_yunet_boxes_are_dlib_squares_inside_the_image_and_encode_like_hogs(portraits, detector):
+    import cv2
+
+    from facesort.records.modes import FaceFinder
+
+    finder = FaceDetector(DetectorSettings(finder=FaceFinder.YUNET))
+    for image in portraits:
+        (box,) = finder.locate(image)
+        top, right, bottom, left = box
+        assert abs((right - left) - (bottom - top)) <= 1
+        assert 0 <= left < right < image.shape[1] and 0 <= top < bottom < image.shape[0]
+        assert overlap(box, detector.locate(image)[0]) > 0.5
+        (grey,) = finder.locate(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))   # grey: converted
+        assert overlap(grey, box) > 0.8
+        (face,) = finder.detect(image)
+        (hog_face,) = detector.detect(image)
+        assert face_distance(np.array([hog_face.encoding]), face.encoding)[0] < 0.1
+    cut = np.ascontiguousarray(portraits[0][:, 200:])   # Grace Hopper's face cut by the edge
+    assert all(b[3] >= 0 and b[1] < cut.shape[1] for b in finder.locate(cut))

@@ -5,7 +5,11 @@ For each rule set: discovery on video A (score.py), then relabel.py plays a user
 and corrects the folders, a rerun on video B, and score.py --identify. Needs ../shared (the
 evaluation data and scripts); without it, says so and exits 0.
 
-usage: tools/evaluate.py [--work DIR] [--seconds 0.5] [--threshold 0.44] [-- extra flags]
+With --motion, the team's motion pair (make_video.py --motion, seeds 71 and 72) instead.
+--modes picks the rule sets (default: both); extra flags go to every run, after --.
+
+usage: tools/evaluate.py [--work DIR] [--seconds 0.5] [--threshold 0.44] [--motion]
+                         [--modes faithful default] [-- extra flags]
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
 EVAL = SHARED / "eval"
 VIDEOS = {"a": ("even", "11"), "b": ("odd", "12")}
+MOTION_VIDEOS = {"a": ("even", "71"), "b": ("odd", "72")}
+MODES = {"faithful": ["--faithful"], "default": []}
 DISCOVERY = ["bcubed_precision", "bcubed_recall", "bcubed_f1", "persons_per_identity",
              "same_frame_conflicts", "shot_recall"]
 IDENTIFY = ["id_accuracy_known", "false_accept_new"]
@@ -32,12 +38,12 @@ def run(*command: object) -> str:
     return completed.stdout
 
 
-def dev_video(work: Path, name: str) -> Path:
-    prefix = work / f"dev-{name}"
+def dev_video(work: Path, name: str, motion: bool = False) -> Path:
+    prefix = work / f"dev{'m' if motion else ''}-{name}"
     if not prefix.with_suffix(".mp4").exists():
-        half, seed = VIDEOS[name]
+        half, seed = (MOTION_VIDEOS if motion else VIDEOS)[name]
         run(sys.executable, EVAL / "make_video.py", SHARED / "data" / "lfw-dev", prefix,
-            "--half", half, "--seed", seed, "--shots", "60")
+            "--half", half, "--seed", seed, "--shots", "60", *(["--motion"] if motion else []))
     return prefix
 
 
@@ -46,8 +52,8 @@ def score(prefix: Path, result: Path, *extra: str) -> dict:
                           result / "faces.csv", "--json", *extra))
 
 
-def evaluate(mode: str, flags: list[str], work: Path) -> dict:
-    a, b = dev_video(work, "a"), dev_video(work, "b")
+def evaluate(mode: str, flags: list[str], work: Path, motion: bool = False) -> dict:
+    a, b = dev_video(work, "a", motion), dev_video(work, "b", motion)
     result = work / f"result-{mode}"
     if result.exists():
         shutil.rmtree(result)  # our own scratch result, under --work
@@ -67,6 +73,10 @@ def main() -> int:
                         help="where videos and scratch results go (default: build/eval)")
     parser.add_argument("--seconds", default="0.5", help="-S for every run (default 0.5)")
     parser.add_argument("--threshold", default="0.44", help="-t for every run (default 0.44)")
+    parser.add_argument("--motion", action="store_true",
+                        help="the motion pair (seeds 71 and 72), closer to real footage")
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES),
+                        help="the rule sets to measure (default: both)")
     parser.add_argument("extra", nargs="*", help="more flags for both modes (after --)")
     args = parser.parse_args()
     if not (EVAL / "score.py").exists():
@@ -74,12 +84,13 @@ def main() -> int:
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     common = ["-S", args.seconds, "-t", args.threshold, *args.extra]
-    table = {mode: evaluate(mode, common + flags, args.work)
-             for mode, flags in (("faithful", ["--faithful"]), ("default", []))}
-    print(f"dev videos at -S {args.seconds} -t {args.threshold}")
-    print(f"{'figure':24} {'faithful':>10} {'default':>10}")
+    table = {mode: evaluate(mode, common + MODES[mode], args.work, args.motion)
+             for mode in args.modes}
+    print(f"{'motion ' if args.motion else ''}dev videos at -S {args.seconds} "
+          f"-t {args.threshold} {' '.join(args.extra)}")
+    print(f"{'figure':24}" + "".join(f" {mode:>10}" for mode in table))
     for key in DISCOVERY + IDENTIFY:
-        print(f"{key:24} {table['faithful'][key]:>10} {table['default'][key]:>10}")
+        print(f"{key:24}" + "".join(f" {figures[key]:>10}" for figures in table.values()))
     return 0
 
 

@@ -1,6 +1,8 @@
 """The two detection passes and the jobs a worker process runs for them.
 
-- The coarse pass looks for big faces on the whole frame at reduced size (cheap).
+- The coarse pass looks for big faces on the whole frame at reduced size (cheap). With YuNet
+  (``colour``, ``coarse_side``) it is the only pass: the colour frame, shrunk only when larger
+  than ``coarse_side`` (yunet.detection_scale), finds faces down to ~14 px.
 - The fine pass looks for small faces at full resolution, upsampled once, only where they may
   be: where the picture changed since the last fine pass (away from faces already known),
   around followed faces too small for the coarse pass, and where a small face was lost. On the
@@ -13,7 +15,7 @@ workers only run dlib on the pieces they are sent. Boxes are in original pixels.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -28,6 +30,7 @@ from facesort.detection.regions import (
     fine_regions,
     merge_regions,
 )
+from facesort.detection.yunet import detection_scale
 from facesort.imaging import to_grey, to_rgb
 from facesort.records.box import Box, contains, grow, iou
 
@@ -57,6 +60,16 @@ class PassSettings:
     # HOG's measured ~50 and ~24 px (so ~100 px on a half-size frame)
     min_box: float = 50.0
     min_box_upsampled: float = 24.0
+    colour: bool = False     # the coarse pass sends colour, not grey (YuNet: far fewer in grey)
+    # > 0: the coarse pass's scale follows the frame (for_frame): 1 up to this longer side, and
+    # frames larger than that shrunk to it (YuNet: yunet.DETECTION_SIDE); 0: coarse_scale
+    coarse_side: int = 0
+
+    def for_frame(self, width: int, height: int) -> PassSettings:
+        """These settings for the frames of one input (its coarse_scale, with coarse_side)."""
+        if not self.coarse_side:
+            return self
+        return replace(self, coarse_scale=detection_scale(width, height, self.coarse_side))
 
     @property
     def coarse_min(self) -> float:
@@ -73,7 +86,8 @@ class PassSettings:
 class Piece:
     """Part of a frame, already scaled, for HOG at ``upsample``."""
 
-    image: np.ndarray   # grey: dlib's HOG on grey is ~30% faster than on colour, finds as many
+    image: np.ndarray   # grey for dlib's HOG (~30% faster than colour, finds as many); BGR
+                        # for YuNet (PassSettings.colour)
     upsample: int
     scale: float        # piece pixels per original pixel
     top: int = 0        # where the piece starts in the original frame
@@ -117,8 +131,10 @@ class EncodeJob:
 # --- planning, in the frame loop's process -------------------------------------------------
 def coarse_job(frame: np.ndarray, settings: PassSettings) -> LocateJob:
     scale = settings.coarse_scale * settings.resize_ratio
-    small = cv2.resize(frame, (0, 0), fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return LocateJob([Piece(to_grey(small), upsample=0, scale=scale)])
+    small = frame if scale == 1.0 else cv2.resize(frame, (0, 0), fx=scale, fy=scale,
+                                                  interpolation=cv2.INTER_AREA)
+    return LocateJob([Piece(small if settings.colour else to_grey(small), upsample=0,
+                            scale=scale)])
 
 
 def fine_job(frame: np.ndarray, regions: list[Region]) -> LocateJob:

@@ -1,4 +1,4 @@
-"""What the pipeline needs of a face detector, whichever it is (dlib's HOG today).
+"""What the pipeline needs of a face detector, whichever it is (dlib's HOG or YuNet).
 
 A detector is handed to the app, never built inside it: the worker processes get a
 ``DetectorFactory`` (a picklable callable, such as the detector's class or a
@@ -25,6 +25,9 @@ class Detector(Protocol):
 
     def smallest_face(self, upsample: int | None = None) -> float:
         """The smallest face box (px of the image searched) that ``locate`` finds."""
+
+    def min_encode_size(self) -> float:
+        """Faces with smaller boxes (px) are followed but not encoded (0: all are encoded)."""
 
     def encode(self, rgb: np.ndarray, boxes: list[Box],
                mirror_average: bool | None = None) -> list[np.ndarray]:

@@ -71,6 +71,8 @@ class PipelineSettings:
     resize_ratio: float = 1.0          # -r
     coarse_scale: float = 0.5          # the big-face pass runs on a frame this size
     small_faces: SmallFaces = SmallFaces.MOTION
+    colour: bool = False               # the coarse pass on colour (YuNet), else grey (HOG)
+    coarse_side: int = 0               # > 0: coarse scale per input (PassSettings.for_frame)
     coarse_every_s: float = 0.2        # -S 0: between big-face passes
     fine_every_s: float = 0.5          # -S 0: between small-face passes
     fine_budget: float = 0.5           # whole-frame small-face searches per second of video
@@ -152,7 +154,9 @@ class FacePipeline:
         self.passes = PassSettings(coarse_scale=settings.coarse_scale,
                                    resize_ratio=settings.resize_ratio,
                                    min_box=detector.smallest_face(upsample=0),
-                                   min_box_upsampled=detector.smallest_face(upsample=1))
+                                   min_box_upsampled=detector.smallest_face(upsample=1),
+                                   colour=settings.colour, coarse_side=settings.coarse_side)
+        self.min_encode_size = detector.min_encode_size()  # smaller faces: followed only
         self.stats = PipelineStats()
         self._track_ids = itertools.count(1)   # unique over all the inputs of a run
         self._pool = WorkerPool(settings.workers, make_detector)
@@ -164,6 +168,8 @@ class FacePipeline:
     def _start_source(self, info: SourceInfo | None) -> None:
         """Tracks, schedules and motion belong to one input; the workers to the whole run."""
         fps = info.fps if info is not None and info.fps > 0 else CAMERA_FALLBACK_FPS
+        if info is not None:
+            self.passes = self.passes.for_frame(info.width, info.height)
         settings = self.settings
         book = TrackBook(TrackingRules(
             second_look=frames_in(settings.second_look_s or settings.reencode_every_s, fps),
@@ -457,7 +463,8 @@ class FacePipeline:
                         if box_size(track.box_at(pending.index)) < self.passes.coarse_min
                         and track not in pending.gone]  # (those are searched already)
         for number, request in enumerate(update.encode):
-            self._encode(request.track, pending, request.box, number)
+            if box_size(request.box) >= self.min_encode_size:
+                self._encode(request.track, pending, request.box, number)
 
     def _apply_and_show(self, pending: PendingPass) -> FrameFaces:
         self._apply(pending, pending.index, None)

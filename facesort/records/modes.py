@@ -25,3 +25,11 @@ class FineChoice(str, Enum):
     FULL = "full"          # the whole frame
     REGIONS = "regions"    # where the picture changed, and around small faces
     CONFIRM = "confirm"    # only around small faces followed or lost
+
+
+class FaceFinder(str, Enum):
+    """Which detector finds the face boxes (face_detector.FaceDetector); dlib aligns and
+    encodes them either way."""
+
+    HOG = "hog"        # dlib's HOG, as the post (grey pieces, coarse and fine passes)
+    YUNET = "yunet"    # OpenCV's YuNet CNN, when its model is installed (one colour pass)

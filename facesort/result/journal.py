@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facesort import storage
+
 log = logging.getLogger(__name__)
 
 

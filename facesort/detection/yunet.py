@@ -1,0 +1,251 @@
+"""YuNet, OpenCV's small CNN face detector (``cv2.FaceDetectorYN``), and the geometry that
+hands its boxes to dlib's 5-point aligner and face encoder. The model file is not part of the
+project: each user downloads it (README, "Finding faces"); face_detector says where it is
+looked for. It is checked byte for byte before use and never downloaded at run time.
+
+A detection is one row of 15 numbers in the pixels of the image given::
+
+    left, top, width, height, score,
+    right eye x, y, left eye x, y, nose tip x, y, right mouth corner x, y, left mouth corner x, y
+
+"right" and "left" are the person's own: the right eye is the one on the image's left in a
+frontal face. The project's boxes are ``(top, right, bottom, left)`` as in face_recognition;
+``dlib_square`` turns a YuNet box into one. Images are taken as OpenCV reads them: BGR (grey
+and BGRA are converted), since YuNet was trained on colour and finds far fewer faces in grey.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MODEL_NAME = "yunet_s_640_640.onnx"   # onnx/ of github.com/ShiqiYu/libfacedetection.train
+MODEL_PATH = Path(__file__).with_name("models") / MODEL_NAME   # where a packager may put it
+INSTALL_HINT = "README, 'Finding faces'"   # where a user reads how to install it
+MODEL_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
+MODEL_BYTES = 232_589       # the file above; any other size is a truncated or replaced file
+
+# Scores below this are dropped. On 100 WIDER FACE validation photos (bench/detector_bench.py,
+# valid faces >= 16 px, IoU >= 0.4): 0.70 finds 66.2% with 16 false detections, 0.74 62.5% / 5,
+# 0.75 61.1% / 4, 0.76 59.4% / 3, 0.80 51.5% / 1. Looked at, the 4 left at 0.75 are real faces
+# whose box misses the label or that are unlabelled; the non-faces seen (hands, hair, a statue,
+# a fist on the stage clip at 0.74) all scored below 0.75. The goal: <= 5 false, >= 55% recall.
+DEFAULT_SCORE_THRESHOLD = 0.75
+NMS_THRESHOLD = 0.3         # OpenCV's default: overlapping boxes of one face are merged
+TOP_K = 5000                # boxes kept before NMS: OpenCV's default, far above any crowd
+
+# dlib_square(): YuNet's box reaches from forehead to chin, dlib's 5-point aligner and encoder
+# were trained on HOG's tighter square, set lower on the face. On 179 LFW faces found by both
+# (bench/detector_bench.py --encoding) the encoding from this square lies a median 0.044 from
+# the one from HOG's own box (90th percentile 0.072), as close as HOG's box moved by 2 px
+# (0.041); YuNet's own box gives 0.066. The aligner makes the exact values matter little:
+# sides 0.90-1.06 and drops 0-0.08 all gave medians of 0.040-0.044.
+SQUARE_SIDE = 0.98          # side of the square / sqrt(width * height) of YuNet's box
+SQUARE_DROP = 0.04          # the square's centre lies this many box heights below the box's
+
+# Faces to trust for forming persons (bench/detector_bench.py --encoding). 168 LFW faces of 12
+# people, each shrunk to a size: the share whose encoding lies further than 0.44 (the project's
+# -t) from its person's mean of frontal full-size faces is 0.6% at full size (~64 px), 1.2% at
+# 60 px, 1.8% at 40, 3.6% at 32, 6.0% at 28, 15.5% at 24, 39% at 20, 78% at 16.
+MIN_ENCODE_SIZE = 32        # px, sqrt(width * height) of the YuNet box
+# Turned faces: up to |yaw| 1.15 none of the LFW faces (14 past 0.6: at most 0.43) nor the
+# clip's performer (10 past 0.6: at most 0.40) lay further than 0.44 from their person's mean
+# of frontal faces (frontal faces themselves: median 0.31). Obama in the clip's audience, |yaw| 1.3-3.8 (3/4 view to profile), lay 0.52-0.59
+# from his frontal photos (n=21; dim, hand at the chin). At 32 px, LFW faces past |yaw| 0.6
+# split at 14% against 3% for frontal ones: few turned faces were at hand, so this is a bound.
+MAX_ENCODE_YAW = 1.0        # |yaw_proxy|: the nose tip about over an eye, ~40 degrees of turn
+
+# Detection cost grows with the pixels: a 1920x1080 frame takes ~120 ms on one core, at
+# scale 0.75 ~73 ms, at 0.5 ~26-36 ms. YuNet finds LFW faces shrunk to 16 px 53% of the time,
+# 20 px 91%, 24 px 98%. Detecting a 1080p frame at DETECTION_SIDE px (scale 0.5) thus keeps
+# faces of 48 px and up, loses some of 32-40 px (found 53-91%), and mostly ones under 32 px,
+# too small to encode well anyway (MIN_ENCODE_SIZE); scale 0.75 keeps the 32 px ones (98%).
+DETECTION_SIDE = 960        # px, the longer side detection needs for frames larger than this
+
+# The smallest face found (bench/detector_bench.py --smallest): the 180 LFW dev faces shrunk so
+# that the side of their dlib_square is N px, each on a plain 320x240 frame, at the default
+# score threshold: 10 px 1%, 12 px 13%, 14 px 45%, 16 px 73%, 18 px 84%, 20 px 94%, 24 px 96%,
+# 28 px 100%. HOG's figures (face_detector.HOG_MIN_BOX) are its smallest boxes seen; YuNet's
+# fade out smoothly, so this is where half of them are found.
+MIN_FACE = 14               # px, the side of dlib_square, in pixels of the image searched
+
+RIGHT_EYE, LEFT_EYE, NOSE, RIGHT_MOUTH, LEFT_MOUTH = (slice(5 + 2 * i, 7 + 2 * i) for i in range(5))
+
+
+class YuNetModelError(Exception):
+    """The YuNet model file is missing or damaged."""
+
+
+def load_model_bytes(path: Path = MODEL_PATH) -> np.ndarray:
+    """The model file's bytes once checked: present, of the expected size and hash.
+
+    Raises YuNetModelError with a one-line message saying what is wrong and what to do.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise YuNetModelError(f"the YuNet face model is missing: {path} "
+                              f"(how to install it: {INSTALL_HINT})") from None
+    except OSError as error:
+        raise YuNetModelError(f"the YuNet face model cannot be read: {path}: "
+                              f"{error.strerror} (how to install it: {INSTALL_HINT})") from None
+    if len(data) != MODEL_BYTES or hashlib.sha256(data).hexdigest() != MODEL_SHA256:
+        raise YuNetModelError(f"the YuNet face model is damaged: {path} has {len(data)} bytes "
+                              f"of other content than the published {MODEL_NAME}; download "
+                              f"it again ({INSTALL_HINT})")
+    return np.frombuffer(data, np.uint8)
+
+
+def create_detector(path: Path = MODEL_PATH) -> cv2.FaceDetectorYN:
+    """An OpenCV FaceDetectorYN from the checked model file (input size set per image)."""
+    data = load_model_bytes(path)
+    # OpenCV 5 warns on stderr at every create that it ignores the target device; silenced
+    # here, and the caller's log level put back
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        return cv2.FaceDetectorYN.create("onnx", data, np.empty(0, np.uint8), (320, 320),
+                                         DEFAULT_SCORE_THRESHOLD, NMS_THRESHOLD, TOP_K)
+    except cv2.error as error:
+        message = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown error"
+        raise YuNetModelError(f"OpenCV cannot load the YuNet face model {path}: {message}") from None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """A 3-channel uint8 BGR image from BGR, grey or BGRA."""
+    if image.dtype != np.uint8:
+        raise ValueError(f"images must be uint8, not {image.dtype}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    raise ValueError(f"not an image of 1, 3 or 4 channels: shape {image.shape}")
+
+
+class YuNet:
+    """YuNet face detector; the model is checked and loaded on the first ``detect``.
+
+    ``score_threshold``: detections scoring below are dropped (see DEFAULT_SCORE_THRESHOLD).
+    ``scale``: detection runs on the image resized by this factor (0.5 halves each side: ~4x
+    faster, and faces under ~32 px in the original are then mostly lost, see DETECTION_SIDE);
+    rows come back in the original's pixels. ``detection_scale()`` picks one for a frame size.
+    ``model_path``: the ONNX file (face_detector.find_yunet_model() says which).
+
+    One instance is not safe to share between threads; make one per thread or process.
+    """
+
+    def __init__(self, score_threshold: float = DEFAULT_SCORE_THRESHOLD, scale: float = 1.0,
+                 model_path: Path = MODEL_PATH) -> None:
+        if not 0.0 <= score_threshold <= 1.0:
+            raise ValueError(f"score_threshold must be within 0..1, not {score_threshold}")
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, not {scale}")
+        self.score_threshold = score_threshold
+        self.scale = scale
+        self.model_path = Path(model_path)
+        self._detector: cv2.FaceDetectorYN | None = None
+        self._input_size: tuple[int, int] | None = None
+
+    def warm_up(self) -> None:
+        """Check and load the model now rather than on the first image."""
+        self._load()
+
+    def _load(self) -> cv2.FaceDetectorYN:
+        if self._detector is None:
+            self._detector = create_detector(self.model_path)
+        return self._detector
+
+    def detect(self, bgr: np.ndarray) -> np.ndarray:
+        """Faces of a BGR image (grey and BGRA accepted) as an (N, 15) float32 array of rows
+        (left, top, width, height, score, 10 landmark coordinates), best score first.
+
+        Boxes may reach past the image's edges (a face cut by the frame).
+        """
+        detector = self._load()
+        image = to_bgr(bgr)
+        if self.scale != 1.0:
+            height, width = image.shape[:2]
+            size = (max(round(width * self.scale), 1), max(round(height * self.scale), 1))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if self.scale < 1
+                               else cv2.INTER_LINEAR)
+        size = (image.shape[1], image.shape[0])
+        if size != self._input_size:  # set only on a change: alternating two sizes cost no
+            detector.setInputSize(size)  # more than each size alone (measured), so one
+            self._input_size = size      # detector serves photos of every size
+        detector.setScoreThreshold(self.score_threshold)
+        _, found = detector.detect(np.ascontiguousarray(image))
+        if found is None:
+            return np.empty((0, 15), np.float32)
+        # OpenCV puts the score last; here it follows the box
+        rows = np.concatenate([found[:, :4], found[:, 14:15], found[:, 4:14]], axis=1)
+        rows = rows[np.argsort(-rows[:, 4], kind="stable")]
+        if self.scale != 1.0:
+            rows[:, :4] /= self.scale
+            rows[:, 5:] /= self.scale
+        return rows.astype(np.float32)
+
+
+def detection_scale(width: int, height: int, longest_side: int = DETECTION_SIDE) -> float:
+    """The ``scale`` for a frame: 1.0 up to ``longest_side``, else shrunk to it (1080p: 0.5)."""
+    return min(1.0, longest_side / max(width, height, 1))
+
+
+def dlib_square(left: float, top: float, width: float, height: float,
+                image_size: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
+    """The ``(top, right, bottom, left)`` square for dlib's aligner and encoder that matches a
+    YuNet box: side SQUARE_SIDE * sqrt(width * height), centre SQUARE_DROP * height lower.
+
+    With ``image_size`` (width, height) the square is clipped to the image, as the HOG boxes
+    are (it is then no longer square at an edge).
+    """
+    side = SQUARE_SIDE * float(np.sqrt(width * height))
+    centre_x = left + width / 2
+    centre_y = top + height / 2 + SQUARE_DROP * height
+    square_left = round(centre_x - side / 2)
+    square_top = round(centre_y - side / 2)
+    square_right = square_left + round(side)
+    square_bottom = square_top + round(side)
+    if image_size is not None:
+        image_width, image_height = image_size
+        square_left, square_top = max(square_left, 0), max(square_top, 0)
+        square_right = min(square_right, image_width - 1)
+        square_bottom = min(square_bottom, image_height - 1)
+    return square_top, square_right, square_bottom, square_left
+
+
+def face_size(rows: np.ndarray) -> np.ndarray:
+    """sqrt(width * height) of each detection's box, in pixels: (N, 15) -> (N,)."""
+    rows = np.atleast_2d(rows)
+    return np.sqrt(np.clip(rows[:, 2], 0, None) * np.clip(rows[:, 3], 0, None))
+
+
+def yaw_proxy(rows: np.ndarray) -> np.ndarray:
+    """How far each face is turned, from its landmarks: (N, 15) -> (N,).
+
+    The nose tip projected on the line from the right eye to the left eye: 0 when it lies
+    midway (frontal), -1 / +1 when it lies over the right / left eye (about 40 degrees
+    of head turn), beyond when it passes the eye (a profile). The same measured between the
+    mouth corners is averaged in, so that no single landmark decides.
+    """
+    rows = np.atleast_2d(rows)
+
+    def position(first: slice, second: slice) -> np.ndarray:
+        axis = rows[:, second] - rows[:, first]
+        length2 = np.maximum((axis ** 2).sum(axis=1), 1e-6)
+        along = ((rows[:, NOSE] - rows[:, first]) * axis).sum(axis=1) / length2
+        return 2 * along - 1
+
+    return (position(RIGHT_EYE, LEFT_EYE) + position(RIGHT_MOUTH, LEFT_MOUTH)) / 2
+
+
+def good_for_encoding(rows: np.ndarray, min_size: float = MIN_ENCODE_SIZE,
+                      max_yaw: float = MAX_ENCODE_YAW) -> np.ndarray:
+    """Which detections are large and frontal enough for their encodings to be trusted
+    when forming persons: (N, 15) -> (N,) bools."""
+    return (face_size(rows) >= min_size) & (np.abs(yaw_proxy(rows)) <= max_yaw)
