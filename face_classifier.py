@@ -8,6 +8,7 @@ face_detector, the sorting rules in facesort.sorting, the result directory in pe
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -19,6 +20,9 @@ from facesort.app.progress import Progress, progress_wanted
 from facesort.app.run import LoopSummary, finish_run, sort_frames
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
 from facesort.app.view import FrameOutput, StopRequest
+from facesort.cluster.connect import (ClusterError, ClusterUnavailable, cluster_address, connect,
+                                      require_dask)
+from facesort.cluster.driver import ClusterWork, usage_problem
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
 from facesort.inputs.stream import InputConflict, Inputs
@@ -108,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="faces under ~100 px: 'motion' looks for them at full resolution "
                              "where the picture changed (default), 'full' in the whole frame "
                              "every time (slower), 'off' not at all (fastest)")
+    parser.add_argument("--cluster", type=cluster_address, metavar="ADDRESS",
+                        help="decode, detect and encode on the workers of a Dask cluster, sort "
+                             "here: a scheduler's address (tcp://host:8786) or local:N for N "
+                             "worker processes on this machine; every INPUT must be readable "
+                             "at the same path on every worker (a shared filesystem); needs "
+                             "pip install 'face-classifier[cluster]'")
     # play a video file as if it were a webcam, at its own frame rate (tests, demos)
     parser.add_argument("--as-live", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
@@ -183,15 +193,23 @@ def unreadable_message(unreadable: list[str], total: int) -> str:
             f"the rest was saved")
 
 
-def make_pipeline(args: argparse.Namespace,
-                  make_detector: DetectorFactory) -> FacePipeline | FaithfulPipeline:
-    """The original algorithm with --faithful, else detection at intervals and tracking."""
+def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
+                  workers: int = PipelineSettings.workers) -> FacePipeline | FaithfulPipeline:
+    """The original algorithm with --faithful, else detection at intervals and tracking
+    (with ``workers`` worker processes; 0: in this process, as on a cluster's worker)."""
     if args.faithful:
         return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
-                                switch_distance=args.threshold)
+                                switch_distance=args.threshold, workers=workers)
     return FacePipeline(make_detector, settings, live_files=args.as_live)
+
+
+def start_cluster(args: argparse.Namespace, make_detector: DetectorFactory) -> ClusterWork:
+    """--cluster: the workers build the run's pipeline themselves, from these flags."""
+    connection = connect(args.cluster, verbose=args.verbose >= 2)
+    print(f"cluster {args.cluster}: {connection.workers} workers")
+    return ClusterWork(connection, functools.partial(make_pipeline, args), make_detector)
 
 
 def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceDetector,
@@ -199,18 +217,29 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     """The whole run; ``make_detector`` makes the detector (called with a DetectorSettings, or
     with nothing in the worker processes), ``on_summary`` is told how the frame loop went."""
     check_result_dir(args.result)
+    if args.cluster:
+        require_dask()
     if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
         raise UsageError(f"-c '{args.capture}' is a file, not a directory")
     if args.display:
         check_display()
     sampling = Sampling(every_s=args.seconds, skip_s=args.skip, stop_s=args.stop)
     inputs = Inputs.open(args.inputs, sampling)
+    problem = args.cluster and usage_problem(args.display, args.capture, args.as_live,
+                                             inputs.items)
+    if problem:
+        raise UsageError(problem)
     print_inputs(inputs, args)
 
     detector = make_detector(DetectorSettings(resize_ratio=args.resize_ratio))
     db = PersonDB()
     session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
-    pipeline = make_pipeline(args, make_detector)  # its worker processes start while the result loads
+    try:  # its worker processes start while the result loads
+        pipeline = (start_cluster(args, make_detector) if args.cluster
+                    else make_pipeline(args, make_detector))
+    except BaseException:
+        session.close()
+        raise
     try:
         db.load(args.result, encode_image=detector.encode_face_image)
     except BaseException:
@@ -226,7 +255,10 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     session.stop_on_signals(stop.request)  # until the final save and summary are done
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")
     progress = Progress(inputs.total_frames, enabled=progress_wanted(args.quiet))
-    loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
+    if args.cluster:
+        loop = pipeline.sort(inputs, classifier, db, session, progress, stop)
+    else:
+        loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
     print(f"total elapsed time: {loop.elapsed_s:.3f} second")
     failure = finish_run(classifier, db, session)
     failure = loop.failure or failure
@@ -252,11 +284,11 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return run(args, make_detector, on_summary)
-    except (UsageError, InputConflict) as error:
+    except (UsageError, InputConflict, ClusterUnavailable) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SourceError, ModelsMissingError, ModelFormatError, ResultInUseError,
-            SaveError) as error:
+            SaveError, ClusterError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:  # before the frame loop: nothing new to save

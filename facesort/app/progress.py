@@ -51,10 +51,11 @@ class Progress:
         if enabled:
             self._logging.enter_context(logging_redirect_tqdm())
 
-    def advance(self, info: SourceInfo, seconds: float, summary: str) -> None:
-        """One more frame of ``info`` done, at ``seconds``; ``summary`` is the db's counts."""
+    def advance(self, info: SourceInfo, seconds: float, summary: str, frames: int = 1) -> None:
+        """``frames`` more frames done (one of ``info``, at ``seconds``, when the frame loop
+        calls; any inputs' on a cluster); ``summary`` is the db's counts."""
         self.describe(info, seconds, summary, refresh=False)
-        self._bar.update(1)
+        self._bar.update(frames)
 
     def describe(self, info: SourceInfo, seconds: float, summary: str,
                  refresh: bool = True) -> None:
