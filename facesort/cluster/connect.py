@@ -16,6 +16,7 @@ CONNECT_TIMEOUT_S = 20.0
 # processes have (detection.workers.single_threaded_blas), so that encodings are the same
 WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                       "MKL_NUM_THREADS": "1"}
+WORKER_SETUP = "facesort.cluster.worker"  # its dask_setup: Ctrl-C is the driver's to handle
 
 
 class ClusterUnavailable(Exception):
@@ -88,8 +89,8 @@ def connect(address: str, verbose: bool = False) -> Connection:
 
         workers = int(local.group(1) or os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, scheduler_port=0, silence_logs=quiet,
-                               env=WORKER_ENVIRONMENT)
+                               dashboard_address=":0", scheduler_port=0, silence_logs=quiet,
+                               env=WORKER_ENVIRONMENT, preload=[WORKER_SETUP])
         try:
             return Connection(address, Client(cluster), cluster)
         except BaseException:

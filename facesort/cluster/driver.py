@@ -75,11 +75,11 @@ class ClusterWork:
     """The per-input work of a run on a Dask cluster, and the sorting of its faces here."""
 
     def __init__(self, connection: Connection, make_pipeline: PipelineMaker,
-                 make_detector: DetectorFactory, batch_faces: int = BATCH_FACES) -> None:
+                 make_detector: DetectorFactory, batch_faces: int | None = None) -> None:
         self.connection = connection
         self.make_pipeline = make_pipeline
         self.make_detector = make_detector
-        self.batch_faces = batch_faces
+        self.batch_faces = batch_faces or BATCH_FACES
         self.stats = PipelineStats()
 
     def close(self) -> None:
@@ -126,6 +126,9 @@ class _Attempts:
 
     def lost(self, attempt: str) -> None:
         """The attempt's worker died: its batches are not fetched any more."""
+        if attempt not in self.dropped:
+            log.warning("a worker reading %s died; Dask runs it again on another",
+                        self.job.item.text)
         self.dropped.add(attempt)
         if attempt == self.attempt:
             self.attempt = None
@@ -134,7 +137,7 @@ class _Attempts:
         """The batch's faces not taken before (a new attempt starts again from the first)."""
         if batch.attempt != self.attempt:
             if self.attempt is not None:  # a newer attempt: Dask gave up on the older one
-                self.dropped.add(self.attempt)
+                self.lost(self.attempt)
             if batch.number != 0:         # the start of this attempt was lost: drop it
                 self.lost(batch.attempt)
                 return []
@@ -269,9 +272,6 @@ class _Run:
                 batch = self.fetch(item) if attempts.wanted(attempt) else None
                 item.release()
                 if batch is None:
-                    if attempts.wanted(attempt):
-                        log.warning("a worker reading %s died; Dask runs it again on another",
-                                    job.item.text)
                     attempts.lost(attempt)
                     continue
                 faces = attempts.take(batch)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 import threading
 import time
 import uuid
@@ -168,3 +169,9 @@ def unreadable_input(jobs: list[InputJob], dask_worker: Any = None) -> str | Non
         except InputNotReadable as error:
             return str(error)
     return None
+
+
+def dask_setup(worker: Any) -> None:
+    """Run by Dask in each worker process of ``local:N`` (its preload): a Ctrl-C on the
+    terminal reaches every process of the run, and the driver decides when they stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -522,7 +522,15 @@ class FacePipeline:
     def _frame_faces(self, index: int, seconds: float, frame: np.ndarray,
                      visible: list[Track], looked_at: bool = True) -> FrameFaces:
         faces = self._ready_faces + self._collect(block=False)
-        self._ready_faces = []
+        # the faces of a frame go out together, as the same-frame rule sorts them (two faces
+        # of one frame are two people): a frame whose last faces are still being encoded waits
+        whole = len(faces)
+        if self._encodings:
+            waiting = self._encodings[0].face
+            while whole and (faces[whole - 1].source, faces[whole - 1].frame) == (
+                    waiting.source, waiting.frame):
+                whole -= 1
+        faces, self._ready_faces = faces[:whole], faces[whole:]
         return FrameFaces(self.source.info, index, seconds, frame,
                           [TrackedBox(t.box, t.track_id) for t in visible], faces,
                           self.source.detected_index, looked_at)
