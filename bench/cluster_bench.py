@@ -39,7 +39,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "bench"))
 
-from speed_bench import EVAL, SHARED, measure, run  # noqa: E402  (the project, found above)
+from speed_bench import EVAL, SHARED, measure, run  # (bench/, found above)
 
 VIDEOS = [("dev-a", "even", 11), ("dev-b", "odd", 12), ("dev-c", "even", 13), ("dev-d", "odd", 14)]
 FPS = 25.0  # make_video.py's

@@ -194,8 +194,8 @@ def test_when_every_worker_is_gone_the_run_stops_and_what_was_sorted_is_saved(
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip().splitlines() == [
-        f"face-classifier: error: stopped early, results so far were saved: every worker of "
-        f"the Dask cluster at '{local.scheduler_address}' is gone (none for 1 s)"]
+        (f"face-classifier: error: stopped early, results so far were saved: every worker of "
+         f"the Dask cluster at '{local.scheduler_address}' is gone (none for 1 s)")]
     assert len(load_result(tmp_path / "r").faces) >= 2
 
 

@@ -10,8 +10,9 @@ results do not depend on timing), so the driver skips those it has sorted alread
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from facesort.detection.protocol import DetectorFactory
 from facesort.inputs.stream import InputItem

@@ -45,7 +45,7 @@ class CachedDetectors:
     def __call__(self, *args: Any) -> Detector:
         try:
             key = (pickle.dumps((self.make_detector, args)), threading.get_ident())
-        except Exception:  # a factory pickle cannot name (a lambda): made anew each time
+        except (pickle.PicklingError, TypeError, AttributeError):  # a lambda: made anew each time
             return self.make_detector(*args)
         with _detectors_lock:
             if key not in _detectors:
