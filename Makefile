@@ -7,14 +7,14 @@ DEMO_RESULT ?= demo-result
 REPORT_RESULT ?= report-result
 SCREENSHOT ?= $(REPORT_RESULT)/screenshot.png
 
-.PHONY: install demo report test test-fast bench bench-memory eval clean
+.PHONY: install demo report test test-fast bench bench-memory bench-cluster eval clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,cluster]"  # cluster: Dask, for --cluster (~3 s more)
 	touch $@
 
 demo: install
@@ -51,6 +51,10 @@ bench-live: install
 
 bench: install
 	$(PY) bench/speed_bench.py
+
+# --cluster local:1 and local:2 against the plain run, the overhead per input, the driver's cost
+bench-cluster: install
+	$(PY) bench/cluster_bench.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VIDEO) demo-story.mp4 demo-photos build *.egg-info .pytest_cache

@@ -21,6 +21,14 @@ from facesort.app.progress import Progress, progress_wanted
 from facesort.app.run import LoopSummary, finish_run, sort_frames
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
 from facesort.app.view import FrameOutput, StopRequest
+from facesort.cluster.connect import (
+    ClusterError,
+    ClusterUnavailable,
+    cluster_address,
+    connect,
+    require_dask,
+)
+from facesort.cluster.driver import ClusterWork, usage_problem
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
 from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, YuNetModelError
@@ -141,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "whole frame every time (slower), 'off' not at all (fastest). "
                              "YuNet's one pass finds faces down to ~14 px on frames up to "
                              f"{DETECTION_SIDE} px wide (larger ones are halved or so)")
+    parser.add_argument("--cluster", type=cluster_address, metavar="ADDRESS",
+                        help="decode, detect and encode on the workers of a Dask cluster, sort "
+                             "here: a scheduler's address (tcp://host:8786) or local:N for N "
+                             "worker processes on this machine; every INPUT must be readable "
+                             "at the same path on every worker (a shared filesystem); needs "
+                             "pip install 'face-classifier[cluster]'")
     # play a video file as if it were a webcam, at its own frame rate (tests, demos)
     parser.add_argument("--as-live", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, default=Path("result"), metavar="DIR",
@@ -281,8 +295,10 @@ def describe_detector(settings: DetectorSettings) -> str:
 
 
 def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
-                  detector: DetectorSettings = DetectorSettings()) -> FacePipeline | FaithfulPipeline:
-    """The original algorithm with --faithful, else detection at intervals and tracking.
+                  detector: DetectorSettings = DetectorSettings(),
+                  workers: int = PipelineSettings.workers) -> FacePipeline | FaithfulPipeline:
+    """The original algorithm with --faithful, else detection at intervals and tracking
+    (with ``workers`` worker processes; 0: in this process, as on a cluster's worker).
 
     With YuNet (``detector``), one pass over the whole colour frame, shrunk only when it is
     larger than yunet.DETECTION_SIDE (it finds faces down to ~14 px there): no small-face
@@ -292,13 +308,22 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
         return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
-                                switch_distance=args.threshold)
+                                switch_distance=args.threshold, workers=workers)
     if detector.finder == FaceFinder.YUNET:
         settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
                            small_faces=SmallFaces.OFF)
         # the workers' detectors (the passes apply -r); a partial of a class is picklable
         make_detector = functools.partial(make_detector, replace(detector, resize_ratio=1.0))
     return FacePipeline(make_detector, settings, live_files=args.as_live)
+
+
+def start_cluster(args: argparse.Namespace, make_detector: DetectorFactory,
+                  detector: DetectorSettings) -> ClusterWork:
+    """--cluster: the workers build the run's pipeline themselves, from these flags."""
+    connection = connect(args.cluster, verbose=args.verbose >= 2)
+    print(f"cluster {args.cluster}: {connection.workers} workers")
+    return ClusterWork(connection, functools.partial(make_pipeline, args, detector=detector),
+                       make_detector)
 
 
 def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceDetector,
@@ -308,12 +333,18 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     check_result_dir(args.result)
     if args.faithful and args.detector == FaceFinder.YUNET:
         raise UsageError("--faithful uses the post's detector, dlib's HOG: leave out --detector")
+    if args.cluster:
+        require_dask()
     if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
         raise UsageError(f"-c '{args.capture}' is a file, not a directory")
     if args.display:
         check_display()
     sampling = Sampling(every_s=args.seconds, skip_s=args.skip, stop_s=args.stop)
     inputs = Inputs.open(args.inputs, sampling)
+    problem = args.cluster and usage_problem(args.display, args.capture, args.as_live,
+                                             inputs.items)
+    if problem:
+        raise UsageError(problem)
     print_inputs(inputs, args)
     settings = choose_detector(args)
     print("face detector:", describe_detector(settings))
@@ -321,7 +352,12 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     detector = make_detector(settings)
     db = PersonDB()
     session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
-    pipeline = make_pipeline(args, make_detector, settings)  # its worker processes start while the result loads
+    try:  # its worker processes start while the result loads
+        pipeline = (start_cluster(args, make_detector, settings) if args.cluster
+                    else make_pipeline(args, make_detector, settings))
+    except BaseException:
+        session.close()
+        raise
     try:
         db.load(args.result, encode_image=detector.encode_face_image)
     except BaseException:
@@ -341,7 +377,10 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     plays_live = args.as_live and not args.faithful
     progress = Progress(None if plays_live else inputs.total_frames,
                         enabled=progress_wanted(args.quiet))
-    loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
+    if args.cluster:
+        loop = pipeline.sort(inputs, classifier, db, session, progress, stop)
+    else:
+        loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
     print(f"total elapsed time: {loop.elapsed_s:.3f} second")
     failure = finish_run(classifier, db, session)
     failure = loop.failure or failure
@@ -372,11 +411,11 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return run(args, make_detector, on_summary)
-    except (UsageError, InputConflict) as error:
+    except (UsageError, InputConflict, ClusterUnavailable) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SourceError, ModelsMissingError, ModelFormatError, YuNetModelError,
-            ResultInUseError, SaveError) as error:
+            ResultInUseError, SaveError, ClusterError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:  # before the frame loop: nothing new to save

@@ -21,6 +21,7 @@ LAYERS = [
     ["person_db"],
     ["facesort.sorting", "facesort.pipeline"],
     ["facesort.app", "facesort.review"],
+    ["facesort.cluster"],
     ["face_classifier", "facesort.demo"],
 ]
 TOP_LEVEL = {"face_classifier", "face_detector", "person_db"}  # the design names these three

@@ -52,15 +52,16 @@ class Progress:
         if enabled:
             self._logging.enter_context(logging_redirect_tqdm())
 
-    def advance(self, info: SourceInfo, seconds: float, summary: str) -> None:
-        """One more frame of ``info`` done, at ``seconds``; ``summary`` is the db's counts."""
+    def advance(self, info: SourceInfo, seconds: float, summary: str, frames: int = 1) -> None:
+        """``frames`` more frames done (one of ``info``, at ``seconds``, when the frame loop
+        calls; any inputs' on a cluster); ``summary`` is the db's counts."""
         self.describe(info, seconds, summary, refresh=False)
         if self._bar.total is not None and self._bar.n >= self._bar.total:
             # more frames than counted (a video whose header undercounts): tqdm would show
             # "0%| | 140/? [00:04<00:00]", so show the count and the rate from here on
             self._bar.total = None
             self._bar.bar_format = OPEN_ENDED
-        self._bar.update(1)
+        self._bar.update(frames)
 
     def describe(self, info: SourceInfo, seconds: float, summary: str,
                  refresh: bool = True) -> None:

@@ -5,6 +5,8 @@ long as one thread doing both), so using both cores takes processes. Each worker
 models once (a detector made by the factory it is given); a job is any object with
 ``run(detector)``. Detection jobs go before encodings
 (the frame loop waits for detections, not for encodings); results are collected by ticket.
+``InlinePool`` has the same API and runs each job at once in the calling process: for a
+pipeline inside a process that is already one per core (a Dask worker, facesort.cluster).
 """
 from __future__ import annotations
 
@@ -192,3 +194,40 @@ class WorkerPool:
                     if not self._closing:
                         self._dispatch()
                     self._lock.notify_all()
+
+
+class InlinePool:
+    """WorkerPool's API without processes: each job runs when it is submitted, here."""
+
+    def __init__(self, make_detector: DetectorFactory) -> None:
+        self._detector = make_detector()
+        self._results: dict[int, tuple[Any, Exception | None]] = {}
+        self._next_ticket = 0
+
+    def submit(self, job: Any, urgent: bool = False) -> int:
+        """Run a job now; returns its ticket (its result or error waits for ``result``)."""
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        try:
+            self._results[ticket] = (job.run(self._detector), None)
+        except Exception as error:  # raised by result(), as a worker process's would be
+            self._results[ticket] = (None, error)
+        return ticket
+
+    def done(self, ticket: int) -> bool:
+        return ticket in self._results
+
+    def result(self, ticket: int) -> Any:
+        """The job's result; raise WorkerError if it failed."""
+        value, error = self._results.pop(ticket)
+        if error is not None:
+            raise WorkerError(f"a face worker failed: {type(error).__name__}: {error}") from error
+        return value
+
+    def close(self) -> None:
+        self._results.clear()
+
+
+def worker_pool(count: int, make_detector: DetectorFactory) -> WorkerPool | InlinePool:
+    """``count`` worker processes; with 0, none: the jobs run inline (InlinePool)."""
+    return InlinePool(make_detector) if count == 0 else WorkerPool(count, make_detector)

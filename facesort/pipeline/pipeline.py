@@ -42,7 +42,7 @@ from facesort.detection.passes import (
 )
 from facesort.detection.protocol import DetectorFactory
 from facesort.detection.regions import FineBudget, Region, search_cost
-from facesort.detection.workers import WorkerPool
+from facesort.detection.workers import worker_pool
 from facesort.imaging import crop_face
 from facesort.inputs.stream import Inputs
 from facesort.inputs.video import read_ahead
@@ -82,7 +82,7 @@ class PipelineSettings:
     mirror_average: bool = True        # each encoding averages the face and its mirror image
     switch_distance: float = DEFAULT_THRESHOLD  # re-encoding this far away: someone else
     follower: FollowerKind = FollowerKind.TEMPLATE
-    workers: int = 2
+    workers: int = 2                   # worker processes; 0 runs the jobs in this process
     lookahead: int = 3                 # -S > 0: looked-at frames detected ahead of the loop
     max_encodes_waiting: int = 8
 
@@ -140,6 +140,7 @@ class _Encoding:
     ticket: int
     track: Track
     face: Face
+    switch_id: int | None  # the track's id from this face on, should it be someone else
 
 
 class FacePipeline:
@@ -158,12 +159,21 @@ class FacePipeline:
                                    colour=settings.colour, coarse_side=settings.coarse_side)
         self.min_encode_size = detector.min_encode_size()  # smaller faces: followed only
         self.stats = PipelineStats()
-        self._track_ids = itertools.count(1)   # unique over all the inputs of a run
-        self._pool = WorkerPool(settings.workers, make_detector)
+        self.track_ids_drawn = 0
+        self._track_ids = self._draw_track_ids()  # unique over all the inputs of a run
+        self._pool = worker_pool(settings.workers, make_detector)  # 0: inline
         self._encodings: deque[_Encoding] = deque()
         self._ready_faces: list[Face] = []     # encoded while waiting, not yet handed out
         self._running: Iterator[FrameFaces] | None = None
         self._start_source(None)
+
+    def _draw_track_ids(self) -> Iterator[int]:
+        """Track ids 1, 2, ..., all drawn while a detection pass is applied, in frame order:
+        each input's ids are one block, the same on every run (facesort.cluster relies on it,
+        and on ``track_ids_drawn``, to number them on the cluster as here)."""
+        for track_id in itertools.count(1):
+            self.track_ids_drawn = track_id
+            yield track_id
 
     def _start_source(self, info: SourceInfo | None) -> None:
         """Tracks, schedules and motion belong to one input; the workers to the whole run."""
@@ -496,7 +506,10 @@ class FacePipeline:
         face = Face(file_name=face_file_name(info.name, pending.index, number, info.stem),
                     encoding=np.zeros(0), box=box, source=info.name, frame=pending.index,
                     time_s=pending.seconds)  # its image comes back with the encoding
-        self._encodings.append(_Encoding(ticket, track, face))
+        # a re-encoding may show someone else: the id for that is drawn now, not when the
+        # encoding comes back, so that ids do not depend on the workers' timing
+        switch_id = self.source.book.new_id() if track.times_encoded > 1 else None
+        self._encodings.append(_Encoding(ticket, track, face, switch_id))
         self.stats.encoded += 1
 
     def _collect(self, block: bool, limit: int | None = None) -> list[Face]:
@@ -507,7 +520,8 @@ class FacePipeline:
             if not block and not self._pool.done(head.ticket):
                 break
             head.face.encoding, head.face.crop_png = self._pool.result(head.ticket)
-            head.face.track_id = self.source.book.accept_encoding(head.track, head.face.encoding)
+            head.face.track_id = self.source.book.accept_encoding(head.track, head.face.encoding,
+                                                                  head.switch_id)
             self._encodings.popleft()
             faces.append(head.face)
         return faces
@@ -515,7 +529,15 @@ class FacePipeline:
     def _frame_faces(self, index: int, seconds: float, frame: np.ndarray,
                      visible: list[Track], looked_at: bool = True) -> FrameFaces:
         faces = self._ready_faces + self._collect(block=False)
-        self._ready_faces = []
+        # the faces of a frame go out together, as the same-frame rule sorts them (two faces
+        # of one frame are two people): a frame whose last faces are still being encoded waits
+        whole = len(faces)
+        if self._encodings:
+            waiting = self._encodings[0].face
+            while whole and (faces[whole - 1].source, faces[whole - 1].frame) == (
+                    waiting.source, waiting.frame):
+                whole -= 1
+        faces, self._ready_faces = faces[:whole], faces[whole:]
         return FrameFaces(self.source.info, index, seconds, frame,
                           [TrackedBox(t.box, t.track_id) for t in visible], faces,
                           self.source.detected_index, looked_at)

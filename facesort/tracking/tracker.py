@@ -221,16 +221,18 @@ class TrackBook:
     def end(self, track: Track) -> None:
         self.tracks = [t for t in self.tracks if t is not track]
 
-    def accept_encoding(self, track: Track, encoding: np.ndarray) -> int:
+    def accept_encoding(self, track: Track, encoding: np.ndarray,
+                        new_id: int | None = None) -> int:
         """The track id the face with this encoding gets.
 
         A re-encoding far from the track's faces so far means the track now follows someone
-        else: from here on it carries a new id, so its faces are not merged with the old ones.
+        else: from here on it carries a new id (``new_id``, or one drawn now), so its faces are
+        not merged with the old ones.
         """
         if track.encodings:
             mean = np.mean(track.encodings, axis=0)
             if face_distance(np.array([mean]), encoding)[0] > self.rules.switch_distance:
-                track.track_id = self.new_id()
+                track.track_id = new_id if new_id is not None else self.new_id()
                 track.encodings = []
         track.encodings.append(np.asarray(encoding))
         return track.track_id
