@@ -35,7 +35,7 @@ from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, Yu
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
-from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
+from facesort.pipeline.pipeline import SWITCH_DISTANCE, FacePipeline, PipelineSettings
 from facesort.records.face import DEFAULT_THRESHOLD
 from facesort.records.modes import FaceFinder, SmallFaces
 from facesort.records.source import PHOTO, Sampling, format_time
@@ -308,7 +308,7 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
         return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
-                                switch_distance=args.threshold, workers=workers)
+                                switch_distance=max(SWITCH_DISTANCE, args.threshold), workers=workers)
     if detector.finder == FaceFinder.YUNET:
         settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
                            small_faces=SmallFaces.OFF)

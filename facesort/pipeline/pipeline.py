@@ -48,9 +48,10 @@ from facesort.inputs.stream import Inputs
 from facesort.inputs.video import read_ahead
 from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
 from facesort.records.box import Box, box_size, centre, clip, iou, shift
-from facesort.records.face import DEFAULT_THRESHOLD, Face, face_file_name
+from facesort.records.face import Face, face_file_name
 from facesort.records.modes import FollowerKind, SmallFaces
 from facesort.records.source import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo
+from facesort.tracking.shots import is_cut, scene_signature
 from facesort.tracking.follower import Picture, make_follower
 from facesort.tracking.tracker import (
     Coverage,
@@ -62,6 +63,12 @@ from facesort.tracking.tracker import (
     TrackingRules,
     similarity,
 )
+
+
+# a re-encoding this far from its track's mean is someone else: dlib's own same-person
+# threshold. A face turning on the stage clip stays within 0.51 of its track's running mean
+# (0.41-0.63 from its first look: -t 0.44 split it), and different people are mostly farther
+SWITCH_DISTANCE = 0.6
 
 
 @dataclass(frozen=True)
@@ -77,10 +84,12 @@ class PipelineSettings:
     fine_every_s: float = 0.5          # -S 0: between small-face passes
     fine_budget: float = 0.5           # whole-frame small-face searches per second of video
     full_every_s: float = 30.0         # a whole-frame small-face search at least this often
-    second_look_s: float = 0.0         # a track's second encoding after this long (0: as
-    reencode_every_s: float = 3.0      # the later ones), which come this often
+    second_look_s: float = 0.5         # a track's second encoding after this long (two faces
+    reencode_every_s: float = 1.0      # make a person), and the later ones this often, or
+    encodings_per_s: float = 2.0       # sooner when its look or size changed, within this
+                                       # budget per second of track
     mirror_average: bool = True        # each encoding averages the face and its mirror image
-    switch_distance: float = DEFAULT_THRESHOLD  # re-encoding this far away: someone else
+    switch_distance: float = SWITCH_DISTANCE  # a re-encoding this far away: someone else
     follower: FollowerKind = FollowerKind.TEMPLATE
     workers: int = 2                   # worker processes; 0 runs the jobs in this process
     lookahead: int = 3                 # -S > 0: looked-at frames detected ahead of the loop
@@ -110,6 +119,7 @@ class PendingPass:
     planned: bool = False
     regions: list[Region] = field(default_factory=list)
     full_frame: bool = False
+    cut_before: bool = False    # a cut lies between the frame looked at before and this one
 
 
 @dataclass
@@ -128,6 +138,7 @@ class SourceState:
     ended: list[Box] = field(default_factory=list)  # where small faces were lost since then
     previous_coarse: list[Box] = field(default_factory=list)  # big faces of the last frame planned
     detected_index: int | None = None     # the newest frame whose passes are applied
+    scene: np.ndarray | None = None       # the last frame's scene_signature(): cuts end tracks
 
 
 def frames_in(seconds: float, fps: float) -> int:
@@ -184,6 +195,7 @@ class FacePipeline:
         book = TrackBook(TrackingRules(
             second_look=frames_in(settings.second_look_s or settings.reencode_every_s, fps),
             reencode_every=frames_in(settings.reencode_every_s, fps),
+            min_gap=frames_in(1 / settings.encodings_per_s, fps) if settings.encodings_per_s else 0,
             max_unseen=frames_in(3.0, fps),
             switch_distance=settings.switch_distance), ids=self._track_ids)
         self.source = SourceState(
@@ -251,6 +263,8 @@ class FacePipeline:
             1, round(self._frames(self.settings.fine_every_s) / self.source.coarse_every))
         self.source.schedule = DetectionSchedule(self.source.coarse_every, fine_every)
         for index, seconds, frame in frames:
+            if self._cut(frame):
+                self._end_shot()
             picture = Picture(frame)
             self._follow(picture, index)
             while self.source.pending and self.source.pending[0].index <= index - self.source.coarse_every:
@@ -271,7 +285,9 @@ class FacePipeline:
         """
         self.source.schedule = DetectionSchedule(1, 1)  # every looked-at frame
         for index, seconds, frame in frames:
+            cut = self._cut(frame)
             self._start(index, seconds, frame, None, self.source.schedule.passes(index))
+            self.source.pending[-1].cut_before = cut
             self._plan_ready()
             while len(self.source.pending) > self.settings.lookahead:
                 yield self._apply_and_show(self.source.pending.popleft())
@@ -313,6 +329,23 @@ class FacePipeline:
             self._remember_positions(index)
             visible = self.source.book.tracks if tracking else shown
             yield self._frame_faces(index, seconds, frame, visible, looked_at)
+
+    # --- shots --------------------------------------------------------------------------
+    def _cut(self, frame: np.ndarray) -> bool:
+        """Whether a cut lies between the frame looked at before and this one."""
+        scene = scene_signature(frame)
+        cut = is_cut(self.source.scene, scene)
+        self.source.scene = scene
+        return cut
+
+    def _end_shot(self) -> None:
+        """A cut while following: the passes of the old shot are applied, then its tracks end
+        (their followers would go on on whatever lies where their faces were)."""
+        while self.source.pending:
+            pending = self.source.pending.popleft()
+            self._apply(pending, pending.index, None)
+        self.source.book.end_all()
+        self.source.ended = []
 
     # --- detection ----------------------------------------------------------------------
     def _start(self, index: int, seconds: float, frame: np.ndarray, picture: Picture | None,
@@ -446,6 +479,8 @@ class FacePipeline:
         track's tracker starts on F and catches up with the current frame in one step.
         """
         detections, coverage = self._detections_of(pending)
+        if pending.cut_before:
+            self.source.book.end_all()
         update = self.source.book.update(detections, pending.index, coverage)
         matched = {id(track) for track, _ in update.matched}
         for track in pending.gone:

@@ -85,6 +85,7 @@ class Track:
     last_seen: int
     appearance: np.ndarray | None = field(default=None, repr=False)
     last_encoded: int | None = None
+    encoded_size: float = 0.0         # the face's size when it was last encoded
     times_encoded: int = 0
     misses: int = 0
     encodings: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -105,6 +106,8 @@ class TrackingRules:
     max_misses: int = 2              # detection passes that could see a track but did not
     max_unseen: int = 75             # frames without a detection after which a track ends
     verify_similarity: float = 0.9   # a continued track looking less alike is encoded again
+    resize_ratio: float = 1.3        # ... and so is one whose face grew or shrank this much
+    min_gap: int = 0                 # frames between two encodings of a track, at least
     second_look: int = 25            # frames from a track's first encoding to its second
     reencode_every: int = 75         # ... and between later ones (0: never again)
     switch_distance: float = 0.6     # a re-encoding this far from the track: someone else
@@ -174,8 +177,9 @@ class TrackBook:
             track.misses = 0
             if detection.appearance is not None:
                 track.appearance = detection.appearance
-            # a face that changed a lot may be someone else: an encoding will tell
-            if alike < rules.verify_similarity or self._reencode_due(track, index):
+            # a face that changed a lot may be someone else, or a look of theirs not seen
+            # yet: an encoding will tell, within the track's budget of encodings
+            if self._reencode_due(track, index, alike, box_size(detection.box)):
                 update.encode.append(EncodeRequest(track, index, detection.box))
         for d, detection in enumerate(detections):
             if d in used_detections:
@@ -196,15 +200,25 @@ class TrackBook:
                 update.ended.append(track)
         for request in update.encode:
             request.track.last_encoded = index
+            request.track.encoded_size = box_size(request.box)
             request.track.times_encoded += 1
         ended = {id(track) for track in update.ended}
         self.tracks = [t for t in self.tracks if id(t) not in ended] + update.born
         return update
 
-    def _reencode_due(self, track: Track, index: int) -> bool:
-        """A second look soon (two faces make a person), then every ``reencode_every``."""
-        every = self.rules.second_look if track.times_encoded == 1 else self.rules.reencode_every
-        return every > 0 and track.last_encoded is not None and index - track.last_encoded >= every
+    def _reencode_due(self, track: Track, index: int, alike: float, size: float) -> bool:
+        """A second look soon (two faces make a person), then every ``reencode_every``, and
+        sooner when the face's look or size changed, but never within ``min_gap`` frames."""
+        rules = self.rules
+        if track.last_encoded is None:
+            return False
+        since = index - track.last_encoded
+        if since < max(rules.min_gap, 1):
+            return False
+        every = rules.second_look if track.times_encoded == 1 else rules.reencode_every
+        resized = (track.encoded_size > 0 and max(size, track.encoded_size)
+                   >= rules.resize_ratio * min(size, track.encoded_size))
+        return (every > 0 and since >= every) or alike < rules.verify_similarity or resized
 
     def move(self, track: Track, box: Box, index: int) -> None:
         """The follower moved the track to ``box`` at frame ``index``."""
@@ -220,6 +234,11 @@ class TrackBook:
 
     def end(self, track: Track) -> None:
         self.tracks = [t for t in self.tracks if t is not track]
+
+    def end_all(self) -> list[Track]:
+        """End every track (a cut: no face on the new shot continues one of the old)."""
+        ended, self.tracks = self.tracks, []
+        return ended
 
     def accept_encoding(self, track: Track, encoding: np.ndarray,
                         new_id: int | None = None) -> int:
