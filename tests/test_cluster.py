@@ -73,9 +73,9 @@ def sorted_faces(monkeypatch):
     seen = []
 
     def recording(sort):
-        def sort_new_faces(faces, classifier, db):
+        def sort_new_faces(faces, classifier, db, tracks=None):
             seen.extend((face.file_name, face.track_id) for face in faces)
-            return sort(faces, classifier, db)
+            return sort(faces, classifier, db, tracks)
         return sort_new_faces
 
     monkeypatch.setattr(app_run, "sort_new_faces", recording(app_run.sort_new_faces))
@@ -129,7 +129,7 @@ def test_a_worker_killed_in_the_middle_of_a_video_changes_nothing(
     killed = []
     sort = cluster_driver.sort_new_faces
 
-    def kill_the_first_videos_worker(faces, classifier, db):
+    def kill_the_first_videos_worker(faces, classifier, db, tracks=None):
         if not killed:  # the first batch of the first video is sorted: its worker goes
             busy = [worker for worker, keys in client.processing().items()
                     if any("-0-job-" in key for key in keys)]
@@ -137,7 +137,7 @@ def test_a_worker_killed_in_the_middle_of_a_video_changes_nothing(
             killed.extend(pids.values())
             for pid in pids.values():
                 os.kill(pid, signal.SIGKILL)
-        return sort(faces, classifier, db)
+        return sort(faces, classifier, db, tracks)
 
     monkeypatch.setattr(cluster_driver, "sort_new_faces", kill_the_first_videos_worker)
     seen = sorted_faces(monkeypatch)
@@ -185,9 +185,9 @@ def test_when_every_worker_is_gone_the_run_stops_and_what_was_sorted_is_saved(
                       dashboard_address=":0", silence_logs=logging.CRITICAL) as local:
         sort = cluster_driver.sort_new_faces
 
-        def gone_after_the_first_faces(faces, classifier, db):
+        def gone_after_the_first_faces(faces, classifier, db, tracks=None):
             local.scale(0)
-            return sort(faces, classifier, db)
+            return sort(faces, classifier, db, tracks)
 
         monkeypatch.setattr(cluster_driver, "sort_new_faces", gone_after_the_first_faces)
         code = run_main(tmp_path / "r", inputs, "--cluster", local.scheduler_address)
@@ -206,11 +206,11 @@ def test_ctrl_c_stops_the_workers_tasks_and_saves(cluster, inputs, tmp_path, mon
     sort = cluster_driver.sort_new_faces
     calls = []
 
-    def interrupted(faces, classifier, db):
+    def interrupted(faces, classifier, db, tracks=None):
         calls.append(len(faces))
         if len(calls) == 1:
             os.kill(os.getpid(), signal.SIGINT)  # the session turns it into a stop request
-        return sort(faces, classifier, db)
+        return sort(faces, classifier, db, tracks)
 
     monkeypatch.setattr(cluster_driver, "sort_new_faces", interrupted)
     assert run_main(tmp_path / "r", inputs, "--cluster", address) == 0

@@ -14,10 +14,12 @@ from facesort.inputs.stream import Inputs
 from facesort.pipeline.frames import FrameFaces, PipelineStats
 from facesort.records.face import Face, frame_stem
 from facesort.sorting.classifier import Classifier
-from facesort.sorting.sort_step import sort_new_faces
+from facesort.sorting.sort_step import TrackMemory, sort_new_faces
 from person_db import PersonDB
 
 log = logging.getLogger(__name__)
+
+UNSORTED = "unknown"  # the label of a face until its track is sorted (as the post's unknowns)
 
 
 class Pipeline(Protocol):
@@ -52,23 +54,24 @@ def sort_frames(pipeline: Pipeline, inputs: Inputs, classifier: Classifier, db: 
     kept. The pipeline, the progress bar and the window are closed on the way out.
     """
     track_names: dict[int, str] = {}  # the name last given to a face of each track
+    tracks = TrackMemory()            # where the faces of each track went
     failure = None
     started = time.time()
     found = None
     try:
         for found in pipeline.run(inputs):
-            names = sort_new_faces(found.new_faces, classifier, db)
+            names = sort_new_faces(found.new_faces, classifier, db, tracks)
             session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
             track_names.update(zip((face.track_id for face in found.new_faces), names))
             output.show(found.frame, [b.box for b in found.boxes],
-                        [track_names.get(b.track_id, "") for b in found.boxes],
+                        [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
                         frame_stem(found.info.name, found.index, found.info.stem), stop,
                         capture=found.looked_at)
             progress.advance(found.info, found.seconds, repr(db))
             if stop.requested:  # checked after the frame: a frame handed out is finished
                 break
         last = pipeline.drain()  # faces still being encoded when the frames ran out
-        sort_new_faces(last, classifier, db)
+        sort_new_faces(last, classifier, db, tracks)
         session.add_faces(last)
         if found is not None:
             progress.describe(found.info, found.seconds, repr(db))

@@ -43,7 +43,7 @@ from facesort.pipeline.frames import PipelineStats
 from facesort.records.face import Face
 from facesort.records.source import CAMERA, PHOTO, SourceInfo
 from facesort.sorting.classifier import Classifier
-from facesort.sorting.sort_step import sort_new_faces
+from facesort.sorting.sort_step import TrackMemory, sort_new_faces
 from person_db import PersonDB
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,7 @@ class _Run:
         self.queues: dict[int, Any] = {}
         self.stop_event: Any = None
         self.track_offset = 0            # track ids drawn by the inputs sorted so far
+        self.tracks = TrackMemory()      # where the faces of each track went
         self.photo_stems: set[str] = set()
         self.frames_done: dict[int, int] = {}   # input -> frames looked at, by any attempt
         self.frames_lock = threading.Lock()
@@ -297,7 +298,7 @@ class _Run:
                 face.track_id += self.track_offset
         if faces:
             self.seconds = faces[-1].time_s or 0.0
-        sort_new_faces(faces, self.classifier, self.db)
+        sort_new_faces(faces, self.classifier, self.db, self.tracks)
         self.session.add_faces(faces)  # their images go to disk now; autosave when due
 
     def end_input(self, job: InputJob, end: InputEnd) -> None:

@@ -123,6 +123,16 @@ class PendingPass:
 
 
 @dataclass
+class LastLook:
+    """Where a detection pass last found a track's face since its last encoding: encoded
+    when the track ends, so that its faces reach to where it was last seen."""
+
+    pending: PendingPass
+    box: Box
+    number: int    # its face's number among the faces of that frame
+
+
+@dataclass
 class SourceState:
     """What belongs to one input: its tracks, detection schedule, passes in flight, motion."""
 
@@ -139,6 +149,7 @@ class SourceState:
     previous_coarse: list[Box] = field(default_factory=list)  # big faces of the last frame planned
     detected_index: int | None = None     # the newest frame whose passes are applied
     scene: np.ndarray | None = None       # the last frame's scene_signature(): cuts end tracks
+    last_looks: dict[Track, LastLook] = field(default_factory=dict)  # found since encoded
 
 
 def frames_in(seconds: float, fps: float) -> int:
@@ -235,10 +246,12 @@ class FacePipeline:
             sources.close()
 
     def _finish_source(self) -> None:
-        """Apply the passes still pending on the input just read (their encodings go on)."""
+        """Apply the passes still pending on the input just read (their encodings go on);
+        its tracks end there."""
         while self.source.pending:
             pending = self.source.pending.popleft()
             self._apply(pending, pending.index, None)
+        self._end_tracks(self.source.book.end_all())
 
     def drain(self) -> list[Face]:
         """Finish the passes and encodings still running; the faces not handed out yet.
@@ -344,7 +357,7 @@ class FacePipeline:
         while self.source.pending:
             pending = self.source.pending.popleft()
             self._apply(pending, pending.index, None)
-        self.source.book.end_all()
+        self._end_tracks(self.source.book.end_all())
         self.source.ended = []
 
     # --- detection ----------------------------------------------------------------------
@@ -480,7 +493,7 @@ class FacePipeline:
         """
         detections, coverage = self._detections_of(pending)
         if pending.cut_before:
-            self.source.book.end_all()
+            self._end_tracks(self.source.book.end_all())
         update = self.source.book.update(detections, pending.index, coverage)
         matched = {id(track) for track, _ in update.matched}
         for track in pending.gone:
@@ -507,9 +520,26 @@ class FacePipeline:
         self.source.ended += [track.box_at(pending.index) for track in update.ended
                         if box_size(track.box_at(pending.index)) < self.passes.coarse_min
                         and track not in pending.gone]  # (those are searched already)
+        self._end_tracks(update.ended)
         for number, request in enumerate(update.encode):
+            self.source.last_looks.pop(request.track, None)
             if box_size(request.box) >= self.min_encode_size:
                 self._encode(request.track, pending, request.box, number)
+        asked = {id(request.track) for request in update.encode}
+        unencoded = [(t, found) for t, found in update.matched if id(t) not in asked]
+        for number, (track, found) in enumerate(unencoded, start=len(update.encode)):
+            self.source.last_looks[track] = LastLook(pending, found.box, number)
+
+    def _end_tracks(self, tracks: list[Track]) -> None:
+        """Tracks that ended: each one found since its last encoding is encoded as last seen
+        (its last face: the person was there until then)."""
+        for track in tracks:
+            look = self.source.last_looks.pop(track, None)
+            if (look is not None and track.times_encoded > 0
+                    and box_size(look.box) >= self.min_encode_size):
+                track.times_encoded += 1
+                track.last_encoded = look.pending.index
+                self._encode(track, look.pending, look.box, look.number)
 
     def _apply_and_show(self, pending: PendingPass) -> FrameFaces:
         self._apply(pending, pending.index, None)

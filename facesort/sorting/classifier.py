@@ -28,10 +28,17 @@ NeighbourClassifier, the default, changes four things:
      were seen). Never merged: two persons seen in the same frame, two names the user gave,
      two persons that were both in the result before this run (the user may have split them);
      faces the user put in unknowns/ stay there.
+  5. A followed face is one person (Face.track_id: faces of one track, followed over frames).
+     A face whose track already went to a person joins that person, always (a track that
+     jumped onto someone else has a new id already: facesort.tracking). A track whose faces
+     wait in the unknown pool is matched with its pooled evidence: the average of its faces,
+     by rule 1; when it matches no one, it becomes a person by itself (two faces make a
+     person, linked by following instead of by distance). Two tracks seen in one frame are
+     still two people. FaithfulClassifier ignores tracks, as the post did.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,14 +58,24 @@ from person_db import PersonDB
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
 
 
+@dataclass
+class TrackSoFar:
+    """What a run sorted of one track before its newest face (rule 5)."""
+
+    person: Person | None = None      # where its faces went; None while they wait in the pool
+    pooled: list[Face] = field(default_factory=list)  # its faces in the unknown pool
+
+
 @dataclass(frozen=True)
 class FaithfulClassifier:
     """The original algorithm; ``similarity_threshold`` is the post's ``-t``."""
 
     similarity_threshold: float = DEFAULT_THRESHOLD
 
-    def classify_frame(self, faces: list[Face], db: PersonDB) -> list[Person | None]:
-        """Classify the faces of one frame one after the other, as the original did."""
+    def classify_frame(self, faces: list[Face], db: PersonDB,
+                       tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
+        """Classify the faces of one frame one after the other, as the original did (each
+        face alone: the post had no tracks, so ``tracks`` is not read)."""
         return [self.classify(face, db) for face in faces]
 
     def classify(self, face: Face, db: PersonDB) -> Person | None:
@@ -100,35 +117,82 @@ class NeighbourClassifier:
 
     similarity_threshold: float = DEFAULT_THRESHOLD
 
-    def classify_frame(self, faces: list[Face], db: PersonDB) -> list[Person | None]:
-        """Put the faces of one frame into ``db``; None for a face that joined the unknowns."""
+    def classify_frame(self, faces: list[Face], db: PersonDB,
+                       tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
+        """Put the faces of one frame into ``db``; None for a face that joined the unknowns.
+
+        ``tracks[i]``: what was sorted of face i's track before it (rule 5), None for a face
+        that starts a track or has none.
+        """
+        tracks = tracks if tracks is not None else [None] * len(faces)
         assigned: list[Person | None] = [None] * len(faces)
-        persons = [p for p in db.persons if p.faces]
-        taken: set[int] = set()
-        for distance, face_index, person_index in self._candidates(faces, persons):
-            if assigned[face_index] is None and person_index not in taken:
-                persons[person_index].add_face(faces[face_index])
-                assigned[face_index] = persons[person_index]
-                taken.add(person_index)
-        for index, face in enumerate(faces):
-            if assigned[index] is None:
-                assigned[index] = self._group_with_unknown(face, db)
+        taken: set[int] = set()   # id() of the persons given a face of this frame
+        waiting = []
+        for index, (face, so_far) in enumerate(zip(faces, tracks)):
+            person = so_far.person if so_far is not None else None
+            if person is not None and id(person) not in taken and person.faces:
+                person.add_face(face)         # rule 5: a followed face stays with its track
+                assigned[index] = person
+                taken.add(id(person))
+            else:   # a new track, one still in the pool, or a second track on one person
+                waiting.append(index)
+        evidence = {i: [*(tracks[i].pooled if tracks[i] is not None else []), faces[i]]
+                    for i in waiting}
+        persons = [p for p in db.persons if p.faces and id(p) not in taken]
+        for distance, index, person_index in self._candidates(
+                [evidence[i] for i in waiting], persons):
+            index = waiting[index]
+            person = persons[person_index]
+            if assigned[index] is None and id(person) not in taken:
+                self._join(evidence[index], person, db)
+                assigned[index] = person
+                taken.add(id(person))
+        for index in waiting:
+            if assigned[index] is not None:
+                continue
+            if len(evidence[index]) > 1:      # rule 5: a followed face that matches no one
+                self._take_from_pool(evidence[index][:-1], db)
+                assigned[index] = db.new_person(evidence[index])
+            else:
+                assigned[index] = self._group_with_unknown(faces[index], db)
         return assigned
 
-    def _candidates(self, faces: list[Face],
+    def _candidates(self, tracks: list[list[Face]],
                     persons: list[Person]) -> list[tuple[float, int, int]]:
-        """(distance, face, person) for every pair below the threshold, closest first."""
-        if not faces or not persons:
+        """(distance, track, person) for every pair below the threshold, closest first.
+
+        A track is its faces (one face, for a face that starts one); its distance to a person
+        is its average's (rule 1 on the average). A person seen in a frame of a pooled face of
+        the track is not a candidate: two faces of one frame are two people.
+        """
+        if not tracks or not persons:
             return []
         averages = np.array([p.encoding for p in persons])
         pairs = []
-        for face_index, face in enumerate(faces):
-            nearest_face = np.array([face_distance(p.encoding_matrix(), face.encoding).min()
+        for track_index, faces in enumerate(tracks):
+            encoding = np.mean([f.encoding for f in faces], axis=0)
+            nearest_face = np.array([face_distance(p.encoding_matrix(), encoding).min()
                                      for p in persons])
-            distances = np.minimum(nearest_face, face_distance(averages, face.encoding))
+            distances = np.minimum(nearest_face, face_distance(averages, encoding))
             for person_index in np.flatnonzero(distances < self.similarity_threshold):
-                pairs.append((float(distances[person_index]), face_index, int(person_index)))
+                if len(faces) > 1 and any(same_frame(f, g) for f in faces[:-1]
+                                          for g in persons[person_index].faces):
+                    continue
+                pairs.append((float(distances[person_index]), track_index, int(person_index)))
         return sorted(pairs)
+
+    @staticmethod
+    def _take_from_pool(faces: list[Face], db: PersonDB) -> None:
+        if faces:
+            gone = {id(face) for face in faces}
+            db.unknown.faces = [f for f in db.unknown.faces if id(f) not in gone]
+            db.unknown.calculate_average_encoding()
+
+    def _join(self, faces: list[Face], person: Person, db: PersonDB) -> None:
+        """A track's faces (its pooled ones and its newest) join ``person``."""
+        self._take_from_pool(faces[:-1], db)
+        for face in faces:
+            person.add_face(face)
 
     def _group_with_unknown(self, face: Face, db: PersonDB) -> Person | None:
         """Rule 3: the largest group of ``face`` and its nearest pooled faces (one per frame)
@@ -189,7 +253,7 @@ class NeighbourClassifier:
         seen_in = [frames_of(p) for p in persons]
         for face in [f for f in db.unknown.faces if f.file_name not in db.loaded_faces]:
             free = [i for i, frames in enumerate(seen_in) if (face.source, face.frame) not in frames]
-            candidates = self._candidates([face], [persons[i] for i in free])
+            candidates = self._candidates([[face]], [persons[i] for i in free])
             if candidates:
                 chosen = free[candidates[0][2]]
                 db.unknown.faces.remove(face)

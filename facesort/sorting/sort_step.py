@@ -1,14 +1,61 @@
 """The sorting step of the frame loop: new faces handed to the classifier a frame at a time;
-faces saved by an earlier run keep the person the user left them with."""
+faces saved by an earlier run keep the person the user left them with; a run remembers where
+the faces of each track went (the classifier's rule 5: a followed face is one person)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from facesort.records.face import Face
-from facesort.sorting.classifier import Classifier
+from facesort.sorting.classifier import Classifier, TrackSoFar
 from person_db import PersonDB
 
+TrackKey = tuple[str, int]   # (source, track id): track ids are unique within one run
 
-def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[str]:
-    """Classify the faces of one frame into ``db``; return the name to show for each."""
+
+@dataclass
+class TrackMemory:
+    """Where this run's faces of each track went, for the track's next face."""
+
+    tracks: dict[TrackKey, TrackSoFar] = field(default_factory=dict)
+
+    def so_far(self, face: Face, db: PersonDB) -> TrackSoFar | None:
+        """What was sorted of ``face``'s track before it, as it stands now in ``db``."""
+        if face.track_id is None:
+            return None
+        so_far = self.tracks.get((face.source, face.track_id))
+        if so_far is None or not so_far.pooled:
+            return so_far
+        # a pooled face may have been taken into a new person since (the classifier's rule 3)
+        pool = {id(f) for f in db.unknown.faces}
+        gone = [f for f in so_far.pooled if id(f) not in pool]
+        if gone:
+            holders = [p for p in db.persons if any(f is gone[-1] for f in p.faces)]
+            so_far = TrackSoFar(holders[0] if holders else None,
+                                [f for f in so_far.pooled if id(f) in pool])
+            self.tracks[(face.source, face.track_id)] = so_far
+        return so_far
+
+    def record(self, face: Face, person, db: PersonDB) -> None:
+        """``face`` went to ``person`` (None: the unknown pool)."""
+        if face.track_id is None:
+            return
+        key = (face.source, face.track_id)
+        if person is not None and person is not db.unknown:
+            self.tracks[key] = TrackSoFar(person)
+        elif face.file_name in db.loaded_faces:  # put in unknowns/ by the user: it stays there
+            self.tracks[key] = TrackSoFar()
+        else:
+            so_far = self.tracks.get(key)
+            pooled = so_far.pooled if so_far is not None and so_far.person is None else []
+            self.tracks[key] = TrackSoFar(None, [*pooled, face])
+
+
+def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB,
+               tracks: TrackMemory | None = None) -> list[str]:
+    """Classify the faces of one frame into ``db``; return the name to show for each.
+
+    With ``tracks``, a face is sorted with its track (see TrackMemory); without, alone.
+    """
     names = ["unknown"] * len(faces)
     new_faces, new_indexes = [], []
     for index, face in enumerate(faces):
@@ -18,17 +65,24 @@ def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[
         # a rerun on the same video: a face already saved keeps the user's sorting
         earlier = db.person_of(face.file_name) if db.has_saved_face(face.file_name) else None
         if earlier is not None:
-            names[index] = earlier.name
+            names[index] = earlier.name if earlier is not db.unknown else "unknown"
+            if tracks is not None:
+                tracks.record(face, earlier, db)
         else:
             new_faces.append(face)
             new_indexes.append(index)
-    for index, person in zip(new_indexes, classifier.classify_frame(new_faces, db)):
+    so_far = [tracks.so_far(face, db) for face in new_faces] if tracks is not None else None
+    persons = classifier.classify_frame(new_faces, db, so_far)
+    for index, face, person in zip(new_indexes, new_faces, persons):
         if person is not None:
             names[index] = person.name
+        if tracks is not None:
+            tracks.record(face, person, db)
     return names
 
 
-def sort_new_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> list[str]:
+def sort_new_faces(faces: list[Face], classifier: Classifier, db: PersonDB,
+                   tracks: TrackMemory | None = None) -> list[str]:
     """sort_faces() for faces encoded together but taken from several frames: one call per
     frame, since the faces of one frame are different people (the same-frame rule)."""
     names: list[str] = []
@@ -36,6 +90,6 @@ def sort_new_faces(faces: list[Face], classifier: Classifier, db: PersonDB) -> l
     for end in range(1, len(faces) + 1):
         if end == len(faces) or (faces[end].source, faces[end].frame) != (
                 faces[start].source, faces[start].frame):
-            names += sort_faces(faces[start:end], classifier, db)
+            names += sort_faces(faces[start:end], classifier, db, tracks)
             start = end
     return names
