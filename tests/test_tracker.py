@@ -89,38 +89,71 @@ def test_coverage_blames_only_what_a_pass_could_see():
 
 
 # --- tracks ---------------------------------------------------------------------------------
-def test_a_new_face_starts_a_track_and_is_encoded_once():
-    tracks = book(second_look=75, reencode_every=75)
-    update = tracks.update([Detection(FACE, look(1))], 0, SEES_ALL)
+def test_a_new_face_starts_a_track_and_is_encoded_on_its_first_two_looks():
+    tracks = book(reencode_looks=0)
+    update = tracks.update([Detection(FACE, look(1))], 0, SEES_ALL, look=0)
     assert [t.track_id for t in update.born] == [1]
     assert [(r.track.track_id, r.index, r.box) for r in update.encode] == [(1, 0, FACE)]
-    for index in range(5, 50, 5):  # the same face drifting: one track, no new encoding
-        update = tracks.update([Detection(moved(FACE, dx=index // 5), look(1))], index,
-                               SEES_ALL)
-        assert [t.track_id for t, _ in update.matched] == [1]
-        assert update.encode == [] and update.born == []
-
-
-def test_a_track_is_encoded_again_after_a_while_and_a_second_look_can_come_sooner():
-    tracks = book(second_look=25, reencode_every=75)
     encoded_at = []
-    for index in range(0, 200, 5):
-        update = tracks.update([Detection(FACE, look(1))], index, SEES_ALL)
+    for index in range(5, 100, 5):  # the same face drifting: one track; looks every 25 frames
+        update = tracks.update([Detection(moved(FACE, dx=index // 5), look(1))], index,
+                               SEES_ALL, look=index // 25 if index % 25 == 0 else None)
+        assert [t.track_id for t, _ in update.matched] == [1] and update.born == []
         encoded_at += [r.index for r in update.encode]
-    assert encoded_at == [0, 25, 100, 175]
-    never = book(reencode_every=0, second_look=0)
-    assert sum(len(never.update([Detection(FACE, look(1))], i, SEES_ALL).encode)
-               for i in range(0, 500, 5)) == 1
+    assert encoded_at == [25]  # the second look (two faces make a person), then no more
+
+
+def test_a_face_is_encoded_only_on_look_frames():
+    tracks = book()
+    update = tracks.update([Detection(FACE, look(1))], 5, SEES_ALL, look=None)
+    assert update.born and update.encode == []   # born between looks: waits for the next
+    update = tracks.update([Detection(FACE, look(1))], 10, SEES_ALL, look=1)
+    assert [r.index for r in update.encode] == [10]
+
+
+def test_later_encodings_of_every_track_fall_on_the_same_looks():
+    tracks = book(reencode_looks=3)
+    encoded_at: dict[int, list[int]] = {1: [], 2: []}
+    for number in range(10):
+        faces = [Detection(FACE, look(1))]
+        if number >= 2:  # a second face appears on look 2
+            faces.append(Detection(moved(FACE, dx=300), look(2)))
+        for request in tracks.update(faces, number * 10, SEES_ALL, look=number).encode:
+            encoded_at[request.track.track_id].append(number)
+    assert encoded_at == {1: [0, 1, 3, 6, 9], 2: [2, 3, 6, 9]}
+
+
+def test_a_face_too_small_to_encode_is_followed_and_never_encoded():
+    tracks = book(min_encode_size=50)
+    small = (100, 140, 140, 100)
+    for number in range(5):
+        update = tracks.update([Detection(small, look(1))], number, SEES_ALL, look=number)
+        assert update.encode == []
+    assert len(tracks.tracks) == 1
+    update = tracks.update([Detection(FACE, look(1))], 5, SEES_ALL, look=5)  # it came closer
+    assert [r.index for r in update.encode] == [5]
 
 
 def test_a_face_that_changed_its_look_is_encoded_again_to_check_it():
-    tracks = book(verify_similarity=0.9, min_similarity=0.5)
-    tracks.update([Detection(FACE, look(1))], 0, SEES_ALL)
-    changed = 0.5 * look(1) + 0.5 * look(2)  # alike, but not as alike as before
+    tracks = book(verify_similarity=0.9, min_similarity=0.5, reencode_looks=0)
+    tracks.update([Detection(FACE, look(1))], 0, SEES_ALL, look=0)
+    tracks.update([Detection(FACE, look(1))], 5, SEES_ALL, look=1)   # the second look
+    assert tracks.update([Detection(FACE, look(1))], 10, SEES_ALL, look=2).encode == []
+    changed = 0.5 * look(1) + 0.5 * look(2)  # alike, but not as alike as when encoded
     assert 0.5 < similarity(look(1), changed) < 0.9
-    update = tracks.update([Detection(FACE, changed)], 5, SEES_ALL)
-    assert [t.track_id for t, _ in update.matched] == [1]
-    assert [r.index for r in update.encode] == [5]
+    update = tracks.update([Detection(FACE, changed)], 15, SEES_ALL, look=None)
+    assert [t.track_id for t, _ in update.matched] == [1] and update.encode == []
+    update = tracks.update([Detection(FACE, changed)], 20, SEES_ALL, look=4)
+    assert [r.index for r in update.encode] == [20]   # on the next look frame
+
+
+def test_a_face_that_grew_is_encoded_again():
+    tracks = book(resize_ratio=1.3, reencode_looks=0)
+    for number in range(3):
+        tracks.update([Detection(FACE, look(1))], number, SEES_ALL, look=number)
+    bigger = (90, 220, 220, 90)   # 130 px from 100
+    update = tracks.update([Detection(bigger, look(1))], 3, SEES_ALL, look=3)
+    assert [r.index for r in update.encode] == [3]
 
 
 def test_someone_else_in_the_same_place_is_a_new_track_and_ends_the_old_one():

@@ -84,10 +84,9 @@ class PipelineSettings:
     fine_every_s: float = 0.5          # -S 0: between small-face passes
     fine_budget: float = 0.5           # whole-frame small-face searches per second of video
     full_every_s: float = 30.0         # a whole-frame small-face search at least this often
-    second_look_s: float = 0.5         # a track's second encoding after this long (two faces
-    reencode_every_s: float = 1.0      # make a person), and the later ones this often, or
-    encodings_per_s: float = 2.0       # sooner when its look or size changed, within this
-                                       # budget per second of track
+    encodings_per_s: float = 2.0       # -S 0: look frames a second, where tracks are encoded
+    reencode_every_s: float = 1.0      # a track's encodings after its second come this often,
+                                       # or at the next look when its look or size changed
     mirror_average: bool = True        # each encoding averages the face and its mirror image
     switch_distance: float = SWITCH_DISTANCE  # a re-encoding this far away: someone else
     follower: FollowerKind = FollowerKind.TEMPLATE
@@ -120,6 +119,7 @@ class PendingPass:
     regions: list[Region] = field(default_factory=list)
     full_frame: bool = False
     cut_before: bool = False    # a cut lies between the frame looked at before and this one
+    look: int | None = None     # the number of this look frame; None: encode nothing here
 
 
 @dataclass
@@ -141,6 +141,7 @@ class SourceState:
     book: TrackBook
     budget: FineBudget
     coarse_every: int
+    look_every: int                       # frames from one look frame (encodings) to the next
     schedule: DetectionSchedule = field(default_factory=DetectionSchedule)
     pending: deque[PendingPass] = field(default_factory=deque)  # passes sent, not yet applied
     reference: np.ndarray | None = None   # motion image: last fine pass, all searched
@@ -150,6 +151,8 @@ class SourceState:
     detected_index: int | None = None     # the newest frame whose passes are applied
     scene: np.ndarray | None = None       # the last frame's scene_signature(): cuts end tracks
     last_looks: dict[Track, LastLook] = field(default_factory=dict)  # found since encoded
+    looks: int = 0                        # look frames so far
+    last_look: int | None = None          # the frame of the last one
 
 
 def frames_in(seconds: float, fps: float) -> int:
@@ -197,21 +200,29 @@ class FacePipeline:
             self.track_ids_drawn = track_id
             yield track_id
 
-    def _start_source(self, info: SourceInfo | None) -> None:
-        """Tracks, schedules and motion belong to one input; the workers to the whole run."""
+    def _start_source(self, info: SourceInfo | None, step: int = 1) -> None:
+        """Tracks, schedules and motion belong to one input; the workers to the whole run.
+
+        ``step``: frames between the frames looked at (1: every frame, followed).
+        """
         fps = info.fps if info is not None and info.fps > 0 else CAMERA_FALLBACK_FPS
         if info is not None:
             self.passes = self.passes.for_frame(info.width, info.height)
         settings = self.settings
+        coarse_every = max(1, frames_in(settings.coarse_every_s, fps))
+        if step > 1:
+            look_every = step
+        else:  # on coarse passes, as near to encodings_per_s as they fall
+            look_every = coarse_every * max(1, round(fps / settings.encodings_per_s / coarse_every))
         book = TrackBook(TrackingRules(
-            second_look=frames_in(settings.second_look_s or settings.reencode_every_s, fps),
-            reencode_every=frames_in(settings.reencode_every_s, fps),
-            min_gap=frames_in(1 / settings.encodings_per_s, fps) if settings.encodings_per_s else 0,
+            min_encode_size=self.min_encode_size,
+            reencode_looks=max(1, round(frames_in(settings.reencode_every_s, fps) / look_every))
+            if settings.reencode_every_s > 0 else 0,
             max_unseen=frames_in(3.0, fps),
             switch_distance=settings.switch_distance), ids=self._track_ids)
         self.source = SourceState(
             info, fps, book, FineBudget(settings.fine_budget, settings.full_every_s),
-            coarse_every=max(1, frames_in(settings.coarse_every_s, fps)))
+            coarse_every=coarse_every, look_every=look_every)
 
     def _frames(self, seconds: float) -> int:
         return frames_in(seconds, self.source.fps)
@@ -228,8 +239,8 @@ class FacePipeline:
         try:
             for info, frames in sources:
                 self._finish_source()
-                self._start_source(info)
-                step = inputs.sampling.step(self.source.fps)
+                step = inputs.sampling.step(info.fps if info.fps > 0 else CAMERA_FALLBACK_FPS)
+                self._start_source(info, step)
                 reader = frames if live(info) else read_ahead(frames)
                 try:
                     if live(info):
@@ -371,6 +382,9 @@ class FacePipeline:
         mode = self.settings.small_faces
         fine = passes.fine and mode != SmallFaces.OFF
         pending = PendingPass(index, seconds, frame, picture, coarse=passes.coarse, fine=fine)
+        source = self.source
+        if source.last_look is None or index - source.last_look >= source.look_every:
+            pending.look, source.looks, source.last_look = source.looks, source.looks + 1, index
         if fine:
             pending.motion = motion_image(frame)
         self._snapshot(pending)
@@ -494,7 +508,7 @@ class FacePipeline:
         detections, coverage = self._detections_of(pending)
         if pending.cut_before:
             self._end_tracks(self.source.book.end_all())
-        update = self.source.book.update(detections, pending.index, coverage)
+        update = self.source.book.update(detections, pending.index, coverage, pending.look)
         matched = {id(track) for track, _ in update.matched}
         for track in pending.gone:
             if id(track) not in matched and track in self.source.book.tracks:
@@ -523,22 +537,21 @@ class FacePipeline:
         self._end_tracks(update.ended)
         for number, request in enumerate(update.encode):
             self.source.last_looks.pop(request.track, None)
-            if box_size(request.box) >= self.min_encode_size:
-                self._encode(request.track, pending, request.box, number)
+            self._encode(request.track, pending, request.box, number)
         asked = {id(request.track) for request in update.encode}
-        unencoded = [(t, found) for t, found in update.matched if id(t) not in asked]
-        for number, (track, found) in enumerate(unencoded, start=len(update.encode)):
-            self.source.last_looks[track] = LastLook(pending, found.box, number)
+        found = [*update.matched, *((track, Detection(track.box)) for track in update.born)]
+        unencoded = [(t, detection) for t, detection in found if id(t) not in asked]
+        for number, (track, detection) in enumerate(unencoded, start=len(update.encode)):
+            if box_size(detection.box) >= self.min_encode_size:
+                self.source.last_looks[track] = LastLook(pending, detection.box, number)
 
     def _end_tracks(self, tracks: list[Track]) -> None:
         """Tracks that ended: each one found since its last encoding is encoded as last seen
         (its last face: the person was there until then)."""
         for track in tracks:
             look = self.source.last_looks.pop(track, None)
-            if (look is not None and track.times_encoded > 0
-                    and box_size(look.box) >= self.min_encode_size):
-                track.times_encoded += 1
-                track.last_encoded = look.pending.index
+            if look is not None:
+                self.source.book.encoded(track, look.pending.index, look.box)
                 self._encode(track, look.pending, look.box, look.number)
 
     def _apply_and_show(self, pending: PendingPass) -> FrameFaces:

@@ -86,6 +86,7 @@ class Track:
     appearance: np.ndarray | None = field(default=None, repr=False)
     last_encoded: int | None = None
     encoded_size: float = 0.0         # the face's size when it was last encoded
+    encoded_look: np.ndarray | None = field(default=None, repr=False)  # its appearance then
     times_encoded: int = 0
     misses: int = 0
     encodings: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -105,11 +106,18 @@ class TrackingRules:
     min_similarity: float = 0.5      # ... and their appearances correlate at least this much
     max_misses: int = 2              # detection passes that could see a track but did not
     max_unseen: int = 75             # frames without a detection after which a track ends
-    verify_similarity: float = 0.9   # a continued track looking less alike is encoded again
-    resize_ratio: float = 1.3        # ... and so is one whose face grew or shrank this much
-    min_gap: int = 0                 # frames between two encodings of a track, at least
-    second_look: int = 25            # frames from a track's first encoding to its second
-    reencode_every: int = 75         # ... and between later ones (0: never again)
+    # Encodings happen on look frames only, numbered passes that the caller picks (the budget:
+    # at most one encoding of a track per look). A track is encoded on the first look it is
+    # found on, again on the next (two faces make a person), then on the looks numbered a
+    # multiple of ``reencode_looks`` (those of every track fall on one frame: two faces of
+    # one frame are two people), and on any look where its face looks less alike than
+    # ``verify_similarity`` to when it was last encoded, or grew or shrank by
+    # ``resize_ratio``: a new look of the person, or someone else (an encoding will tell)
+    min_encode_size: float = 0.0     # smaller faces are followed, never encoded
+    second_look: bool = True
+    reencode_looks: int = 3          # 0: never again (but for a change of look or size)
+    verify_similarity: float = 0.9
+    resize_ratio: float = 1.3
     switch_distance: float = 0.6     # a re-encoding this far from the track: someone else
 
 
@@ -144,13 +152,15 @@ class TrackBook:
     def new_id(self) -> int:
         return next(self._ids)
 
-    def update(self, detections: list[Detection], index: int, coverage: Coverage) -> Update:
+    def update(self, detections: list[Detection], index: int, coverage: Coverage,
+               look: int | None = None) -> Update:
         """Associate the detections of frame ``index`` with the tracks as they were then.
 
         Greedy by overlap: the best-overlapping pair first. A detection that continues no
         track starts one; a track that the pass could see but that got no detection has
         missed once, and ends after ``max_misses``. A new track lying on an unmatched old
-        one replaces it (the old tracker has drifted onto the new face).
+        one replaces it (the old tracker has drifted onto the new face). ``look``: this
+        pass's look number, None when it is not a look frame (nothing is encoded then).
         """
         rules = self.rules
         update = Update()
@@ -177,9 +187,7 @@ class TrackBook:
             track.misses = 0
             if detection.appearance is not None:
                 track.appearance = detection.appearance
-            # a face that changed a lot may be someone else, or a look of theirs not seen
-            # yet: an encoding will tell, within the track's budget of encodings
-            if self._reencode_due(track, index, alike, box_size(detection.box)):
+            if self._encoding_due(track, look, detection):
                 update.encode.append(EncodeRequest(track, index, detection.box))
         for d, detection in enumerate(detections):
             if d in used_detections:
@@ -188,7 +196,8 @@ class TrackBook:
                           appearance=detection.appearance)
             track.boxes_at[index] = detection.box
             update.born.append(track)
-            update.encode.append(EncodeRequest(track, index, detection.box))
+            if self._encoding_due(track, look, detection):
+                update.encode.append(EncodeRequest(track, index, detection.box))
         for t, track in enumerate(self.tracks):
             if t in used_tracks:
                 continue
@@ -199,26 +208,33 @@ class TrackBook:
                     or index - track.last_seen > rules.max_unseen):
                 update.ended.append(track)
         for request in update.encode:
-            request.track.last_encoded = index
-            request.track.encoded_size = box_size(request.box)
-            request.track.times_encoded += 1
+            self.encoded(request.track, index, request.box)
         ended = {id(track) for track in update.ended}
         self.tracks = [t for t in self.tracks if id(t) not in ended] + update.born
         return update
 
-    def _reencode_due(self, track: Track, index: int, alike: float, size: float) -> bool:
-        """A second look soon (two faces make a person), then every ``reencode_every``, and
-        sooner when the face's look or size changed, but never within ``min_gap`` frames."""
+    def _encoding_due(self, track: Track, look: int | None, detection: Detection) -> bool:
+        """Whether to encode the track's face as found on this pass, look number ``look``
+        (None: not a look frame); see TrackingRules."""
         rules = self.rules
-        if track.last_encoded is None:
+        if look is None or box_size(detection.box) < rules.min_encode_size:
             return False
-        since = index - track.last_encoded
-        if since < max(rules.min_gap, 1):
-            return False
-        every = rules.second_look if track.times_encoded == 1 else rules.reencode_every
-        resized = (track.encoded_size > 0 and max(size, track.encoded_size)
-                   >= rules.resize_ratio * min(size, track.encoded_size))
-        return (every > 0 and since >= every) or alike < rules.verify_similarity or resized
+        if track.times_encoded == 0 or (track.times_encoded == 1 and rules.second_look):
+            return True
+        if rules.reencode_looks and look % rules.reencode_looks == 0:
+            return True
+        size, encoded_size = box_size(detection.box), track.encoded_size
+        resized = encoded_size > 0 and max(size, encoded_size) >= rules.resize_ratio * min(
+            size, encoded_size)
+        changed = similarity(track.encoded_look, detection.appearance) < rules.verify_similarity
+        return resized or changed
+
+    def encoded(self, track: Track, index: int, box: Box) -> None:
+        """The track's face is encoded as found at frame ``index`` in ``box``."""
+        track.last_encoded = index
+        track.encoded_size = box_size(box)
+        track.encoded_look = track.appearance
+        track.times_encoded += 1
 
     def move(self, track: Track, box: Box, index: int) -> None:
         """The follower moved the track to ``box`` at frame ``index``."""
