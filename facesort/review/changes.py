@@ -392,6 +392,7 @@ def set_aside(result_dir: Path, db: PersonDB, names: Collection[str]) -> list[st
             index[face.file_name] = {
                 "person": person.name, "encoding": [float(x) for x in face.encoding],
                 "source": face.source, "frame": face.frame, "time_s": face.time_s,
+                "followed_from_s": face.followed_from_s,
                 "box": list(face.box) if face.box else None}
         write_set_aside(result_dir, index)
     except OSError as error:
@@ -453,12 +454,17 @@ def face_from_entry(name: str, entry: dict) -> Face:
                           "move its file into a person's folder by hand")
     box = entry.get("box")
     frame = entry.get("frame")
-    time_s = entry.get("time_s")
     return Face(file_name=name, encoding=encoding,
                 box=tuple(int(v) for v in box) if isinstance(box, list) and len(box) == 4 else None,
                 source=str(entry.get("source") or ""),
                 frame=frame if isinstance(frame, int) else None,
-                time_s=float(time_s) if isinstance(time_s, (int, float)) else None)
+                time_s=number_or_none(entry.get("time_s")),
+                followed_from_s=number_or_none(entry.get("followed_from_s")))
+
+
+def number_or_none(value: object) -> float | None:
+    """A time of the set-aside index (JSON: a number or null; absent in older indexes)."""
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 # --- dismissed suggestions (result/dismissals.py keeps them) --------------------------------
