@@ -416,16 +416,18 @@ def restore(result_dir: Path, db: PersonDB, names: Collection[str],
     """Set-aside faces back to their person (unknowns when it is gone).
 
     The save that gives them their encodings comes first, then the images move (journaled),
-    then a fresh load and save list them in faces.csv and the montages.
+    then a fresh load and save list them in faces.csv (with the source, time and box their
+    index entry kept) and the montages.
     """
     stored = set_aside_faces(result_dir)
     missing = [name for name in names if name not in stored]
     if missing:
         raise ChangeError(f"{missing[0]!r} is not set aside (the result changed? reload the page)")
     places = []
+    restored = {}
     for name in names:
         entry = stored[name]
-        face = face_from_entry(name, entry)
+        face = restored[name] = face_from_entry(name, entry)
         wanted = entry.get("person")
         person = next((p for p in db.persons if p.name == wanted), db.unknown)
         give_faces(person, [face])
@@ -439,7 +441,13 @@ def restore(result_dir: Path, db: PersonDB, names: Collection[str],
             index.pop(name, None)
     with contextlib.suppress(OSError):  # an entry left over is harmless: its file is gone
         write_set_aside(result_dir, index)
-    save_quietly(load_quietly(result_dir, encode_image), result_dir)
+    fresh = load_quietly(result_dir, encode_image)
+    for _, face in fresh.all_faces():  # faces.csv had no row for them: their index entry has
+        known = restored.get(face.file_name)
+        if known is not None:
+            face.source, face.frame, face.time_s = known.source, known.frame, known.time_s
+            face.box, face.followed_from_s = known.box, known.followed_from_s
+    save_quietly(fresh, result_dir)
     where = sorted(set(places))
     return f"{counted(names)} back in {', '.join(where)}"
 
