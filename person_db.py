@@ -225,7 +225,8 @@ class PersonDB:
         row = metadata.get(name, {})
         return Face(file_name=name, encoding=encoding, box=parse_box(row),
                     source=row.get("source", ""), frame=parse_int(row.get("frame")),
-                    time_s=storage.parse_float(row.get("time_s", "")))
+                    time_s=storage.parse_float(row.get("time_s", "")),
+                    followed_from_s=storage.parse_float(row.get("followed_from_s", "")))
 
     # --- saving --------------------------------------------------------------------------
     def write_new_faces(self, result_dir: Path, faces: Iterable[Face]) -> int:

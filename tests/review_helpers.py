@@ -51,7 +51,7 @@ def build_result(result_dir: Path, layout: dict | None = None) -> dict[str, np.n
             frame = 25 * number
             face = Face(file_name=f"clip_f{frame:06d}_0.png", encoding=encoding_at(*offset),
                         box=(10, 90, 90, 10), source="clip.mp4", frame=frame,
-                        time_s=frame / 25,
+                        time_s=frame / 25, followed_from_s=frame / 25 - 0.5,
                         crop_png=encode_png(face_picture(number, shade=int(offset[0] + 0.3))))
             faces.append(face)
             encodings[face.file_name] = face.encoding.copy()

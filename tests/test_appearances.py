@@ -1,6 +1,9 @@
-"""Continuous appearances: the gap rule, the sampling interval read off the faces, renames."""
+"""Continuous appearances: the gap rule, the sampling interval read off the faces, renames, the
+frames a face was followed over before it was encoded."""
 import csv
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from facesort.report.appearances import (
@@ -11,7 +14,9 @@ from facesort.report.appearances import (
     sampling_interval,
     sightings_of,
 )
+from facesort.records.face import Face, Person
 from person_db import PersonDB
+from tests.conftest import encoding_at
 
 FPS = 25.0
 
@@ -103,3 +108,75 @@ def test_faces_without_a_source_or_time_are_not_sightings(make_face):
     hand_added.source, hand_added.time_s = "", None
     db.new_person([make_face(0.0), hand_added])
     assert [s.person for s in sightings_of(db)] == ["person_01"]
+
+
+def followed(person, *faces, source="clip.mp4", fps=10.0):
+    """Sightings of faces encoded at time_s whose track was followed from from_s, given as
+    (from_s, time_s) pairs, in a video of ``fps`` frames a second."""
+    return [Sighting(person, source, time_s, round(time_s * fps), from_s)
+            for from_s, time_s in faces]
+
+
+def test_a_face_is_seen_over_the_frames_its_track_was_followed_before_it():
+    # -S 0.5 at 10 frames/s; a performer followed from 2.9 s to 7.0 s, encoded only 3 times
+    faces = followed("ann", (2.9, 3.0), (3.0, 5.5), (5.5, 7.0))
+    assert sampling_interval(faces) == pytest.approx(0.5)
+    assert spans(find_appearances(faces)) == [(2.9, 7.0, 3)]
+    # the same instants without what was followed: 3.0 to 5.5 is a 2.5 s gap, over the 2 s
+    instants = [replace(face, followed_from_s=None) for face in faces]
+    assert spans(find_appearances(instants)) == [(3.0, 3.0, 1), (5.5, 7.0, 2)]
+
+
+def test_the_gap_is_from_the_end_of_one_interval_to_the_start_of_the_next():
+    # a track lost at 1.0 s, the next one born at 3.1 (2.1 s unseen) or 2.9 (1.9 s)
+    assert spans(find_appearances(followed("ann", (0.5, 1.0), (3.1, 4.0)))) == [
+        (0.5, 1.0, 1), (3.1, 4.0, 1)]
+    assert spans(find_appearances(followed("ann", (0.5, 1.0), (2.9, 4.0)))) == [(0.5, 4.0, 2)]
+
+
+def test_overlapping_tracks_of_one_person_make_one_appearance_with_all_their_faces():
+    # a long track and a short one inside it (the person's face twice, e.g. in a mirror)
+    faces = followed("ann", (0.0, 10.0), (2.0, 3.0), (9.0, 12.0))
+    assert spans(find_appearances(faces)) == [(0.0, 12.0, 3)]
+
+
+def test_a_followed_from_time_after_the_face_or_unknown_counts_as_the_face_time_only():
+    faces = followed("ann", (9.0, 5.0), (None, 20.0))
+    assert [face.start_s for face in faces] == [5.0, 20.0]
+    assert spans(find_appearances(faces)) == [(5.0, 5.0, 1), (20.0, 20.0, 1)]
+
+
+def followed_face(number, from_s, time_s):
+    return Face(file_name=f"clip_f{round(time_s * 10):06d}_0.png", encoding=encoding_at(number),
+                source="clip.mp4", frame=round(time_s * 10), time_s=time_s,
+                followed_from_s=from_s)
+
+
+def test_a_face_moved_to_another_person_takes_its_interval_along():
+    db = PersonDB()
+    ann = Person("ann", [followed_face(0.0, 2.9, 3.0), followed_face(0.0, 3.0, 5.5),
+                         followed_face(0.0, 5.5, 7.0)])
+    bob = Person("bob", [followed_face(1.0, 8.0, 9.0)])
+    db.persons = [ann, bob]
+    moved = ann.faces.pop(1)     # as the review moves a face: the same record, another person
+    bob.add_face(moved)
+    found = find_appearances(sightings_of(db))
+    assert [(a.person, a.start_s, a.end_s, a.faces) for a in found] == [
+        ("ann", 2.9, 3.0, 1), ("bob", 3.0, 5.5, 1), ("ann", 5.5, 7.0, 1), ("bob", 8.0, 9.0, 1)]
+
+
+def test_appearances_csv_spans_the_followed_frames_after_a_reload(tmp_path):
+    db = PersonDB()
+    faces = [followed_face(0.0, 2.9, 3.0), followed_face(0.0, 3.0, 5.5),
+             followed_face(0.0, 5.5, 7.0)]
+    for face in faces:
+        face.crop = np.full((48, 48, 3), 128, np.uint8)
+    db.new_person(faces)
+    db.save(tmp_path)
+    assert [(r["start_s"], r["end_s"], r["faces"]) for r in read_appearances(tmp_path)] == [
+        ("2.900", "7.000", "3")]
+    reloaded = PersonDB()
+    reloaded.load(tmp_path, encode_image=None)
+    reloaded.save(tmp_path)
+    assert [(r["start_s"], r["end_s"], r["faces"]) for r in read_appearances(tmp_path)] == [
+        ("2.900", "7.000", "3")]

@@ -80,6 +80,48 @@ def test_a_face_moved_to_unknowns_is_unknown_after_reload(tmp_path, make_face):
     assert len(reloaded.unknown.faces) == 2
 
 
+def test_followed_from_s_is_the_last_column_and_follows_a_face_moved_by_hand(tmp_path, make_face):
+    db = PersonDB()
+    followed, unknown_since = make_face(0.0), make_face(0.01)
+    followed.time_s, followed.followed_from_s = 7.0, 5.5
+    db.new_person([followed, unknown_since])
+    db.new_person([make_face(1.0)])
+    db.save(tmp_path)
+    rows = {r["file"]: r for r in read_rows(tmp_path)}
+    assert list(read_rows(tmp_path)[0])[-1] == "followed_from_s"
+    assert rows[f"person_01/{followed.file_name}"]["followed_from_s"] == "5.500"
+    assert rows[f"person_01/{unknown_since.file_name}"]["followed_from_s"] == ""
+
+    name = followed.file_name
+    (tmp_path / "person_01" / name).rename(tmp_path / "person_02" / name)
+    reloaded = PersonDB()
+    reloaded.load(tmp_path, encode_image=never_encode)
+    loaded = {f.file_name: f for _, f in reloaded.all_faces()}
+    assert reloaded.person_of(followed.file_name).name == "person_02"
+    assert (loaded[followed.file_name].time_s, loaded[followed.file_name].followed_from_s) == (
+        7.0, 5.5)
+    assert loaded[unknown_since.file_name].followed_from_s is None
+    reloaded.save(tmp_path)
+    rows = {r["file"]: r for r in read_rows(tmp_path)}
+    assert rows[f"person_02/{followed.file_name}"]["followed_from_s"] == "5.500"
+
+
+def test_a_faces_csv_without_followed_from_s_loads_as_unknown(tmp_path, make_face):
+    """Results of older versions: faces.csv ends with the box."""
+    saved_db(tmp_path, make_face)
+    lines = (tmp_path / FACES_CSV).read_text().splitlines()
+    assert lines[0].endswith(",left,followed_from_s")
+    (tmp_path / FACES_CSV).write_text(
+        "".join(line.rsplit(",", 1)[0] + "\n" for line in lines))
+    db = PersonDB()
+    db.load(tmp_path, encode_image=never_encode)
+    faces = [face for _, face in db.all_faces()]
+    assert len(faces) == 6 and all(f.followed_from_s is None for f in faces)
+    assert all(f.time_s is not None and f.box == (10, 40, 40, 10) for f in faces)
+    db.save(tmp_path)
+    assert read_rows(tmp_path)[0]["followed_from_s"] == ""
+
+
 def test_numbering_continues_after_the_highest_folder_on_disk(tmp_path, make_face):
     saved_db(tmp_path, make_face, sizes=(2, 2))
     (tmp_path / "person_01").rename(tmp_path / "person_12")

@@ -1,5 +1,6 @@
 """The pipeline's size guard: faces smaller than the detector's min_encode_size() are followed
-and shown, but never encoded (so never sorted or saved). A stand-in detector, real workers."""
+and shown, but never encoded (so never sorted or saved); and what a face's track was followed
+over before it was encoded (Face.followed_from_s). Stand-in detectors, real workers."""
 import cv2
 import numpy as np
 import pytest
@@ -71,3 +72,78 @@ def test_a_face_under_the_encode_size_is_followed_but_never_encoded(still_video,
         assert all(box.track_id is not None for box in found.boxes)
     assert faces and all(face.box == BIG for face in faces)   # the small one: never encoded
     assert pipeline.stats.encoded == len(faces)
+
+
+def run(video, every_s, detector, workers=2):
+    pipeline = FacePipeline(detector, PipelineSettings(coarse_scale=1.0, colour=True,
+                                                       small_faces=SmallFaces.OFF,
+                                                       workers=workers))
+    try:
+        frames = list(pipeline.run(Inputs.open([str(video)], Sampling(every_s=every_s))))
+        return [face for found in frames for face in found.new_faces] + pipeline.drain()
+    finally:
+        pipeline.close()
+
+
+@pytest.mark.parametrize("every_s", [0.5, 0])
+def test_a_re_encoded_face_was_followed_from_the_face_encoded_before_it(still_video, every_s):
+    faces = [face for face in run(still_video, every_s, TwoFaces) if face.box == BIG]
+    assert len(faces) >= 3 and len({face.track_id for face in faces}) == 1
+    first, *later = faces
+    assert first.followed_from_s == first.time_s == 0.0   # born and encoded at once
+    assert [face.followed_from_s for face in later] == [face.time_s for face in faces[:-1]]
+    assert all(a.time_s < b.time_s for a, b in zip(faces, faces[1:]))
+
+
+class TurnsIntoSomeoneElse(TwoFaces):
+    """Encodes the first face as one person and the later ones as another, as when a track
+    jumps onto someone else (run inline, workers=0, so that the calls come in order)."""
+
+    def __init__(self, settings=None):
+        self.encoded = 0
+
+    def encode(self, rgb, boxes, mirror_average=None):
+        self.encoded += len(boxes)
+        return [np.full(128, 0.05 if self.encoded == 1 else 0.2) for _ in boxes]
+
+
+def test_a_track_that_turned_into_someone_else_was_not_followed_before_the_switch(still_video):
+    faces = [face for face in run(still_video, 0.5, TurnsIntoSomeoneElse, workers=0)
+             if face.box == BIG]
+    assert [(face.time_s, face.followed_from_s) for face in faces] == [
+        (0.0, 0.0), (0.5, 0.5), (1.5, 0.5)]
+    assert faces[0].track_id != faces[1].track_id == faces[2].track_id
+
+
+SQUARE = (30, 110, 110, 30)   # a flat-coloured square, the same in every frame
+GROWING = [(57, 83, 83, 57), (52, 88, 88, 52)]   # 26 px, too small to encode; then 36 px
+
+
+class GrowingFace(TwoFaces):
+    """'Finds' one face in the square: 26 px while the frame's corner is dark, then 36 px."""
+
+    def locate(self, image, upsample=None):
+        return [GROWING[int(image[:40, -40:].mean() > 128)]]
+
+
+@pytest.fixture(scope="module")
+def growing_video(tmp_path_factory):
+    """Two seconds at 10 frames/s; from 1.0 s on the corner is white (the face has grown)."""
+    path = tmp_path_factory.mktemp("growing") / "growing.mp4"
+    picture = np.random.default_rng(6).integers(0, 256, (240, 320, 3), np.uint8)
+    top, right, bottom, left = SQUARE
+    picture[top:bottom, left:right] = (40, 120, 200)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for index in range(20):
+        frame = picture.copy()
+        frame[:40, -40:] = 255 if index >= 10 else 0
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def test_a_face_first_encoded_when_it_grew_was_followed_from_the_track_s_birth(growing_video):
+    faces = run(growing_video, 0.5, GrowingFace)
+    assert faces and all(face.box == GROWING[1] for face in faces)
+    assert len({face.track_id for face in faces}) == 1   # one track from 0.0 s
+    assert (faces[0].time_s, faces[0].followed_from_s) == (1.0, 0.0)

@@ -165,9 +165,26 @@ def test_a_set_aside_face_stays_on_disk_is_no_person_and_comes_back(result):
     apply_change(result_dir, Restore((stray,)))
     db = load(result_dir)
     assert stray in folders(db)["anna"] and not (result_dir / SET_ASIDE / stray).exists()
+    back = next(face for _, face in db.all_faces() if face.file_name == stray)
+    assert (back.source, back.frame, back.time_s, back.box) == (
+        "clip.mp4", index[stray]["frame"], index[stray]["time_s"], (10, 90, 90, 10))
     assert_encodings_kept(result_dir, encodings, [stray])
     assert faces_csv_persons(result_dir)[f"anna/{stray}"] == "anna"
     assert list(changes.set_aside_faces(result_dir)) == [unknown]
+
+
+def test_moved_set_aside_and_restored_faces_keep_the_time_they_were_followed_from(result):
+    result_dir, _ = result
+    anna = folders(load(result_dir))["anna"]
+    since = {f.file_name: f.followed_from_s for _, f in load(result_dir).all_faces()}
+    assert since[anna[0]] is not None
+    apply_change(result_dir, MoveFaces((anna[0],), "person_03"))
+    apply_change(result_dir, SetAside((anna[1],)))
+    assert changes.set_aside_faces(result_dir)[anna[1]]["followed_from_s"] == since[anna[1]]
+    apply_change(result_dir, Restore((anna[1],)))
+    db = load(result_dir)
+    assert anna[0] in folders(db)["person_03"] and anna[1] in folders(db)["anna"]
+    assert {f.file_name: f.followed_from_s for _, f in db.all_faces()} == since
 
 
 def test_a_restored_face_whose_person_is_gone_goes_to_unknowns(result):

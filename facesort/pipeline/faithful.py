@@ -25,6 +25,8 @@ class FaithfulPipeline:
             faces = self.detector.detect(frame, source=info.name, frame=index, time_s=seconds,
                                          stem=info.stem)
             for face in faces:
+                # a track of one frame: nothing was followed, so followed_from_s stays None
+                # (the face is seen at its own time only, as the original saw it)
                 face.track_id = next(track_ids)
             self.stats.encoded += len(faces)
             yield FrameFaces(info, index, seconds, frame,

@@ -10,9 +10,10 @@ the new ``Face`` records encoded since the last frame (to classify and save).
   at full resolution upsampled, where they may be). With ``-S`` above one frame, each looked-at
   frame gets a detection pass and faces are linked from one to the next by box overlap. Either
   way a face is encoded when its track starts and again every ``reencode_every_s`` or when it
-  looks different, not on every frame. Detection and encoding run in worker processes
-  (detection.workers, each with a detector from the factory it is given), decoding in a
-  thread, and the boxes-only rules live in tracking.tracker.
+  looks different, not on every frame; each face says since when its track was followed up to
+  it (``Face.followed_from_s``), so that the frames in between count as seen. Detection and
+  encoding run in worker processes (detection.workers, each with a detector from the factory
+  it is given), decoding in a thread, and the boxes-only rules live in tracking.tracker.
 - ``FaithfulPipeline`` (faithful.py, ``--faithful``): the original, every looked-at frame
   detected at full resolution upsampled once, every face encoded; each a track of its own.
 
@@ -527,6 +528,7 @@ class FacePipeline:
                 track.follower = self._follower(picture, box)
                 self.source.book.move(track, box, index)
         for track in update.born:
+            track.followed_since_s = pending.seconds
             if following:
                 track.follower = self._follower(pending.picture, track.box)
                 if picture is not None and picture is not pending.picture:
@@ -583,7 +585,9 @@ class FacePipeline:
         info = self.source.info
         face = Face(file_name=face_file_name(info.name, pending.index, number, info.stem),
                     encoding=np.zeros(0), box=box, source=info.name, frame=pending.index,
-                    time_s=pending.seconds)  # its image comes back with the encoding
+                    time_s=pending.seconds,  # its image comes back with the encoding
+                    followed_from_s=track.followed_since_s)
+        track.followed_since_s = pending.seconds
         # a re-encoding may show someone else: the id for that is drawn now, not when the
         # encoding comes back, so that ids do not depend on the workers' timing
         switch_id = self.source.book.new_id() if track.times_encoded > 1 else None
@@ -598,8 +602,11 @@ class FacePipeline:
             if not block and not self._pool.done(head.ticket):
                 break
             head.face.encoding, head.face.crop_png = self._pool.result(head.ticket)
+            before = head.track.track_id
             head.face.track_id = self.source.book.accept_encoding(head.track, head.face.encoding,
                                                                   head.switch_id)
+            if head.face.track_id != before:  # someone else now, since when is not known:
+                head.face.followed_from_s = head.face.time_s  # not before this face
             self._encodings.popleft()
             faces.append(head.face)
         return faces

@@ -31,6 +31,10 @@ class Face:
     crop: np.ndarray | None = field(default=None, repr=False)
     crop_png: bytes | None = field(default=None, repr=False)  # the crop, already as a PNG file
     track_id: int | None = None  # faces of one track (followed over frames) are one person
+    # the video time from which this face's track was followed without a break up to it: the
+    # track's previous encoded face, or its first detection; None when unknown (photos,
+    # --faithful, results of older versions). Between the two the person was seen, not encoded
+    followed_from_s: float | None = None
 
 
 @dataclass

@@ -1,10 +1,17 @@
 """Who was seen when: a person's faces in one source, joined into continuous appearances.
 
-Times are a file's video time, and a webcam's wall-clock time (Unix seconds). An appearance
-ends where the person goes unseen for longer than ``max_gap``: twice the source's sampling
-interval, and at least MIN_GAP_S. Twice, so that one frame in which the detector missed the
-face (turned away, blurred) does not cut an appearance in two; at least two seconds, so that
-at -S 0 (every frame) a glance away is not an exit either.
+Times are a file's video time, and a webcam's wall-clock time (Unix seconds). Each face is
+seen over an interval: from the time its track was followed from (``Face.followed_from_s``:
+the track's previous encoded face, or its first detection) to its own time, as the tracker
+followed the face over the frames in between without encoding it; a face without that time
+(a photo, --faithful, an older result) is seen at its own time only. The interval belongs to
+the face, so a face the user moves to another person takes its interval along.
+
+A person's appearance is the union of their faces' intervals in one source: it ends where
+the person goes unseen for longer than ``max_gap`` between one interval's end and the next
+one's start: twice the source's sampling interval, and at least MIN_GAP_S. Twice, so that one
+frame in which the detector missed the face (turned away, blurred) does not cut an appearance
+in two; at least two seconds, so that at -S 0 (every frame) a glance away is not an exit either.
 
 The sampling interval is read off the faces themselves, because a result directory collects
 faces of many runs with different -S. A file's frames looked at are multiples of one step
@@ -35,12 +42,20 @@ TIME_RESOLUTION_S = 0.001  # faces.csv keeps times to the millisecond
 
 @dataclass(frozen=True)
 class Sighting:
-    """One face of a person: where and when it was seen."""
+    """One face of a person: where and when it was seen (followed from when, if known)."""
 
     person: str
     source: str
     time_s: float
     frame: int | None = None
+    followed_from_s: float | None = None
+
+    @property
+    def start_s(self) -> float:
+        """When the person was seen from, up to this face: the start of its interval."""
+        if self.followed_from_s is None:
+            return self.time_s
+        return min(self.followed_from_s, self.time_s)
 
 
 @dataclass(frozen=True)
@@ -56,9 +71,13 @@ class Appearance:
 
 def sightings_of(db: Roster) -> list[Sighting]:
     """Every face with a source and a time, under the name of the folder it is in now."""
-    return [Sighting(person.name, face.source, face.time_s, face.frame)
-            for person, face in db.all_faces()
-            if face.source and face.time_s is not None and math.isfinite(face.time_s)]
+    return [Sighting(person.name, face.source, face.time_s, face.frame,
+                     face.followed_from_s if known(face.followed_from_s) else None)
+            for person, face in db.all_faces() if face.source and known(face.time_s)]
+
+
+def known(time_s: float | None) -> bool:
+    return time_s is not None and math.isfinite(time_s)
 
 
 def sampling_interval(sightings: Iterable[Sighting]) -> float:
@@ -87,20 +106,20 @@ def find_appearances(sightings: Iterable[Sighting]) -> list[Appearance]:
     found = []
     for source, seen in by_source.items():
         gap = max_gap(sampling_interval(seen))
-        by_person: dict[str, list[float]] = {}
+        by_person: dict[str, list[tuple[float, float]]] = {}
         for sighting in seen:
-            by_person.setdefault(sighting.person, []).append(sighting.time_s)
-        for person, times in by_person.items():
-            times.sort()
-            start = previous = times[0]
+            by_person.setdefault(sighting.person, []).append((sighting.start_s, sighting.time_s))
+        for person, intervals in by_person.items():
+            intervals.sort()
+            start, end = intervals[0]
             faces = 0
-            for time_s in times:
-                if time_s - previous > gap + TIME_RESOLUTION_S:
-                    found.append(Appearance(person, source, start, previous, faces))
-                    start, faces = time_s, 0
-                previous = time_s
+            for first, last in intervals:
+                if first - end > gap + TIME_RESOLUTION_S:
+                    found.append(Appearance(person, source, start, end, faces))
+                    start, end, faces = first, last, 0
+                end = max(end, last)
                 faces += 1
-            found.append(Appearance(person, source, start, previous, faces))
+            found.append(Appearance(person, source, start, end, faces))
     return sorted(found, key=lambda a: (a.source, a.start_s, a.person))
 
 

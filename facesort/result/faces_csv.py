@@ -1,4 +1,5 @@
-"""faces.csv: one row per face, with its person, file, source, frame, time and box."""
+"""faces.csv: one row per face, with its person, file, source, frame, time, box and the time
+its track was followed from (the last column: files of older versions lack it)."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +14,8 @@ from facesort.result.layout import regular_file
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ["person", "file", "source", "frame", "time_s", "top", "right", "bottom", "left"]
+CSV_COLUMNS = ["person", "file", "source", "frame", "time_s", "top", "right", "bottom", "left",
+               "followed_from_s"]
 
 
 def faces_csv_text(rows: Iterable[tuple[str, Face, Path | None]]) -> str:
@@ -24,9 +26,14 @@ def faces_csv_text(rows: Iterable[tuple[str, Face, Path | None]]) -> str:
     for person, face, location in rows:
         box = face.box or ("", "", "", "")
         writer.writerow([person, location.as_posix() if location else "", face.source,
-                         "" if face.frame is None else face.frame,
-                         "" if face.time_s is None else f"{face.time_s:.3f}", *box])
+                         "" if face.frame is None else face.frame, seconds(face.time_s), *box,
+                         seconds(face.followed_from_s)])
     return buffer.getvalue()
+
+
+def seconds(time_s: float | None) -> str:
+    """A time as faces.csv writes it: to the millisecond, empty when unknown."""
+    return "" if time_s is None else f"{time_s:.3f}"
 
 
 def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:

@@ -4,7 +4,8 @@
     unknowns/<face>.png          faces that match nobody yet
     montage.<name>-NN.png        128x128 tiles, 6x2 per page, for looking through a person
     face_encodings.npz           face file name -> 128-number encoding (not pickle)
-    faces.csv                    one row per face: person, file, source, frame, time, box
+    faces.csv                    one row per face: person, file, source, frame, time, box,
+                                 the time its track was followed from
 
 Hidden files of ours: new face images wait in .face-classifier-new/ until a save puts them in
 their folder; .face-classifier-journal.json exists while a save moves faces (journal.py);

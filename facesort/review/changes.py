@@ -392,6 +392,7 @@ def set_aside(result_dir: Path, db: PersonDB, names: Collection[str]) -> list[st
             index[face.file_name] = {
                 "person": person.name, "encoding": [float(x) for x in face.encoding],
                 "source": face.source, "frame": face.frame, "time_s": face.time_s,
+                "followed_from_s": face.followed_from_s,
                 "box": list(face.box) if face.box else None}
         write_set_aside(result_dir, index)
     except OSError as error:
@@ -415,16 +416,18 @@ def restore(result_dir: Path, db: PersonDB, names: Collection[str],
     """Set-aside faces back to their person (unknowns when it is gone).
 
     The save that gives them their encodings comes first, then the images move (journaled),
-    then a fresh load and save list them in faces.csv and the montages.
+    then a fresh load and save list them in faces.csv (with the source, time and box their
+    index entry kept) and the montages.
     """
     stored = set_aside_faces(result_dir)
     missing = [name for name in names if name not in stored]
     if missing:
         raise ChangeError(f"{missing[0]!r} is not set aside (the result changed? reload the page)")
     places = []
+    restored = {}
     for name in names:
         entry = stored[name]
-        face = face_from_entry(name, entry)
+        face = restored[name] = face_from_entry(name, entry)
         wanted = entry.get("person")
         person = next((p for p in db.persons if p.name == wanted), db.unknown)
         give_faces(person, [face])
@@ -438,7 +441,13 @@ def restore(result_dir: Path, db: PersonDB, names: Collection[str],
             index.pop(name, None)
     with contextlib.suppress(OSError):  # an entry left over is harmless: its file is gone
         write_set_aside(result_dir, index)
-    save_quietly(load_quietly(result_dir, encode_image), result_dir)
+    fresh = load_quietly(result_dir, encode_image)
+    for _, face in fresh.all_faces():  # faces.csv had no row for them: their index entry has
+        known = restored.get(face.file_name)
+        if known is not None:
+            face.source, face.frame, face.time_s = known.source, known.frame, known.time_s
+            face.box, face.followed_from_s = known.box, known.followed_from_s
+    save_quietly(fresh, result_dir)
     where = sorted(set(places))
     return f"{counted(names)} back in {', '.join(where)}"
 
@@ -453,12 +462,17 @@ def face_from_entry(name: str, entry: dict) -> Face:
                           "move its file into a person's folder by hand")
     box = entry.get("box")
     frame = entry.get("frame")
-    time_s = entry.get("time_s")
     return Face(file_name=name, encoding=encoding,
                 box=tuple(int(v) for v in box) if isinstance(box, list) and len(box) == 4 else None,
                 source=str(entry.get("source") or ""),
                 frame=frame if isinstance(frame, int) else None,
-                time_s=float(time_s) if isinstance(time_s, (int, float)) else None)
+                time_s=number_or_none(entry.get("time_s")),
+                followed_from_s=number_or_none(entry.get("followed_from_s")))
+
+
+def number_or_none(value: object) -> float | None:
+    """A time of the set-aside index (JSON: a number or null; absent in older indexes)."""
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 # --- dismissed suggestions (result/dismissals.py keeps them) --------------------------------

@@ -76,7 +76,8 @@ class Track:
     ``track_id`` is what faces of this track carry; it changes when a re-encoding shows the
     track has jumped onto another person (the rest of the track is someone new).
     ``follower`` is whatever moves the box between detections (the pipeline's correlation
-    tracker); the rules never look into it.
+    tracker), and ``followed_since_s`` the pipeline's note of since when its next face has
+    been followed; the rules never look into them.
     """
 
     track_id: int
@@ -92,6 +93,9 @@ class Track:
     encodings: list[np.ndarray] = field(default_factory=list, repr=False)
     boxes_at: dict[int, Box] = field(default_factory=dict, repr=False)
     follower: Any = field(default=None, repr=False)
+    # seconds, as faces carry them: the time of the track's last encoded face (of its birth
+    # before the first), which its next face gets as Face.followed_from_s
+    followed_since_s: float | None = None
 
     def box_at(self, index: int) -> Box:
         """Where the track was at frame ``index`` (its current box if not recorded)."""
