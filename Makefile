@@ -42,8 +42,11 @@ test-fast: install
 bench-memory: install
 	$(PY) bench/memory_bench.py
 
+# sorting quality on the slideshow and the motion dev pairs, at -S 0.5 and -S 0 (~15 min);
+# the post's rules beside the default on the slideshow pair at -S 0.5
 eval: install
-	$(PY) tools/evaluate.py
+	$(PY) tools/evaluate.py --pairs slideshow motion --seconds 0.5 0 --modes default
+	$(PY) tools/evaluate.py --pairs slideshow --seconds 0.5 --modes faithful
 
 # speed, memory and small-face recall, default against --faithful, one table (issue 8)
 bench-live: install

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from facesort.detection import yunet
+from facesort.detection.protocol import Found
 from facesort.detection.resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
 from facesort.imaging import crop_face, face_in_crop, to_rgb
 from facesort.records.box import Box, clip
@@ -180,11 +181,19 @@ class FaceDetector:
         (it finds fewer faces then); its boxes become yunet.dlib_square()s, clipped to the
         image; ``upsample`` does not apply.
         """
+        return [found.box for found in self.find(image, upsample)]
+
+    def find(self, image: np.ndarray, upsample: int | None = None) -> list[Found]:
+        """``locate``'s faces, each saying whether its encoding can be trusted: with YuNet,
+        faces scored below yunet.MIN_ENCODE_SCORE or turned past yunet.MAX_ENCODE_YAW are
+        not (HOG finds upright frontal faces only: all of them are)."""
         bounds = image.shape[:2]
         if self.uses_yunet:
-            squares = (clip(yunet.dlib_square(*row[:4]), bounds)
-                       for row in self._yunet_finder().detect(image))
-            return [box for box in squares if box is not None]
+            rows = self._yunet_finder().detect(image)
+            encodable = yunet.fit_to_encode(rows) if len(rows) else []
+            squares = ((clip(yunet.dlib_square(*row[:4]), bounds), bool(fit))
+                       for row, fit in zip(rows, encodable))
+            return [Found(box, fit) for box, fit in squares if box is not None]
         hog, _, _, _ = self._load()
         ratio = self.settings.resize_ratio
         upsample = self.settings.upsample if upsample is None else upsample
@@ -193,7 +202,7 @@ class FaceDetector:
         found = (clip((int(rect.top() / ratio), int(rect.right() / ratio),
                        int(rect.bottom() / ratio), int(rect.left() / ratio)), bounds)
                  for rect in hog(small if small.ndim == 2 else to_rgb(small), upsample))
-        return [box for box in found if box is not None]
+        return [Found(box) for box in found if box is not None]
 
     def smallest_face(self, upsample: int | None = None) -> float:
         """The smallest face box (px of the image searched) this detector finds."""

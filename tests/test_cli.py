@@ -449,7 +449,8 @@ def test_yunet_finds_both_people_of_the_demo(tmp_path, demo_videos):
     assert completed.returncode == 0 and completed.stderr == "", completed.stderr
     assert any(line.startswith("face detector: YuNet, score threshold 0.75 (")
                for line in completed.stdout.splitlines())
-    assert summary_counts(completed.stdout) == (2, 8, 0)   # one face a second, 8 seconds
+    persons, known, unknown = summary_counts(completed.stdout)
+    assert (persons, unknown) == (2, 0) and known >= 8   # a face a second at least, 8 seconds
     rows = persons_in(tmp_path / "r")
     assert all(abs((int(r["right"]) - int(r["left"])) - (int(r["bottom"]) - int(r["top"]))) <= 1
                for r in rows)   # dlib_square()s

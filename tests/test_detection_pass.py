@@ -15,6 +15,7 @@ from facesort.detection.passes import (
     plan_fine,
     update_background,
 )
+from facesort.detection.protocol import Found
 from facesort.detection.regions import FineBudget, Region
 from facesort.records.box import clip
 
@@ -152,15 +153,15 @@ def test_the_coarse_pass_is_grey_and_half_size_for_hog_and_colour_for_yunet():
 class BoxesAt:
     """A stand-in detector that 'finds' one box per piece, in the piece's own pixels."""
 
-    def locate(self, image, upsample=None):
-        return [(10, 30, 30, 10)]
+    def find(self, image, upsample=None):
+        return [Found((10, 30, 30, 10))]
 
 
 def test_located_boxes_come_back_in_original_pixels():
     job = LocateJob([Piece(np.zeros((10, 10, 3), np.uint8), upsample=1, scale=0.5, top=100,
                            left=200)])
-    boxes, seconds = job.run(BoxesAt())
-    assert boxes == [(120, 260, 160, 220)] and seconds >= 0
+    found, seconds = job.run(BoxesAt())
+    assert found == [Found((120, 260, 160, 220))] and seconds >= 0
 
 
 def test_boxes_found_twice_are_kept_once_and_clipped_to_the_frame():

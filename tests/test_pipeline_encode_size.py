@@ -5,6 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
+from facesort.detection.protocol import Found
+
 from facesort.inputs.stream import Inputs
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.modes import SmallFaces
@@ -24,6 +26,9 @@ class TwoFaces:
 
     def locate(self, image, upsample=None):
         return [BIG, SMALL]
+
+    def find(self, image, upsample=None):
+        return [Found(box) for box in self.locate(image, upsample)]
 
     def smallest_face(self, upsample=None):
         return 14.0
@@ -149,3 +154,26 @@ def test_a_face_first_encoded_when_it_grew_was_followed_from_the_track_s_birth(g
     assert faces and all(face.box == GROWING[1] for face in faces)
     assert len({face.track_id for face in faces}) == 1   # one track from 0.0 s
     assert (faces[0].time_s, faces[0].followed_from_s) == (1.0, 0.0)
+
+
+class OneTurnedAway(TwoFaces):
+    """'Finds' the big face as fit to encode and a second 60 px face as not (too turned)."""
+
+    TURNED = (100, 300, 160, 240)
+
+    def find(self, image, upsample=None):
+        return [Found(BIG), Found(self.TURNED, encodable=False)]
+
+
+@pytest.mark.parametrize("every_s", [0.5, 0])
+def test_a_face_unfit_to_encode_is_followed_and_shown_but_never_encoded(still_video, every_s):
+    pipeline = FacePipeline(OneTurnedAway, PipelineSettings(coarse_scale=1.0, colour=True,
+                                                            small_faces=SmallFaces.OFF))
+    try:
+        frames = list(pipeline.run(Inputs.open([str(still_video)], Sampling(every_s=every_s))))
+        faces = [face for found in frames for face in found.new_faces] + pipeline.drain()
+    finally:
+        pipeline.close()
+    shown = [sorted(b.box for b in found.boxes) for found in frames if found.boxes]
+    assert shown and all(boxes == sorted([BIG, OneTurnedAway.TURNED]) for boxes in shown)
+    assert faces and {face.box for face in faces} == {BIG}

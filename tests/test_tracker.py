@@ -111,16 +111,25 @@ def test_a_face_is_encoded_only_on_look_frames():
     assert [r.index for r in update.encode] == [10]
 
 
-def test_later_encodings_of_every_track_fall_on_the_same_looks():
-    tracks = book(reencode_looks=3)
+def looks_encoded(tracks: TrackBook) -> dict[int, list[int]]:
+    """The looks on which each of two faces is encoded; the second appears on look 2."""
     encoded_at: dict[int, list[int]] = {1: [], 2: []}
     for number in range(10):
         faces = [Detection(FACE, look(1))]
-        if number >= 2:  # a second face appears on look 2
+        if number >= 2:
             faces.append(Detection(moved(FACE, dx=300), look(2)))
         for request in tracks.update(faces, number * 10, SEES_ALL, look=number).encode:
             encoded_at[request.track.track_id].append(number)
-    assert encoded_at == {1: [0, 1, 3, 6, 9], 2: [2, 3, 6, 9]}
+    return encoded_at
+
+
+def test_later_encodings_of_every_track_fall_on_the_same_looks():
+    assert looks_encoded(book(reencode_looks=3, together=False)) == {
+        1: [0, 1, 3, 6, 9], 2: [2, 3, 6, 9]}
+
+
+def test_a_look_that_encodes_one_face_encodes_every_face_found_on_it():
+    assert looks_encoded(book(reencode_looks=3)) == {1: [0, 1, 2, 3, 6, 9], 2: [2, 3, 6, 9]}
 
 
 def test_a_face_too_small_to_encode_is_followed_and_never_encoded():

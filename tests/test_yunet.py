@@ -16,7 +16,7 @@ from facesort.detection.yunet import (
     detection_scale,
     dlib_square,
     face_size,
-    good_for_encoding,
+    fit_to_encode,
     yaw_proxy,
 )
 
@@ -80,10 +80,12 @@ def test_yaw_proxy_is_zero_for_a_frontal_face_and_one_with_the_nose_over_an_eye(
     assert yaw_proxy(frontal_face(nose_x=30))[0] == pytest.approx(-over_left_eye, abs=1e-5)
 
 
-def test_good_for_encoding_refuses_small_and_turned_faces():
-    rows = np.stack([frontal_face(size=100), frontal_face(size=20), frontal_face(nose_x=90)])
-    assert face_size(rows)[1] == pytest.approx(np.sqrt(20 * 22), rel=1e-5)
-    assert good_for_encoding(rows).tolist() == [True, False, False]
+def test_fit_to_encode_refuses_turned_and_doubtful_faces():
+    doubtful = frontal_face()
+    doubtful[4] = 0.8
+    rows = np.stack([frontal_face(size=100), frontal_face(nose_x=90), doubtful])
+    assert fit_to_encode(rows).tolist() == [True, False, False]
+    assert face_size(rows)[0] == pytest.approx(np.sqrt(100 * 110), rel=1e-5)
 
 
 def test_detection_scale_brings_large_frames_down_to_the_detection_side():
@@ -181,7 +183,7 @@ def test_finds_the_one_face_of_a_portrait_and_its_square_lies_inside(portraits, 
     assert abs(yaw_proxy(rows)[0]) < 0.5
     top_, right, bottom, left_ = dlib_square(left, top, width, height)
     assert 0 <= left_ < right < image.shape[1] and 0 <= top_ < bottom < image.shape[0]
-    assert good_for_encoding(rows).all()
+    assert fit_to_encode(rows).all()
 
 
 @pytest.mark.slow

@@ -5,11 +5,13 @@ For each rule set: discovery on video A (score.py), then relabel.py plays a user
 and corrects the folders, a rerun on video B, and score.py --identify. Needs ../shared (the
 evaluation data and scripts); without it, says so and exits 0.
 
-With --motion, the team's motion pair (make_video.py --motion, seeds 71 and 72) instead.
---modes picks the rule sets (default: both); extra flags go to every run, after --.
+The slideshow pair (seeds 11 and 12) and the motion pair (make_video.py --motion, seeds 71 and
+72: tiles that move, zoom and fade, closer to real footage), each at every -S given: one
+column per pair, -S and rule set. --modes picks the rule sets (default: both); extra flags go
+to every run, after --.
 
-usage: tools/evaluate.py [--work DIR] [--seconds 0.5] [--threshold 0.44] [--motion]
-                         [--modes faithful default] [-- extra flags]
+usage: tools/evaluate.py [--work DIR] [--pairs slideshow motion] [--seconds 0.5 0]
+                         [--threshold 0.44] [--modes faithful default] [-- extra flags]
 """
 from __future__ import annotations
 
@@ -52,9 +54,9 @@ def score(prefix: Path, result: Path, *extra: str) -> dict:
                           result / "faces.csv", "--json", *extra))
 
 
-def evaluate(mode: str, flags: list[str], work: Path, motion: bool = False) -> dict:
+def evaluate(name: str, flags: list[str], work: Path, motion: bool = False) -> dict:
     a, b = dev_video(work, "a", motion), dev_video(work, "b", motion)
-    result = work / f"result-{mode}"
+    result = work / f"result-{name}"
     if result.exists():
         shutil.rmtree(result)  # our own scratch result, under --work
     classify = [sys.executable, PROJECT / "face_classifier.py"]
@@ -71,10 +73,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=PROJECT / "build" / "eval",
                         help="where videos and scratch results go (default: build/eval)")
-    parser.add_argument("--seconds", default="0.5", help="-S for every run (default 0.5)")
+    parser.add_argument("--seconds", nargs="+", default=["0.5"],
+                        help="-S of the runs, one column each (default 0.5)")
     parser.add_argument("--threshold", default="0.44", help="-t for every run (default 0.44)")
-    parser.add_argument("--motion", action="store_true",
-                        help="the motion pair (seeds 71 and 72), closer to real footage")
+    parser.add_argument("--pairs", nargs="+", choices=["slideshow", "motion"],
+                        default=["slideshow"], help="the dev pairs to measure on")
+    parser.add_argument("--motion", action="store_true", help="the same as --pairs motion")
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES),
                         help="the rule sets to measure (default: both)")
     parser.add_argument("extra", nargs="*", help="more flags for both modes (after --)")
@@ -83,14 +87,19 @@ def main() -> int:
         print(f"evaluate: skipped, no evaluation data at {SHARED}")
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
-    common = ["-S", args.seconds, "-t", args.threshold, *args.extra]
-    table = {mode: evaluate(mode, common + MODES[mode], args.work, args.motion)
-             for mode in args.modes}
-    print(f"{'motion ' if args.motion else ''}dev videos at -S {args.seconds} "
-          f"-t {args.threshold} {' '.join(args.extra)}")
-    print(f"{'figure':24}" + "".join(f" {mode:>10}" for mode in table))
+    pairs = ["motion"] if args.motion else args.pairs
+    table = {}
+    for pair in pairs:
+        for seconds in args.seconds:
+            for mode in args.modes:
+                name = f"{pair}-S{seconds}-{mode}"
+                flags = ["-S", seconds, "-t", args.threshold, *args.extra, *MODES[mode]]
+                table[name] = evaluate(name, flags, args.work, pair == "motion")
+    print(f"dev pairs at -t {args.threshold} {' '.join(args.extra)}".rstrip())
+    width = max(len(name) for name in table) + 1
+    print(f"{'figure':24}" + "".join(f" {name:>{width}}" for name in table))
     for key in DISCOVERY + IDENTIFY:
-        print(f"{key:24}" + "".join(f" {figures[key]:>10}" for figures in table.values()))
+        print(f"{key:24}" + "".join(f" {figures[key]:>{width}}" for figures in table.values()))
     return 0
 
 

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from facesort import storage
-from facesort.detection.protocol import Detector
+from facesort.detection.protocol import Detector, Found
 from facesort.detection.regions import (
     FULL,
     REGIONS,
@@ -100,18 +100,18 @@ class LocateJob:
 
     pieces: list[Piece]
 
-    def run(self, detector: Detector) -> tuple[list[Box], float]:
-        """The face boxes in original pixels, and the seconds it took."""
+    def run(self, detector: Detector) -> tuple[list[Found], float]:
+        """The faces found, their boxes in original pixels, and the seconds it took."""
         started = time.perf_counter()
-        boxes = []
+        found = []
         for piece in self.pieces:
-            for top, right, bottom, left in detector.locate(
-                    piece.image, upsample=piece.upsample):
-                boxes.append((piece.top + int(top / piece.scale),
-                              piece.left + int(right / piece.scale),
-                              piece.top + int(bottom / piece.scale),
-                              piece.left + int(left / piece.scale)))
-        return boxes, time.perf_counter() - started
+            for face in detector.find(piece.image, upsample=piece.upsample):
+                top, right, bottom, left = face.box
+                found.append(Found((piece.top + int(top / piece.scale),
+                                    piece.left + int(right / piece.scale),
+                                    piece.top + int(bottom / piece.scale),
+                                    piece.left + int(left / piece.scale)), face.encodable))
+        return found, time.perf_counter() - started
 
 
 @dataclass

@@ -6,12 +6,22 @@ A detector is handed to the app, never built inside it: the worker processes get
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
 
 from facesort.records.box import Box
 from facesort.records.face import Face
+
+
+@dataclass(frozen=True)
+class Found:
+    """A face box a detector found, and whether its encoding can be trusted: a face too
+    turned, or too doubtful to be a face at all, is followed and shown but never encoded."""
+
+    box: Box
+    encodable: bool = True
 
 
 class Detector(Protocol):
@@ -22,6 +32,9 @@ class Detector(Protocol):
 
     def locate(self, image: np.ndarray, upsample: int | None = None) -> list[Box]:
         """Face boxes of a BGR (or grey) image, in its pixels."""
+
+    def find(self, image: np.ndarray, upsample: int | None = None) -> list[Found]:
+        """``locate``'s faces, each saying whether it is fit to encode."""
 
     def smallest_face(self, upsample: int | None = None) -> float:
         """The smallest face box (px of the image searched) that ``locate`` finds."""

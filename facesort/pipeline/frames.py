@@ -43,3 +43,4 @@ class PipelineStats:
     coarse_seconds: float = 0.0      # worker time
     fine_seconds: float = 0.0
     encoded: int = 0
+    tracks: int = 0                  # tracks started (faces followed)

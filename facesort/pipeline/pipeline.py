@@ -41,7 +41,7 @@ from facesort.detection.passes import (
     plan_fine,
     update_background,
 )
-from facesort.detection.protocol import DetectorFactory
+from facesort.detection.protocol import DetectorFactory, Found
 from facesort.detection.regions import FineBudget, Region, search_cost
 from facesort.detection.workers import worker_pool
 from facesort.imaging import crop_face
@@ -114,7 +114,7 @@ class PendingPass:
     ended: list[Box] = field(default_factory=list)
     gone: list[Track] = field(default_factory=list)  # tracks whose face is no longer there
     coarse_ticket: int | None = None
-    coarse_boxes: list[Box] | None = None
+    coarse_found: list[Found] | None = None
     fine_ticket: int | None = None
     planned: bool = False
     regions: list[Region] = field(default_factory=list)
@@ -424,21 +424,21 @@ class FacePipeline:
                            and t not in pending.gone]
         pending.ended, self.source.ended = self.source.ended, []
 
-    def _coarse_boxes(self, pending: PendingPass) -> list[Box]:
-        if pending.coarse_boxes is None:
-            pending.coarse_boxes = []
+    def _coarse_found(self, pending: PendingPass) -> list[Found]:
+        if pending.coarse_found is None:
+            pending.coarse_found = []
             if pending.coarse_ticket is not None:
-                pending.coarse_boxes, took = self._pool.result(pending.coarse_ticket)
+                pending.coarse_found, took = self._pool.result(pending.coarse_ticket)
                 self.stats.coarse_passes += 1
                 self.stats.coarse_seconds += took
-        return pending.coarse_boxes
+        return pending.coarse_found
 
     def _plan(self, pending: PendingPass) -> None:
         """Plan and send the fine pass of a frame whose coarse pass is back (waits if not)."""
         if pending.planned:
             return
         pending.planned = True
-        coarse = self._coarse_boxes(pending)
+        coarse = [found.box for found in self._coarse_found(pending)]
         if not pending.fine:
             return
         if pending.picture is None:   # linked, not followed: the big faces of the frame before
@@ -475,18 +475,21 @@ class FacePipeline:
         """Both passes' faces (waiting for them) and what the passes could see."""
         self._plan(pending)
         settings = self.passes
-        boxes = []
+        found = []
         if pending.fine_ticket is not None:
-            boxes, took = self._pool.result(pending.fine_ticket)
+            found, took = self._pool.result(pending.fine_ticket)
             self.stats.fine_passes += 1
             self.stats.full_frame_passes += pending.full_frame
             self.stats.fine_seconds += took
         bounds = pending.frame.shape[:2]
-        boxes = [b for b in (clip(box, bounds) for box in boxes + self._coarse_boxes(pending))
-                 if b is not None]
+        encodable: dict[Box, bool] = {}
+        for face in found + self._coarse_found(pending):
+            box = clip(face.box, bounds)
+            if box is not None:
+                encodable[box] = encodable.get(box, False) or face.encodable
         # the full-resolution box comes first: it is the more precise one
-        detections = [Detection(box, colour_histogram(pending.frame, box))
-                      for box in deduplicate(boxes)]
+        detections = [Detection(box, colour_histogram(pending.frame, box), encodable[box])
+                      for box in deduplicate(list(encodable))]
         coverage = Coverage(fine_min=settings.fine_min)
         if pending.coarse:
             coverage = Coverage(min_size=settings.coarse_min, fine_min=settings.fine_min)
@@ -516,6 +519,7 @@ class FacePipeline:
                 self.source.book.end(track)
                 update.ended.append(track)
         self.source.detected_index = pending.index
+        self.stats.tracks += len(update.born)
         following = pending.picture is not None
         for track, found in update.matched:
             if not following:
@@ -541,11 +545,12 @@ class FacePipeline:
             self.source.last_looks.pop(request.track, None)
             self._encode(request.track, pending, request.box, number)
         asked = {id(request.track) for request in update.encode}
-        found = [*update.matched, *((track, Detection(track.box)) for track in update.born)]
-        unencoded = [(t, detection) for t, detection in found if id(t) not in asked]
-        for number, (track, detection) in enumerate(unencoded, start=len(update.encode)):
-            if box_size(detection.box) >= self.min_encode_size:
-                self.source.last_looks[track] = LastLook(pending, detection.box, number)
+        found = [*((t, d.box) for t, d in update.matched),
+                 *((t, t.box_at(pending.index)) for t in update.born)]
+        unencoded = [(t, box) for t, box in found if id(t) not in asked]
+        for number, (track, box) in enumerate(unencoded, start=len(update.encode)):
+            if track.encodable and box_size(box) >= self.min_encode_size:
+                self.source.last_looks[track] = LastLook(pending, box, number)
 
     def _end_tracks(self, tracks: list[Track]) -> None:
         """Tracks that ended: each one found since its last encoding is encoded as last seen

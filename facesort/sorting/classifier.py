@@ -282,9 +282,10 @@ class NeighbourClassifier:
         return None
 
     def _would_join(self, a: Person, b: Person) -> bool:
-        """Whether every face of the smaller person is close to the larger one (rule 1)."""
+        """Whether every track of the smaller person is close to the larger one (rule 1 on
+        the track's average, as rule 5 matches a track; a face without a track is one)."""
         smaller, larger = sorted((a, b), key=lambda p: len(p.faces))
-        faces = smaller.encoding_matrix()
+        faces = track_averages(smaller.faces)
         to_faces = nearest_distances(faces, larger.encoding_matrix())
         to_average = face_distance(faces, larger.encoding)
         return bool(np.all(np.minimum(to_faces, to_average) < self.similarity_threshold))
@@ -294,6 +295,16 @@ class NeighbourClassifier:
         user_named = not is_automatic(a) and not is_automatic(b)
         both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
         return not (user_named or both_sorted_before)
+
+
+def track_averages(faces: list[Face]) -> np.ndarray:
+    """The average encoding of each track among ``faces`` (one row per face without a track),
+    in the order the tracks first appear."""
+    groups: dict[object, list[np.ndarray]] = {}
+    for number, face in enumerate(faces):
+        key = (face.source, face.track_id) if face.track_id is not None else number
+        groups.setdefault(key, []).append(face.encoding)
+    return np.array([np.mean(encodings, axis=0) for encodings in groups.values()])
 
 
 def each_near_the_others(encodings: np.ndarray, threshold: float) -> bool:

@@ -66,6 +66,7 @@ class Detection:
 
     box: Box
     appearance: np.ndarray | None = field(default=None, compare=False, repr=False)
+    encodable: bool = True   # False: followed and shown, never encoded (too turned, doubtful)
 
 
 # --- tracks ---------------------------------------------------------------------------------
@@ -88,6 +89,7 @@ class Track:
     last_encoded: int | None = None
     encoded_size: float = 0.0         # the face's size when it was last encoded
     encoded_look: np.ndarray | None = field(default=None, repr=False)  # its appearance then
+    encodable: bool = True            # whether its face, as last found, is fit to encode
     times_encoded: int = 0
     misses: int = 0
     encodings: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -119,6 +121,7 @@ class TrackingRules:
     # ``resize_ratio``: a new look of the person, or someone else (an encoding will tell)
     min_encode_size: float = 0.0     # smaller faces are followed, never encoded
     second_look: bool = True
+    together: bool = True            # a look that encodes one track encodes all it found
     reencode_looks: int = 3          # 0: never again (but for a change of look or size)
     verify_similarity: float = 0.9
     resize_ratio: float = 1.3
@@ -177,6 +180,7 @@ class TrackBook:
                     pairs.append((overlap, t, d))
         used_tracks: set[int] = set()
         used_detections: set[int] = set()
+        waiting: list[EncodeRequest] = []   # found on this look, not due
         for overlap, t, d in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
             if t in used_tracks or d in used_detections:
                 continue
@@ -193,6 +197,8 @@ class TrackBook:
                 track.appearance = detection.appearance
             if self._encoding_due(track, look, detection):
                 update.encode.append(EncodeRequest(track, index, detection.box))
+            else:
+                waiting.append(EncodeRequest(track, index, detection.box))
         for d, detection in enumerate(detections):
             if d in used_detections:
                 continue
@@ -202,6 +208,12 @@ class TrackBook:
             update.born.append(track)
             if self._encoding_due(track, look, detection):
                 update.encode.append(EncodeRequest(track, index, detection.box))
+            else:
+                waiting.append(EncodeRequest(track, index, detection.box))
+        if update.encode and rules.together and look is not None:
+            # the faces of one frame are encoded together: the same-frame rule sees them
+            update.encode += [request for request in waiting if request.track.encodable
+                              and box_size(request.box) >= rules.min_encode_size]
         for t, track in enumerate(self.tracks):
             if t in used_tracks:
                 continue
@@ -221,7 +233,9 @@ class TrackBook:
         """Whether to encode the track's face as found on this pass, look number ``look``
         (None: not a look frame); see TrackingRules."""
         rules = self.rules
-        if look is None or box_size(detection.box) < rules.min_encode_size:
+        track.encodable = detection.encodable
+        if (look is None or not detection.encodable
+                or box_size(detection.box) < rules.min_encode_size):
             return False
         if track.times_encoded == 0 or (track.times_encoded == 1 and rules.second_look):
             return True
