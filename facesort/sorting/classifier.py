@@ -285,9 +285,12 @@ class NeighbourClassifier:
         """Whether every track of the smaller person is close to the larger one (rule 1 on
         the track's average, as rule 5 matches a track; a face without a track is one)."""
         smaller, larger = sorted((a, b), key=lambda p: len(p.faces))
-        faces = track_averages(smaller.faces)
-        to_faces = nearest_distances(faces, larger.encoding_matrix())
-        to_average = face_distance(faces, larger.encoding)
+        return self._tracks_match(smaller, larger)
+
+    def _tracks_match(self, person: Person, other: Person) -> bool:
+        tracks = track_averages(person.faces)
+        to_faces = nearest_distances(tracks, other.encoding_matrix())
+        to_average = face_distance(tracks, other.encoding)
         return bool(np.all(np.minimum(to_faces, to_average) < self.similarity_threshold))
 
     @staticmethod
