@@ -549,7 +549,8 @@ class FacePipeline:
                  *((t, t.box_at(pending.index)) for t in update.born)]
         unencoded = [(t, box) for t, box in found if id(t) not in asked]
         for number, (track, box) in enumerate(unencoded, start=len(update.encode)):
-            if track.encodable and box_size(box) >= self.min_encode_size:
+            if (pending.look is not None and track.encodable
+                    and box_size(box) >= self.min_encode_size):
                 self.source.last_looks[track] = LastLook(pending, box, number)
 
     def _end_tracks(self, tracks: list[Track]) -> None:
