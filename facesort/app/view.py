@@ -34,8 +34,9 @@ def draw_face(frame: np.ndarray, box: Box, name: str) -> None:
                          (left, bottom, arm_x, -arm_y), (right, bottom, -arm_x, -arm_y)):
         cv2.line(frame, (x, y), (x + dx, y), BOX_COLOR, 2)
         cv2.line(frame, (x, y), (x, y + dy), BOX_COLOR, 2)
-    cv2.putText(frame, name, (left + 6, bottom + 30), cv2.FONT_HERSHEY_DUPLEX, 1.0,
-                (255, 255, 255), 1)
+    (width, _), _ = cv2.getTextSize(name, cv2.FONT_HERSHEY_DUPLEX, 1.0, 1)
+    x = max(0, min(left + 6, frame.shape[1] - width))   # the whole name inside the frame
+    cv2.putText(frame, name, (x, bottom + 30), cv2.FONT_HERSHEY_DUPLEX, 1.0, (255, 255, 255), 1)
 
 
 @dataclass

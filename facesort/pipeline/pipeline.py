@@ -353,7 +353,7 @@ class FacePipeline:
                     looked_at = True
             self._remember_positions(index)
             visible = self.source.book.tracks if tracking else shown
-            yield self._frame_faces(index, seconds, frame, visible, looked_at)
+            yield self._frame_faces(index, seconds, frame, visible, looked_at, live=True)
 
     # --- shots --------------------------------------------------------------------------
     def _cut(self, frame: np.ndarray) -> bool:
@@ -618,8 +618,13 @@ class FacePipeline:
         return faces
 
     def _frame_faces(self, index: int, seconds: float, frame: np.ndarray,
-                     visible: list[Track], looked_at: bool = True) -> FrameFaces:
-        faces = self._ready_faces + self._collect(block=False)
+                     visible: list[Track], looked_at: bool = True,
+                     live: bool = False) -> FrameFaces:
+        """The frame with its faces' boxes, and the faces encoded since the last one. From a
+        file, every encoding asked for so far comes with it (waiting for them), so that the
+        names drawn on the frame are those its faces were sorted into, whatever the workers'
+        timing; a live frame is shown at once, with what is back."""
+        faces = self._ready_faces + self._collect(block=not live)
         # the faces of a frame go out together, as the same-frame rule sorts them (two faces
         # of one frame are two people): a frame whose last faces are still being encoded waits
         whole = len(faces)
