@@ -308,7 +308,8 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
         return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
-                                switch_distance=max(SWITCH_DISTANCE, args.threshold), workers=workers)
+                                switch_distance=max(SWITCH_DISTANCE, args.threshold), workers=workers,
+                                labels_in_step=bool(args.display or args.capture))
     if detector.finder == FaceFinder.YUNET:
         settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
                            small_faces=SmallFaces.OFF)

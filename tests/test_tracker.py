@@ -124,12 +124,23 @@ def looks_encoded(tracks: TrackBook) -> dict[int, list[int]]:
 
 
 def test_later_encodings_of_every_track_fall_on_the_same_looks():
-    assert looks_encoded(book(reencode_looks=3, together=False)) == {
+    assert looks_encoded(book(reencode_looks=3, together=0)) == {
         1: [0, 1, 3, 6, 9], 2: [2, 3, 6, 9]}
 
 
 def test_a_look_that_encodes_one_face_encodes_every_face_found_on_it():
-    assert looks_encoded(book(reencode_looks=3)) == {1: [0, 1, 2, 3, 6, 9], 2: [2, 3, 6, 9]}
+    assert looks_encoded(book(reencode_looks=3, together=1)) == {
+        1: [0, 1, 2, 3, 6, 9], 2: [2, 3, 6, 9]}
+    # ... that was not encoded on the look before (together=2)
+    assert looks_encoded(book(reencode_looks=3, together=2)) == {
+        1: [0, 1, 3, 6, 9], 2: [2, 3, 6, 9]}
+
+
+def test_a_second_look_comes_after_the_looks_asked_for():
+    tracks = book(second_look=2, reencode_looks=0)
+    encoded = [len(tracks.update([Detection(FACE, look(1))], n, SEES_ALL, look=n).encode)
+               for n in range(5)]
+    assert encoded == [1, 0, 1, 0, 0]
 
 
 def test_a_face_too_small_to_encode_is_followed_and_never_encoded():

@@ -87,6 +87,7 @@ class Track:
     last_seen: int
     appearance: np.ndarray | None = field(default=None, repr=False)
     last_encoded: int | None = None
+    encoded_on: int | None = None     # the look number of its last encoding
     encoded_size: float = 0.0         # the face's size when it was last encoded
     encoded_look: np.ndarray | None = field(default=None, repr=False)  # its appearance then
     encodable: bool = True            # whether its face, as last found, is fit to encode
@@ -120,8 +121,10 @@ class TrackingRules:
     # ``verify_similarity`` to when it was last encoded, or grew or shrank by
     # ``resize_ratio``: a new look of the person, or someone else (an encoding will tell)
     min_encode_size: float = 0.0     # smaller faces are followed, never encoded
-    second_look: bool = True
-    together: bool = True            # a look that encodes one track encodes all it found
+    second_look: int = 1             # looks from a track's first encoding to its second (0: none)
+    together: int = 2                # a look that encodes a track encodes every track it
+                                     # found that was not encoded on the last together-1 looks
+                                     # (0: none)
     reencode_looks: int = 3          # 0: never again (but for a change of look or size)
     verify_similarity: float = 0.9
     resize_ratio: float = 1.3
@@ -213,7 +216,9 @@ class TrackBook:
         if update.encode and rules.together and look is not None:
             # the faces of one frame are encoded together: the same-frame rule sees them
             update.encode += [request for request in waiting if request.track.encodable
-                              and box_size(request.box) >= rules.min_encode_size]
+                              and box_size(request.box) >= rules.min_encode_size
+                              and (request.track.encoded_on is None
+                                   or look - request.track.encoded_on >= rules.together)]
         for t, track in enumerate(self.tracks):
             if t in used_tracks:
                 continue
@@ -224,7 +229,7 @@ class TrackBook:
                     or index - track.last_seen > rules.max_unseen):
                 update.ended.append(track)
         for request in update.encode:
-            self.encoded(request.track, index, request.box)
+            self.encoded(request.track, index, request.box, look)
         ended = {id(track) for track in update.ended}
         self.tracks = [t for t in self.tracks if id(t) not in ended] + update.born
         return update
@@ -237,8 +242,10 @@ class TrackBook:
         if (look is None or not detection.encodable
                 or box_size(detection.box) < rules.min_encode_size):
             return False
-        if track.times_encoded == 0 or (track.times_encoded == 1 and rules.second_look):
+        if track.times_encoded == 0:
             return True
+        if track.times_encoded == 1 and rules.second_look:
+            return track.encoded_on is not None and look - track.encoded_on >= rules.second_look
         if rules.reencode_looks and look % rules.reencode_looks == 0:
             return True
         size, encoded_size = box_size(detection.box), track.encoded_size
@@ -247,9 +254,10 @@ class TrackBook:
         changed = similarity(track.encoded_look, detection.appearance) < rules.verify_similarity
         return resized or changed
 
-    def encoded(self, track: Track, index: int, box: Box) -> None:
+    def encoded(self, track: Track, index: int, box: Box, look: int | None = None) -> None:
         """The track's face is encoded as found at frame ``index`` in ``box``."""
         track.last_encoded = index
+        track.encoded_on = look
         track.encoded_size = box_size(box)
         track.encoded_look = track.appearance
         track.times_encoded += 1
