@@ -560,9 +560,18 @@ class FacePipeline:
         for number, (track, box) in enumerate(unencoded, start=len(update.encode)):
             if (pending.look is not None and track.encodable
                     and box_size(box) >= self.min_encode_size
-                    and (track.encoded_on is None or pending.look - track.encoded_on
-                         >= max(1, self.source.book.rules.reencode_looks))):
+                    and self._worth_a_last_face(track, pending.look)):
                 self.source.last_looks[track] = LastLook(pending, box, number)
+
+    def _worth_a_last_face(self, track: Track, look: int) -> bool:
+        """Whether a track found on look ``look`` but not encoded there should be encoded
+        there if it ends: when it has one face (two make a person), or when it outlived its
+        last encoding by a re-encoding interval (its last face shows until when it was seen)."""
+        if track.encoded_on is None:
+            return True
+        since = look - track.encoded_on
+        return since >= 1 and (track.times_encoded < 2
+                               or since >= max(1, self.source.book.rules.reencode_looks))
 
     def _end_tracks(self, tracks: list[Track]) -> None:
         """Tracks that ended: each one found since its last encoding is encoded as last seen
