@@ -88,13 +88,14 @@ class PipelineSettings:
     # The encoding budget: tracks are encoded on look frames only, encodings_per_s of them a
     # second with -S 0 (every looked-at frame otherwise): first where a track is first found,
     # again second_look_s later (two faces make a person), then every reencode_every_s, or at
-    # the next look when its look or size changed. Measured on the dev pairs (-S 0.5): a
-    # second look after 0.5 s and re-encodings every 1 s gave motion-pair F1 0.990 with 330
-    # faces encoded on dev-a (the run 60% slower than before tracks); 1.0 s / 2.0 s 0.987 with
-    # 203 (20% slower); 1.5 s / 3.0 s 0.961 with 148 (5% slower)
+    # the next look when its look or size changed. Measured on the dev pairs (-S 0.5, YuNet):
+    # a second look after 0.5 s and re-encodings every 1 s: motion-pair F1 0.990, 330 faces
+    # encoded on dev-a (the run ~60% slower than before tracks); 1.0 s / 2.0 s: 0.985, 217
+    # faces (~20% slower), and -S 0 then sorted the slideshow pair worse than -S 0.5 (F1 0.976
+    # against 0.988); 1.5 s / 3.0 s: 0.961, 148 faces (~5% slower)
     encodings_per_s: float = 2.0
-    second_look_s: float = 1.0
-    reencode_every_s: float = 2.0
+    second_look_s: float = 0.5
+    reencode_every_s: float = 1.0
     mirror_average: bool = True        # each encoding averages the face and its mirror image
     switch_distance: float = SWITCH_DISTANCE  # a re-encoding this far away: someone else
     follower: FollowerKind = FollowerKind.TEMPLATE
