@@ -118,11 +118,11 @@ class TurnsIntoSomeoneElse(TwoFaces):
 def test_a_track_that_turned_into_someone_else_was_not_followed_before_the_switch(still_video):
     faces = [face for face in run(still_video, 0.5, TurnsIntoSomeoneElse, workers=0)
              if face.box == BIG]
-    # encoded on looks 0 and 1 (the second look) and 2 (every second look); not again where
-    # it was last found when the video ends (look 3: only one look after its last encoding)
+    # encoded on looks 0 and 1 (the second look), 2 (every second look), and where it was
+    # last found when the video ends (look 3)
     assert [(face.time_s, face.followed_from_s) for face in faces] == [
-        (0.0, 0.0), (0.5, 0.5), (1.0, 0.5)]
-    assert faces[0].track_id != faces[1].track_id == faces[2].track_id
+        (0.0, 0.0), (0.5, 0.5), (1.0, 0.5), (1.5, 1.0)]
+    assert faces[0].track_id != faces[1].track_id == faces[2].track_id == faces[3].track_id
 
 
 SQUARE = (30, 110, 110, 30)   # a flat-coloured square, the same in every frame

@@ -88,11 +88,12 @@ class PipelineSettings:
     # The encoding budget: tracks are encoded on look frames only, encodings_per_s of them a
     # second with -S 0 (every looked-at frame otherwise): first where a track is first found,
     # again second_look_s later (two faces make a person), then every reencode_every_s, or at
-    # the next look when its look or size changed. Measured on the dev pairs (-S 0.5, YuNet):
-    # a second look after 0.5 s and re-encodings every 1 s: motion-pair F1 0.990, 330 faces
-    # encoded on dev-a (the run ~60% slower than before tracks); 1.0 s / 2.0 s: 0.985, 217
-    # faces (~20% slower), and -S 0 then sorted the slideshow pair worse than -S 0.5 (F1 0.976
-    # against 0.988); 1.5 s / 3.0 s: 0.961, 148 faces (~5% slower)
+    # the next look when its look or size changed; a look that encodes one track encodes all
+    # it found (TrackingRules.together). Measured on the dev pairs (-S 0.5, YuNet): this,
+    # motion-pair F1 0.990 with 330 faces encoded on dev-a (the run ~60% slower than before
+    # tracks); a second look after 1 s and re-encodings every 2 s (and fewer looks shared),
+    # 0.986 with 217 faces (~20% slower), and -S 0 then sorted the slideshow pair worse than
+    # -S 0.5 (F1 0.976 against 0.988); 1.5 s / 3 s, 0.961 with 148 faces (~5% slower)
     encodings_per_s: float = 2.0
     second_look_s: float = 0.5
     reencode_every_s: float = 1.0
@@ -561,18 +562,8 @@ class FacePipeline:
         for number, (track, box) in enumerate(unencoded, start=len(update.encode)):
             if (pending.look is not None and track.encodable
                     and box_size(box) >= self.min_encode_size
-                    and self._worth_a_last_face(track, pending.look)):
+                    and (track.encoded_on is None or pending.look > track.encoded_on)):
                 self.source.last_looks[track] = LastLook(pending, box, number)
-
-    def _worth_a_last_face(self, track: Track, look: int) -> bool:
-        """Whether a track found on look ``look`` but not encoded there should be encoded
-        there if it ends: when it has one face (two make a person), or when it outlived its
-        last encoding by a re-encoding interval (its last face shows until when it was seen)."""
-        if track.encoded_on is None:
-            return True
-        since = look - track.encoded_on
-        return since >= 1 and (track.times_encoded < 2
-                               or since >= max(1, self.source.book.rules.reencode_looks))
 
     def _end_tracks(self, tracks: list[Track]) -> None:
         """Tracks that ended: each one found since its last encoding is encoded as last seen

@@ -122,9 +122,9 @@ class TrackingRules:
     # ``resize_ratio``: a new look of the person, or someone else (an encoding will tell)
     min_encode_size: float = 0.0     # smaller faces are followed, never encoded
     second_look: int = 1             # looks from a track's first encoding to its second (0: none)
-    together: int = 2                # a look that encodes a track encodes every track it
+    together: int = 1                # a look that encodes a track encodes every track it
                                      # found that was not encoded on the last together-1 looks
-                                     # (0: none)
+                                     # (0: none; 1: all)
     reencode_looks: int = 3          # 0: never again (but for a change of look or size)
     verify_similarity: float = 0.9
     resize_ratio: float = 1.3
