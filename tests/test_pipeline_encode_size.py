@@ -60,13 +60,7 @@ def still_video(tmp_path_factory):
 
 @pytest.mark.parametrize("every_s", [0.5, 0])
 def test_a_face_under_the_encode_size_is_followed_but_never_encoded(still_video, every_s):
-    pipeline = FacePipeline(TwoFaces, PipelineSettings(coarse_scale=1.0, colour=True,
-                                                       small_faces=SmallFaces.OFF))
-    try:
-        frames = list(pipeline.run(Inputs.open([str(still_video)], Sampling(every_s=every_s))))
-        faces = [face for found in frames for face in found.new_faces] + pipeline.drain()
-    finally:
-        pipeline.close()
+    pipeline, frames, faces = run_pipeline(still_video, every_s, TwoFaces)
     looked_at = [found for found in frames if found.looked_at]
     assert len(looked_at) == (4 if every_s else 20)
     detected = [found for found in looked_at if found.detected_index is not None]
@@ -79,18 +73,23 @@ def test_a_face_under_the_encode_size_is_followed_but_never_encoded(still_video,
     assert pipeline.stats.encoded == len(faces)
 
 
+def run_pipeline(video, every_s, detector, **settings):
+    """The pipeline after a run over ``video``, the frames it handed out and the faces."""
+    pipeline = FacePipeline(detector, PipelineSettings(coarse_scale=1.0, colour=True,
+                                                       small_faces=SmallFaces.OFF, **settings))
+    try:
+        frames = list(pipeline.run(Inputs.open([str(video)], Sampling(every_s=every_s))))
+        faces = [face for found in frames for face in found.new_faces] + pipeline.drain()
+    finally:
+        pipeline.close()
+    return pipeline, frames, faces
+
+
 def run(video, every_s, detector, workers=2):
     """The faces of a run that encodes a track on its first two looks 0.5 s apart, then
     every second (the two-second videos here would give the defaults two faces)."""
-    pipeline = FacePipeline(detector, PipelineSettings(coarse_scale=1.0, colour=True,
-                                                       small_faces=SmallFaces.OFF,
-                                                       workers=workers, second_look_s=0.5,
-                                                       reencode_every_s=1.0))
-    try:
-        frames = list(pipeline.run(Inputs.open([str(video)], Sampling(every_s=every_s))))
-        return [face for found in frames for face in found.new_faces] + pipeline.drain()
-    finally:
-        pipeline.close()
+    return run_pipeline(video, every_s, detector, workers=workers, second_look_s=0.5,
+                        reencode_every_s=1.0)[2]
 
 
 @pytest.mark.parametrize("every_s", [0.5, 0])
@@ -170,13 +169,7 @@ class OneTurnedAway(TwoFaces):
 
 @pytest.mark.parametrize("every_s", [0.5, 0])
 def test_a_face_unfit_to_encode_is_followed_and_shown_but_never_encoded(still_video, every_s):
-    pipeline = FacePipeline(OneTurnedAway, PipelineSettings(coarse_scale=1.0, colour=True,
-                                                            small_faces=SmallFaces.OFF))
-    try:
-        frames = list(pipeline.run(Inputs.open([str(still_video)], Sampling(every_s=every_s))))
-        faces = [face for found in frames for face in found.new_faces] + pipeline.drain()
-    finally:
-        pipeline.close()
+    _, frames, faces = run_pipeline(still_video, every_s, OneTurnedAway)
     shown = [sorted(b.box for b in found.boxes) for found in frames if found.boxes]
     assert shown and all(boxes == sorted([BIG, OneTurnedAway.TURNED]) for boxes in shown)
     assert faces and {face.box for face in faces} == {BIG}

@@ -377,10 +377,7 @@ class FacePipeline:
     def _end_shot(self) -> None:
         """A cut while following: the passes of the old shot are applied, then its tracks end
         (their followers would go on on whatever lies where their faces were)."""
-        while self.source.pending:
-            pending = self.source.pending.popleft()
-            self._apply(pending, pending.index, None)
-        self._end_tracks(self.source.book.end_all())
+        self._finish_source()
         self.source.ended = []
 
     # --- detection ----------------------------------------------------------------------

@@ -198,6 +198,7 @@ class TrackBook:
             track.misses = 0
             if detection.appearance is not None:
                 track.appearance = detection.appearance
+            track.encodable = detection.encodable
             if self._encoding_due(track, look, detection):
                 update.encode.append(EncodeRequest(track, index, detection.box))
             else:
@@ -206,7 +207,7 @@ class TrackBook:
             if d in used_detections:
                 continue
             track = Track(self.new_id(), detection.box, born=index, last_seen=index,
-                          appearance=detection.appearance)
+                          appearance=detection.appearance, encodable=detection.encodable)
             track.boxes_at[index] = detection.box
             update.born.append(track)
             if self._encoding_due(track, look, detection):
@@ -238,7 +239,6 @@ class TrackBook:
         """Whether to encode the track's face as found on this pass, look number ``look``
         (None: not a look frame); see TrackingRules."""
         rules = self.rules
-        track.encodable = detection.encodable
         if (look is None or not detection.encodable
                 or box_size(detection.box) < rules.min_encode_size):
             return False
