@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25                                   # dlib's default for this network
@@ -49,17 +48,29 @@ class Convolution:
         """(N, H, W, C) -> (N, H', W', filters)."""
         if self.padding:
             pad = self.padding
-            images = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-        windows = sliding_window_view(images, (self.rows, self.rows), axis=(1, 2))
-        windows = windows[:, ::self.stride, ::self.stride]      # N, H', W', C, rows, rows
-        count, height, width = windows.shape[:3]
+            count, height, width, channels = images.shape
+            padded = np.zeros((count, height + 2 * pad, width + 2 * pad, channels), images.dtype)
+            padded[:, pad:pad + height, pad:pad + width] = images
+            images = padded
         # copied as (rows, rows, C) per pixel: the channels stay contiguous, several times
-        # faster than copying in the view's own order
-        columns = np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
+        # faster than copying in the order of the windows
+        columns = np.ascontiguousarray(windows(images, self.rows, self.stride))
+        count, height, width = columns.shape[:3]
         out = columns.reshape(count * height * width, -1) @ self.weights.T
         out *= self.scale
         out += self.shift
         return out.reshape(count, height, width, -1)
+
+
+def windows(images: np.ndarray, rows: int, stride: int) -> np.ndarray:
+    """The rows x rows windows of (N, H, W, C) images every ``stride`` pixels, as a view
+    (N, H', W', rows, rows, C) (sliding_window_view's, without its checks: ~50 us a call)."""
+    count, height, width, channels = images.shape
+    n, h, w, c = images.strides
+    shape = (count, (height - rows) // stride + 1, (width - rows) // stride + 1, rows, rows,
+             channels)
+    return np.lib.stride_tricks.as_strided(images, shape, (n, h * stride, w * stride, h, w, c),
+                                           writeable=False)
 
 
 @dataclass(frozen=True)
@@ -91,12 +102,12 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 def max_pool(x: np.ndarray) -> np.ndarray:
     """3x3 windows, stride 2, no padding."""
-    return sliding_window_view(x, (3, 3), axis=(1, 2))[:, ::2, ::2].max(axis=(4, 5))
+    return windows(x, 3, 2).max(axis=(3, 4))
 
 
 def average_pool(x: np.ndarray) -> np.ndarray:
     """2x2 windows, stride 2, no padding."""
-    return sliding_window_view(x, (2, 2), axis=(1, 2))[:, ::2, ::2].mean(axis=(4, 5))
+    return windows(x, 2, 2).mean(axis=(3, 4))
 
 
 def add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
