@@ -312,7 +312,7 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
                                 labels_in_step=bool(args.display or args.capture))
     if detector.finder == FaceFinder.YUNET:
         settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
-                           small_faces=SmallFaces.OFF)
+                           small_faces=SmallFaces.OFF, between_looks_scale=0.5)
         # the workers' detectors (the passes apply -r); a partial of a class is picklable
         make_detector = functools.partial(make_detector, replace(detector, resize_ratio=1.0))
     return FacePipeline(make_detector, settings, live_files=args.as_live)

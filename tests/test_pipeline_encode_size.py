@@ -173,3 +173,31 @@ def test_a_face_unfit_to_encode_is_followed_and_shown_but_never_encoded(still_vi
     shown = [sorted(b.box for b in found.boxes) for found in frames if found.boxes]
     assert shown and all(boxes == sorted([BIG, OneTurnedAway.TURNED]) for boxes in shown)
     assert faces and {face.box for face in faces} == {BIG}
+
+
+class SeesBySize(TwoFaces):
+    """Finds BIG and SMALL scaled to the image it is given, as a detector would, but not a
+    face under 14 px there; notes the width of every image it searched (run inline)."""
+
+    def __init__(self, settings=None):
+        self.widths = []
+
+    def find(self, image, upsample=None):
+        self.widths.append(image.shape[1])
+        ratio = image.shape[1] / 320
+        scaled = [tuple(round(side * ratio) for side in box) for box in (BIG, SMALL)]
+        return [Found(box) for box in scaled if box[2] - box[0] >= 14]
+
+
+def test_passes_between_looks_run_smaller_and_lose_no_track_they_could_not_see(still_video):
+    detector = SeesBySize()
+    pipeline, frames, faces = run_pipeline(still_video, 0, lambda settings=None: detector,
+                                           workers=0, between_looks_scale=0.5)
+    looks = pipeline.source.look_every // pipeline.source.coarse_every
+    assert looks == 2 and pipeline.stats.coarse_passes == 10      # 20 frames, every 2nd
+    assert detector.widths == [320, 160] * 5                      # a look, then one between
+    # the 20 px face is not found at half size (10 px) and its track goes on all the same
+    detected = [found for found in frames if found.detected_index is not None]
+    assert all(sorted(b.box for b in found.boxes) == sorted([BIG, SMALL]) for found in detected)
+    assert len({b.track_id for found in frames for b in found.boxes}) == 2
+    assert faces and {face.box for face in faces} == {BIG}

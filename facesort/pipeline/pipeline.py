@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
@@ -82,6 +82,10 @@ class PipelineSettings:
     colour: bool = False               # the coarse pass on colour (YuNet), else grey (HOG)
     coarse_side: int = 0               # > 0: coarse scale per input (PassSettings.for_frame)
     coarse_every_s: float = 0.2        # -S 0: between big-face passes
+    # -S 0: the coarse passes between look frames (nothing is encoded there) run on a frame
+    # this much smaller: they keep the tracks of big faces, and small faces are found at the
+    # next look. YuNet 0.5: a pass costs ~1/4 (see make_pipeline); HOG 1.0 (it would lose faces)
+    between_looks_scale: float = 1.0
     fine_every_s: float = 0.5          # -S 0: between small-face passes
     fine_budget: float = 0.5           # whole-frame small-face searches per second of video
     full_every_s: float = 30.0         # a whole-frame small-face search at least this often
@@ -131,6 +135,7 @@ class PendingPass:
     full_frame: bool = False
     cut_before: bool = False    # a cut lies between the frame looked at before and this one
     look: int | None = None     # the number of this look frame; None: encode nothing here
+    passes: PassSettings | None = None  # the coarse pass's settings, when not the input's
 
 
 @dataclass
@@ -398,8 +403,12 @@ class FacePipeline:
             pending.motion = motion_image(frame)
         self._snapshot(pending)
         if passes.coarse:
-            pending.coarse_ticket = self._pool.submit(coarse_job(frame, self.passes),
-                                                        urgent=True)
+            shrink = self.settings.between_looks_scale
+            if pending.look is None and shrink != 1.0:
+                pending.passes = replace(self.passes,
+                                         coarse_scale=self.passes.coarse_scale * shrink)
+            pending.coarse_ticket = self._pool.submit(
+                coarse_job(frame, pending.passes or self.passes), urgent=True)
         self.source.pending.append(pending)
 
     def _snapshot(self, pending: PendingPass) -> None:
@@ -482,7 +491,7 @@ class FacePipeline:
     def _detections_of(self, pending: PendingPass) -> tuple[list[Detection], Coverage]:
         """Both passes' faces (waiting for them) and what the passes could see."""
         self._plan(pending)
-        settings = self.passes
+        settings = pending.passes or self.passes
         found = []
         if pending.fine_ticket is not None:
             found, took = self._pool.result(pending.fine_ticket)
