@@ -121,7 +121,7 @@ class EncodeJob:
 
     crop: np.ndarray
     box: Box
-    mirror_average: bool = True
+    mirror_average: bool = False
 
     def run(self, detector: Detector) -> tuple[np.ndarray, bytes]:
         encoding = detector.encode(to_rgb(self.crop), [self.box], self.mirror_average)[0]
