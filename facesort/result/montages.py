@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -27,12 +29,13 @@ class Montages:
              say: Callable[[str], None] = print) -> None:
         """Montage pages for every person given (``locations``: where each face lies).
 
-        Only pages whose faces changed since this run last wrote them are drawn again, one
-        page at a time, so a save costs little however many faces there are. Stale pages are
+        Only pages whose faces changed since this run last wrote them are drawn again, so a
+        save costs little however many faces there are. Stale pages are
         removed, but only those of persons this tool knows (a user's montage.trip-2019.png stays).
         """
         per_page = MONTAGE_GRID[0] * MONTAGE_GRID[1]
         wanted = set()
+        changed: list[tuple[Path, tuple[str, ...]]] = []
         for person in persons:
             self.former_names.add(person.name)
             files = [f.file_name for f in person.faces if f.file_name in locations]
@@ -40,15 +43,25 @@ class Montages:
                 page_files = tuple(files[start:start + per_page])
                 path = result_dir / f"montage.{person.name}-{number:02d}.png"
                 wanted.add(path.name)
-                if (self._pages.get(path.name) == page_files and path.is_file()
+                if not (self._pages.get(path.name) == page_files and path.is_file()
                         and not path.is_symlink()):
-                    continue
-                try:
-                    write_montage_page(path, [result_dir / locations[name] for name in page_files])
-                except (OSError, ValueError) as error:  # montages can be redrawn; faces cannot
-                    log.warning("could not write %s: %s", path, error)
-                    continue
-                self._pages[path.name] = page_files
+                    changed.append((path, page_files))
+
+        def draw(page: tuple[Path, tuple[str, ...]]) -> bool:
+            path, page_files = page
+            try:
+                write_montage_page(path, [result_dir / locations[name] for name in page_files])
+            except (OSError, ValueError) as error:  # montages can be redrawn; faces cannot
+                log.warning("could not write %s: %s", path, error)
+                return False
+            return True
+
+        # a page is mostly decoding, resizing and encoding PNG files, which OpenCV does
+        # without the GIL: one thread per core
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as threads:
+            for (path, page_files), drawn in zip(changed, threads.map(draw, changed)):
+                if drawn:
+                    self._pages[path.name] = page_files
         for path in result_dir.glob("montage.*.png"):
             match = MONTAGE_PAGE.fullmatch(path.name)
             if match and match.group(1) in self.former_names and path.name not in wanted:
