@@ -31,7 +31,12 @@ from facesort.cluster.connect import (
 from facesort.cluster.driver import ClusterWork, usage_problem
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
-from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, YuNetModelError
+from facesort.detection.yunet import (
+    DEFAULT_SCORE_THRESHOLD,
+    DETECTION_SIDE,
+    VIDEO_SCALE,
+    YuNetModelError,
+)
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
@@ -147,8 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="HOG only: faces under ~100 px: 'motion' looks for them at full "
                              "resolution where the picture changed (default), 'full' in the "
                              "whole frame every time (slower), 'off' not at all (fastest). "
-                             "YuNet's one pass finds faces down to ~14 px on frames up to "
-                             f"{DETECTION_SIDE} px wide (larger ones are halved or so)")
+                             "YuNet's one pass finds faces down to ~19 px in videos up to "
+                             f"{DETECTION_SIDE} px wide (~14 px in photos; in larger frames "
+                             "relatively larger faces)")
     parser.add_argument("--cluster", type=cluster_address, metavar="ADDRESS",
                         help="decode, detect and encode on the workers of a Dask cluster, sort "
                              "here: a scheduler's address (tcp://host:8786) or local:N for N "
@@ -300,9 +306,10 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
     """The original algorithm with --faithful, else detection at intervals and tracking
     (with ``workers`` worker processes; 0: in this process, as on a cluster's worker).
 
-    With YuNet (``detector``), one pass over the whole colour frame, shrunk only when it is
-    larger than yunet.DETECTION_SIDE (it finds faces down to ~14 px there): no small-face
-    passes, which are HOG's way of finding faces under ~100 px.
+    With YuNet (``detector``), one pass over the whole colour frame: a video's at
+    yunet.VIDEO_SCALE, or smaller when it is larger than yunet.DETECTION_SIDE (a photo's at
+    full size up to that); between looks at -S 0 at half that. No small-face passes, which
+    are HOG's way of finding faces under ~100 px.
     """
     if args.faithful:
         return FaithfulPipeline(make_detector(DetectorSettings(
@@ -312,7 +319,8 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
                                 labels_in_step=bool(args.display or args.capture))
     if detector.finder == FaceFinder.YUNET:
         settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
-                           small_faces=SmallFaces.OFF, between_looks_scale=0.5)
+                           video_scale=VIDEO_SCALE, small_faces=SmallFaces.OFF,
+                           between_looks_scale=0.5)
         # the workers' detectors (the passes apply -r); a partial of a class is picklable
         make_detector = functools.partial(make_detector, replace(detector, resize_ratio=1.0))
     return FacePipeline(make_detector, settings, live_files=args.as_live)

@@ -91,6 +91,8 @@ def test_fit_to_encode_refuses_turned_and_doubtful_faces():
 def test_detection_scale_brings_large_frames_down_to_the_detection_side():
     assert detection_scale(1920, 1080) == 0.5
     assert detection_scale(640, 360) == 1.0
+    assert detection_scale(640, 360, most=0.75) == 0.75          # a video's frames
+    assert detection_scale(1920, 1080, most=0.75) == 0.5
 
 
 def test_bad_settings_are_refused():

@@ -51,7 +51,7 @@ from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
 from facesort.records.box import Box, box_size, centre, clip, iou, shift
 from facesort.records.face import Face, face_file_name
 from facesort.records.modes import FollowerKind, SmallFaces
-from facesort.records.source import CAMERA_FALLBACK_FPS, VIDEO, SourceInfo
+from facesort.records.source import CAMERA_FALLBACK_FPS, PHOTO, VIDEO, SourceInfo
 from facesort.tracking.shots import is_cut, scene_signature
 from facesort.tracking.follower import Picture, make_follower
 from facesort.tracking.tracker import (
@@ -81,6 +81,7 @@ class PipelineSettings:
     small_faces: SmallFaces = SmallFaces.MOTION
     colour: bool = False               # the coarse pass on colour (YuNet), else grey (HOG)
     coarse_side: int = 0               # > 0: coarse scale per input (PassSettings.for_frame)
+    video_scale: float = 1.0           # with coarse_side, a video's at most (YuNet: 0.75)
     coarse_every_s: float = 0.2        # -S 0: between big-face passes
     # -S 0: the coarse passes between look frames (nothing is encoded there) run on a frame
     # this much smaller: they keep the tracks of big faces, and small faces are found at the
@@ -201,7 +202,8 @@ class FacePipeline:
                                    resize_ratio=settings.resize_ratio,
                                    min_box=detector.smallest_face(upsample=0),
                                    min_box_upsampled=detector.smallest_face(upsample=1),
-                                   colour=settings.colour, coarse_side=settings.coarse_side)
+                                   colour=settings.colour, coarse_side=settings.coarse_side,
+                                   video_scale=settings.video_scale)
         self.min_encode_size = detector.min_encode_size()  # smaller faces: followed only
         self.stats = PipelineStats()
         self.track_ids_drawn = 0
@@ -227,7 +229,7 @@ class FacePipeline:
         """
         fps = info.fps if info is not None and info.fps > 0 else CAMERA_FALLBACK_FPS
         if info is not None:
-            self.passes = self.passes.for_frame(info.width, info.height)
+            self.passes = self.passes.for_frame(info.width, info.height, info.kind == PHOTO)
         settings = self.settings
         coarse_every = max(1, frames_in(settings.coarse_every_s, fps))
         if step > 1:
