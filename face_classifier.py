@@ -152,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="HOG only: faces under ~100 px: 'motion' looks for them at full "
                              "resolution where the picture changed (default), 'full' in the "
                              "whole frame every time (slower), 'off' not at all (fastest). "
-                             "YuNet's one pass finds faces down to ~19 px in videos up to "
-                             f"{DETECTION_SIDE} px wide (~14 px in photos; in larger frames "
+                             "YuNet's one pass finds faces down to ~14 px in frames up to "
+                             f"{DETECTION_SIDE} px wide (~19 px with -S > 0; in larger frames "
                              "relatively larger faces)")
     parser.add_argument("--cluster", type=cluster_address, metavar="ADDRESS",
                         help="decode, detect and encode on the workers of a Dask cluster, sort "
@@ -306,10 +306,11 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
     """The original algorithm with --faithful, else detection at intervals and tracking
     (with ``workers`` worker processes; 0: in this process, as on a cluster's worker).
 
-    With YuNet (``detector``), one pass over the whole colour frame: a video's at
-    yunet.VIDEO_SCALE, or smaller when it is larger than yunet.DETECTION_SIDE (a photo's at
-    full size up to that); between looks at -S 0 at half that. No small-face passes, which
-    are HOG's way of finding faces under ~100 px.
+    With YuNet (``detector``), one pass over the whole colour frame, shrunk when it is
+    larger than yunet.DETECTION_SIDE; with -S > 0 a video's at most at yunet.VIDEO_SCALE
+    (the speed of a sampled run is its detector and encoder); with -S 0 at full size on look
+    frames, which it follows in between, and at most half size between them. No small-face
+    passes, which are HOG's way of finding faces under ~100 px.
     """
     if args.faithful:
         return FaithfulPipeline(make_detector(DetectorSettings(
@@ -319,7 +320,8 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
                                 labels_in_step=bool(args.display or args.capture))
     if detector.finder == FaceFinder.YUNET:
         settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
-                           video_scale=VIDEO_SCALE, small_faces=SmallFaces.OFF,
+                           video_scale=VIDEO_SCALE if args.seconds > 0 else 1.0,
+                           small_faces=SmallFaces.OFF,
                            between_looks_scale=0.5)
         # the workers' detectors (the passes apply -r); a partial of a class is picklable
         make_detector = functools.partial(make_detector, replace(detector, resize_ratio=1.0))

@@ -75,11 +75,15 @@ MAX_ENCODE_YAW = 2.0        # |yaw_proxy|: the nose tip past an eye: a profile
 # faces of 48 px and up, loses some of 32-40 px (found 53-91%), and mostly ones under 32 px,
 # too small to encode well anyway (MIN_ENCODE_SIZE); scale 0.75 keeps the 32 px ones (98%).
 DETECTION_SIDE = 960        # px, the longer side detection needs for frames larger than this
-# Video frames are searched at most at this scale: a face just big enough to encode
-# (MIN_ENCODE_SIZE) is then 24 px, where YuNet finds 98% of LFW faces; faces under ~19 px
-# (~14 px at full size), too small to encode, are no longer found and drawn. A 960x540 frame
-# costs 14 ms of one core instead of 25 ms, the largest share of a run at -S 0.5 after the
-# encodings. Photos are searched at full size (up to DETECTION_SIDE): each is looked at once.
+# Sampled video frames (-S > 0) are searched at most at this scale: a face just big enough to
+# encode (MIN_ENCODE_SIZE) is then 24 px, where YuNet finds 98% of LFW faces; faces under
+# ~19 px (~14 px at full size), too small to encode, are no longer found and drawn. A 960x540
+# frame costs 14 ms of one core instead of 25 ms, the largest share of a run at -S 0.5 after
+# the encodings. Measured on the dev pairs at -S 0.5: F1 0.982 / 0.992 (slideshow / motion)
+# against 0.982 / 0.990 at full size. At -S 0 it split a person more on each pair (F1 0.974 /
+# 0.972 against 0.984 / 0.993; each a pair of persons whose averages lie near -t, so perhaps
+# chance), and there the looks stay at full size. Photos are searched at full size (up to
+# DETECTION_SIDE): each is looked at once.
 VIDEO_SCALE = 0.75
 
 # The smallest face found (bench/detector_bench.py --smallest): the 180 LFW dev faces shrunk so

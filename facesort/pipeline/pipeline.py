@@ -84,8 +84,8 @@ class PipelineSettings:
     video_scale: float = 1.0           # with coarse_side, a video's at most (YuNet: 0.75)
     coarse_every_s: float = 0.2        # -S 0: between big-face passes
     # -S 0: the coarse passes between look frames (nothing is encoded there) run on a frame
-    # this much smaller: they keep the tracks of big faces, and small faces are found at the
-    # next look. YuNet 0.5: a pass costs ~1/4 (see make_pipeline); HOG 1.0 (it would lose faces)
+    # at most this scale: they keep the tracks of big faces, and small faces are found at the
+    # next look. YuNet 0.5 (see make_pipeline); HOG 1.0 (its coarse pass is at 0.5 already)
     between_looks_scale: float = 1.0
     fine_every_s: float = 0.5          # -S 0: between small-face passes
     fine_budget: float = 0.5           # whole-frame small-face searches per second of video
@@ -409,10 +409,9 @@ class FacePipeline:
             pending.motion = motion_image(frame)
         self._snapshot(pending)
         if passes.coarse:
-            shrink = self.settings.between_looks_scale
-            if pending.look is None and shrink != 1.0:
-                pending.passes = replace(self.passes,
-                                         coarse_scale=self.passes.coarse_scale * shrink)
+            most = self.settings.between_looks_scale
+            if pending.look is None and self.passes.coarse_scale > most:
+                pending.passes = replace(self.passes, coarse_scale=most)
             pending.coarse_ticket = self._pool.submit(
                 coarse_job(frame, pending.passes or self.passes), urgent=True)
         self.source.pending.append(pending)
