@@ -126,3 +126,27 @@ def test_the_posts_rules_ignore_tracks(db, track_face):
     for offset in (0.0, 0.5, 1.0):
         sort([track_face(1, offset)], db, tracks, FaithfulClassifier(0.44))
     assert db.persons == [] and len(db.unknown.faces) == 3
+
+
+def test_a_track_that_joined_a_look_alike_leaves_when_its_later_faces_show_someone_else(
+        db, track_face):
+    # its first face is 0.4 from giwoo (under -t 0.44) and joins him; its next face is 0.8
+    # away: the track's average, 0.6 from giwoo, says it was someone else all along
+    giwoo = Person("giwoo", [track_face(None, 0.0), track_face(None, 0.05)])
+    db.add_person(giwoo)
+    tracks = TrackMemory()
+    first, second, third = track_face(4, 0.4), track_face(4, 0.8), track_face(4, 0.8)
+    assert sort([first], db, tracks) == ["giwoo"]
+    assert sort([second], db, tracks) == ["person_01"]
+    assert len(giwoo.faces) == 2 and db.persons[-1].faces == [first, second]
+    assert sort([third], db, tracks) == ["person_01"]      # the track's person since
+    assert giwoo.encoding[0] == pytest.approx(0.025)
+
+
+def test_a_track_whose_faces_stay_near_the_person_stays(db, track_face):
+    giwoo = Person("giwoo", [track_face(None, 0.0), track_face(None, 0.05)])
+    db.add_person(giwoo)
+    tracks = TrackMemory()
+    looks = [track_face(4, 0.4), track_face(4, 0.0, 0.5), track_face(4, 0.2)]
+    assert [sort([face], db, tracks) for face in looks] == [["giwoo"]] * 3
+    assert giwoo.faces[2:] == looks

@@ -21,9 +21,10 @@ NeighbourClassifier, the default, changes four things:
      join the person the others make, by rule 1's average. For two faces this is the post's
      rule; a person whose looks vary (pairwise ~0.5 apart at -t 0.44) is found from three or
      four faces, where no pair alone is close enough.
-  4. On save, persons whose averages are closer than the threshold are merged when every face
-     of the smaller one would join the larger one by rule 1 (averages of different people come
-     closer than their faces do: at -t 0.55 the averages alone merged people), and faces this
+  4. On save, persons whose averages are closer than the threshold are merged when every track
+     of one of them would join the other by rule 1 on its average (averages of different people
+     come closer than their faces do: at -t 0.55 the averages alone merged people; either
+     one, since which of two pieces of one person is the larger is chance), and faces this
      run left in the unknown pool join a person they now match (persons formed after they
      were seen). Never merged: two persons seen in the same frame, two names the user gave,
      two persons that were both in the result before this run (the user may have split them);
@@ -33,8 +34,11 @@ NeighbourClassifier, the default, changes four things:
      jumped onto someone else has a new id already: facesort.tracking). A track whose faces
      wait in the unknown pool is matched with its pooled evidence: the average of its faces,
      by rule 1; when it matches no one, it becomes a person by itself (two faces make a
-     person, linked by following instead of by distance). Two tracks seen in one frame are
-     still two people. FaithfulClassifier ignores tracks, as the post did.
+     person, linked by following instead of by distance). A track joins a person on the faces
+     it has when it is sorted, often one: when its average with a newer face no longer
+     matches the rest of that person, it leaves them and is matched again (a look-alike at
+     first). Two tracks seen in one frame are still two people. FaithfulClassifier ignores
+     tracks, as the post did.
 """
 from __future__ import annotations
 
@@ -124,18 +128,27 @@ class NeighbourClassifier:
         ``tracks[i]``: what was sorted of face i's track before it (rule 5), None for a face
         that starts a track or has none.
         """
-        tracks = tracks if tracks is not None else [None] * len(faces)
+        tracks = list(tracks) if tracks is not None else [None] * len(faces)
         assigned: list[Person | None] = [None] * len(faces)
         taken: set[int] = set()   # id() of the persons given a face of this frame
         waiting = []
         for index, (face, so_far) in enumerate(zip(faces, tracks)):
             person = so_far.person if so_far is not None else None
             if person is not None and id(person) not in taken and person.faces:
-                person.add_face(face)         # rule 5: a followed face stays with its track
-                assigned[index] = person
-                taken.add(id(person))
-            else:   # a new track, one still in the pool, or a second track on one person
-                waiting.append(index)
+                own = [f for f in person.faces if f.track_id == face.track_id
+                       and f.source == face.source and f.file_name not in db.loaded_faces]
+                if self._still_fits([*own, face], own, person):
+                    person.add_face(face)     # rule 5: a followed face stays with its track
+                    assigned[index] = person
+                    taken.add(id(person))
+                    continue
+                # rule 5: the track, seen better now, is not that person: it leaves them
+                person.faces = [f for f in person.faces if not any(f is g for g in own)]
+                person.calculate_average_encoding()
+                tracks[index] = TrackSoFar(None, own)
+            # a new track, one still in the pool, one that left a person, or a second track
+            # on one person
+            waiting.append(index)
         evidence = {i: [*(tracks[i].pooled if tracks[i] is not None else []), faces[i]]
                     for i in waiting}
         persons = [p for p in db.persons if p.faces and id(p) not in taken]
@@ -156,6 +169,20 @@ class NeighbourClassifier:
             else:
                 assigned[index] = self._group_with_unknown(faces[index], db)
         return assigned
+
+    def _still_fits(self, track: list[Face], own: list[Face], person: Person) -> bool:
+        """Whether a track whose first faces went to ``person`` (``own``, this run's) still
+        matches the rest of them, with its newest face: by rule 1 on the track's average.
+        A track joins a person on the faces it has when it is sorted, often one; the later
+        ones may show it was someone else who looked alike at first."""
+        if not own or len(own) == len(person.faces):
+            return True   # the track made the person, or came to it through the user
+        rest = [f for f in person.faces if not any(f is g for g in own)]
+        encoding = np.mean([f.encoding for f in track], axis=0)
+        others = np.array([f.encoding for f in rest])
+        distance = min(float(face_distance(others, encoding).min()),
+                       float(np.linalg.norm(others.mean(axis=0) - encoding)))
+        return distance < self.similarity_threshold
 
     def _candidates(self, tracks: list[list[Face]],
                     persons: list[Person]) -> list[tuple[float, int, int]]:
@@ -282,10 +309,9 @@ class NeighbourClassifier:
         return None
 
     def _would_join(self, a: Person, b: Person) -> bool:
-        """Whether every track of the smaller person is close to the larger one (rule 1 on
-        the track's average, as rule 5 matches a track; a face without a track is one)."""
-        smaller, larger = sorted((a, b), key=lambda p: len(p.faces))
-        return self._tracks_match(smaller, larger)
+        """Whether every track of one person is close to the other (rule 1 on the track's
+        average, as rule 5 matches a track; a face without a track is one)."""
+        return self._tracks_match(a, b) or self._tracks_match(b, a)
 
     def _tracks_match(self, person: Person, other: Person) -> bool:
         tracks = track_averages(person.faces)
