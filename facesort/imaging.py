@@ -36,8 +36,14 @@ def crop_face(image: np.ndarray, box: Box) -> np.ndarray:
     """
     top, right, bottom, left = box
     height, width = bottom - top, right - left
-    padded = cv2.copyMakeBorder(image, height, height, width, width, cv2.BORDER_CONSTANT)
-    return padded[top:bottom + 2 * height, left:right + 2 * width].copy()
+    crop = np.zeros((3 * height, 3 * width, *image.shape[2:]), image.dtype)
+    first_row, first_column = top - height, left - width   # of the crop, in the image
+    rows = slice(max(0, first_row), min(image.shape[0], bottom + height))
+    columns = slice(max(0, first_column), min(image.shape[1], right + width))
+    if rows.start < rows.stop and columns.start < columns.stop:
+        crop[rows.start - first_row:rows.stop - first_row,
+             columns.start - first_column:columns.stop - first_column] = image[rows, columns]
+    return crop
 
 
 def face_in_crop(crop_shape: tuple[int, ...]) -> Box:
