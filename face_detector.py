@@ -118,13 +118,13 @@ def frontal_face_detector(dlib):
 class DetectorSettings:
     """How to look: which detector finds the boxes (``finder``), dlib HOG upsampling, YuNet's
     score threshold and model file (None: find_yunet_model()'s), the detection-only resize
-    ratio (-r), whether encodings average the face with its mirror image (an option, see
-    encode(); the default encodes the face alone, as the original), and whether dlib's own encoder computes them (as the original; else numpy, the
+    ratio (-r), whether encodings average the face with its mirror image (False: as the
+    original), and whether dlib's own encoder computes them (as the original; else numpy, the
     same numbers)."""
 
     upsample: int = 1
     resize_ratio: float = 1.0
-    mirror_average: bool = False
+    mirror_average: bool = True
     dlib_encoder: bool = False
     finder: FaceFinder = FaceFinder.HOG
     score_threshold: float = yunet.DEFAULT_SCORE_THRESHOLD
@@ -223,10 +223,9 @@ class FaceDetector:
 
         With ``mirror_average`` (else the detector's setting), each is the average of the
         face's encoding and its mirror image's: a face and its mirror are the same person, and
-        averaging the two halves the alignment noise. When each face was sorted alone, that
-        paid (dev videos: discovery B-cubed F1 0.85 -> 0.90, rerun accuracy 0.934 -> 0.947);
-        since a followed face's track is sorted by the average of ~3 encodings, it no longer
-        pays for its second pass through the network (see PipelineSettings.mirror_average).
+        averaging the two halves the alignment noise (dev videos: discovery B-cubed F1 0.85 ->
+        0.90, rerun accuracy 0.934 -> 0.947, when each face was sorted alone; see
+        PipelineSettings.mirror_average for a track's).
         """
         _, aligner, encoder, dlib = self._load()
         if mirror_average is None:

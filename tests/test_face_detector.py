@@ -157,3 +157,20 @@ def test_yunet_boxes_are_dlib_squares_inside_the_image_and_encode_like_hogs(port
         assert face_distance(np.array([hog_face.encoding]), face.encoding)[0] < 0.1
     cut = np.ascontiguousarray(portraits[0][:, 200:])   # Grace Hopper's face cut by the edge
     assert all(b[3] >= 0 and b[1] < cut.shape[1] for b in finder.locate(cut))
+
+
+@pytest.mark.slow
+def test_faces_encoded_together_get_the_encodings_each_gets_alone(portraits):
+    # an encode job sets its crops side by side and runs the network once for all of them
+    from facesort.detection.passes import EncodeJob
+
+    detector = FaceDetector()
+    crops = [crop_face(image, box) for image in portraits for box in detector.locate(image)]
+    assert len(crops) >= 2
+    crops.append(crops[0][::2, ::2].copy())   # a smaller crop beside bigger ones
+    together = EncodeJob(crops).run(detector)
+    assert len(together) == len(crops)
+    for crop, (encoding, png) in zip(crops, together):
+        [(alone, alone_png)] = EncodeJob([crop]).run(detector)
+        assert np.linalg.norm(encoding - alone) < 1e-5
+        assert png == alone_png

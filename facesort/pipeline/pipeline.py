@@ -103,10 +103,14 @@ class PipelineSettings:
     second_look_s: float = 0.5
     reencode_every_s: float = 1.0
     # each encoding the average of the face's and its mirror image's: twice the network's
-    # work. Measured with YuNet (-S 0.5 / -S 0): slideshow pair F1 0.989 / 0.991 with it,
-    # 0.982 / 0.984 without; motion pair 0.990 / 0.994 and 0.990 / 0.993, rerun 0.990 / 0.998
-    # and 0.980 / 0.998; on dev-a -S 0.5 the run took 11.1 s with it, 9.3 s without
-    mirror_average: bool = False
+    # work, ~12% of a run at -S 0.5 (dev-a: 8.6 s against 7.7 s). A track's encodings of a
+    # still photo are alike, so their average keeps the photo's alignment error, which the
+    # mirror image halves. Without it (dev pairs, -S 0.5 / -S 0): YuNet slideshow pair F1
+    # 0.982 / 0.984 against 0.989 / 0.991, motion pair rerun 0.980 / 0.998 against 0.990 /
+    # 0.998; HOG, slideshow pair F1 0.978 / 0.921 and motion pair rerun 0.963 at -S 0 (dev-a
+    # alone at -S 0: 0.921 against 0.990). Mirroring a track's first encoding only: dev-a
+    # -S 0 F1 0.984 (YuNet), 0.983 (HOG), against 0.991 and 0.990 with all
+    mirror_average: bool = True
     switch_distance: float = SWITCH_DISTANCE  # a re-encoding this far away: someone else
     follower: FollowerKind = FollowerKind.TEMPLATE
     workers: int = 2                   # worker processes; 0 runs the jobs in this process
@@ -184,6 +188,7 @@ def frames_in(seconds: float, fps: float) -> int:
 @dataclass
 class _Encoding:
     ticket: int
+    slot: int      # its place among the faces of that job
     track: Track
     face: Face
     switch_id: int | None  # the track's id from this face on, should it be someone else
@@ -210,6 +215,8 @@ class FacePipeline:
         self._track_ids = self._draw_track_ids()  # unique over all the inputs of a run
         self._pool = worker_pool(settings.workers, make_detector)  # 0: inline
         self._encodings: deque[_Encoding] = deque()
+        self._job_results: dict[int, list] = {}   # the encodings of a job whose faces are
+                                                   # being collected
         self._ready_faces: list[Face] = []     # encoded while waiting, not yet handed out
         self._running: Iterator[FrameFaces] | None = None
         self._start_source(None)
@@ -563,9 +570,10 @@ class FacePipeline:
                         if box_size(track.box_at(pending.index)) < self.passes.coarse_min
                         and track not in pending.gone]  # (those are searched already)
         self._end_tracks(update.ended)
-        for number, request in enumerate(update.encode):
+        for request in update.encode:
             self.source.last_looks.pop(request.track, None)
-            self._encode(request.track, pending, request.box, number)
+        self._encode([(request.track, pending, request.box, number)
+                      for number, request in enumerate(update.encode)])
         asked = {id(request.track) for request in update.encode}
         found = [*((t, d.box) for t, d in update.matched),
                  *((t, t.box_at(pending.index)) for t in update.born)]
@@ -579,11 +587,13 @@ class FacePipeline:
     def _end_tracks(self, tracks: list[Track]) -> None:
         """Tracks that ended: each one found since its last encoding is encoded as last seen
         (its last face: the person was there until then)."""
+        last = []
         for track in tracks:
             look = self.source.last_looks.pop(track, None)
             if look is not None:
                 self.source.book.encoded(track, look.pending.index, look.box, look.pending.look)
-                self._encode(track, look.pending, look.box, look.number)
+                last.append((track, look.pending, look.box, look.number))
+        self._encode(last)
 
     def _apply_and_show(self, pending: PendingPass) -> FrameFaces:
         self._apply(pending, pending.index, None)
@@ -603,34 +613,43 @@ class FacePipeline:
         self.source.book.remember_positions(index, keep_after=oldest)
 
     # --- encoding -----------------------------------------------------------------------
-    def _encode(self, track: Track, pending: PendingPass, box: Box, number: int) -> None:
-        while len(self._encodings) >= self.settings.max_encodes_waiting:
+    def _encode(self, faces: list[tuple[Track, PendingPass, Box, int]]) -> None:
+        """Encode faces, each (its track, the pass that found it, its box, its number among
+        the faces of that frame), in one job."""
+        if not faces:
+            return
+        while self._encodings and (len(self._encodings) + len(faces)
+                                   > self.settings.max_encodes_waiting):
             self._ready_faces.extend(self._collect(block=True, limit=1))
-        crop = crop_face(pending.frame, box)
-        top, right, bottom, left = box
-        height, width = bottom - top, right - left
-        ticket = self._pool.submit(EncodeJob(crop, (height, 2 * width, 2 * height, width),
-                                             self.settings.mirror_average))
+        ticket = self._pool.submit(EncodeJob(
+            [crop_face(pending.frame, box) for _, pending, box, _ in faces],
+            self.settings.mirror_average))
         info = self.source.info
-        face = Face(file_name=face_file_name(info.name, pending.index, number, info.stem),
-                    encoding=np.zeros(0), box=box, source=info.name, frame=pending.index,
-                    time_s=pending.seconds,  # its image comes back with the encoding
-                    followed_from_s=track.followed_since_s)
-        track.followed_since_s = pending.seconds
-        # a re-encoding may show someone else: the id for that is drawn now, not when the
-        # encoding comes back, so that ids do not depend on the workers' timing
-        switch_id = self.source.book.new_id() if track.times_encoded > 1 else None
-        self._encodings.append(_Encoding(ticket, track, face, switch_id))
-        self.stats.encoded += 1
+        for slot, (track, pending, box, number) in enumerate(faces):
+            face = Face(file_name=face_file_name(info.name, pending.index, number, info.stem),
+                        encoding=np.zeros(0), box=box, source=info.name, frame=pending.index,
+                        time_s=pending.seconds,  # its image comes back with the encoding
+                        followed_from_s=track.followed_since_s)
+            track.followed_since_s = pending.seconds
+            # a re-encoding may show someone else: the id for that is drawn now, not when the
+            # encoding comes back, so that ids do not depend on the workers' timing
+            switch_id = self.source.book.new_id() if track.times_encoded > 1 else None
+            self._encodings.append(_Encoding(ticket, slot, track, face, switch_id))
+            self.stats.encoded += 1
 
     def _collect(self, block: bool, limit: int | None = None) -> list[Face]:
         """Faces whose encodings are back, in the order they were asked for."""
         faces = []
         while self._encodings and (limit is None or len(faces) < limit):
             head = self._encodings[0]
-            if not block and not self._pool.done(head.ticket):
-                break
-            head.face.encoding, head.face.crop_png = self._pool.result(head.ticket)
+            job = self._job_results.get(head.ticket)
+            if job is None:
+                if not block and not self._pool.done(head.ticket):
+                    break
+                job = self._job_results[head.ticket] = self._pool.result(head.ticket)
+            head.face.encoding, head.face.crop_png = job[head.slot]
+            if head.slot == len(job) - 1:
+                del self._job_results[head.ticket]
             before = head.track.track_id
             head.face.track_id = self.source.book.accept_encoding(head.track, head.face.encoding,
                                                                   head.switch_id)
