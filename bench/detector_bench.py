@@ -436,7 +436,7 @@ def encoding_study(hog) -> None:
         return
     from face_detector import FaceDetector
 
-    encoder = FaceDetector()   # the project's encoder: 5-point alignment
+    encoder = FaceDetector()   # the project's encoder: 5-point alignment, mirror average
     faces = lfw_faces(hog)
     square_check(encoder, faces)
     encode_by_size(encoder, faces)

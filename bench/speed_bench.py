@@ -179,7 +179,7 @@ def main() -> int:
         encoder = measure("encoders")
     print(f"the encoder network, one face image, one core: dlib's {encoder['dlib'] * 1000:.0f} ms "
           f"(--faithful, as the original), resnet_encoder's {encoder['numpy'] * 1000:.0f} ms "
-          f"(the default: the same numbers)")
+          f"(the default: the same numbers; it encodes each face and its mirror image)")
 
     if not shared:
         print("\nrecall by face size: skipped (needs ../shared for labelled videos)")
