@@ -27,15 +27,17 @@ SEARCH_MARGIN = 0.5    # the search window: the box grown by half its size on ev
 
 
 class Picture:
-    """One frame, with the grey and RGB copies the followers need, made once and only if
-    asked for."""
+    """One frame, with the RGB copy a follower may need, made once and only if asked for."""
 
     def __init__(self, bgr: np.ndarray) -> None:
         self.bgr = bgr
 
-    @cached_property
-    def grey(self) -> np.ndarray:
-        return cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
+    def grey(self, box: Box) -> np.ndarray:
+        """The grey pixels of ``box`` (clipped to the frame: the template follower's own
+        windows; converting the whole frame cost ~0.6 ms a frame at -S 0)."""
+        top, right, bottom, left = box
+        piece = self.bgr[max(0, top):bottom, max(0, left):right]
+        return cv2.cvtColor(piece, cv2.COLOR_BGR2GRAY) if piece.ndim == 3 else piece
 
     @cached_property
     def rgb(self) -> np.ndarray:
@@ -53,7 +55,7 @@ class TemplateFollower:
         self.box = pin_inside(box, picture.bounds)
         top, right, bottom, left = self.box
         self.scale = TEMPLATE_SIDE / max(right - left, bottom - top, 1)
-        self.template = self._shrink(picture.grey[top:bottom, left:right])
+        self.template = self._shrink(picture.grey(self.box))
 
     def _shrink(self, grey: np.ndarray) -> np.ndarray:
         height, width = grey.shape[:2]
@@ -63,7 +65,7 @@ class TemplateFollower:
     def update(self, picture: Picture) -> tuple[Box, float]:
         top, right, bottom, left = self.box
         w_top, w_right, w_bottom, w_left = grow(self.box, SEARCH_MARGIN, picture.bounds)
-        window = self._shrink(picture.grey[w_top:w_bottom, w_left:w_right])
+        window = self._shrink(picture.grey((w_top, w_right, w_bottom, w_left)))
         if window.shape[0] < self.template.shape[0] or window.shape[1] < self.template.shape[1]:
             return self.box, 0.0  # at the edge of the frame: stay
         scores = cv2.matchTemplate(window, self.template, cv2.TM_CCOEFF_NORMED)

@@ -22,9 +22,12 @@ BINS = [16, 8]
 
 def scene_signature(bgr: np.ndarray) -> np.ndarray:
     """What the whole frame looks like, cheaply: every 4th pixel of every 4th row, averaged
-    into the thumbnail (0.2 ms on a 960x540 frame, against 0.36 ms from every pixel; on the
+    into the thumbnail (0.18 ms on a 960x540 frame, against 0.36 ms from every pixel; on the
     stage clip the same cuts, 0.39-0.67, and >= 0.93 within shots)."""
-    small = cv2.resize(np.ascontiguousarray(bgr[::4, ::4]), THUMBNAIL, interpolation=cv2.INTER_AREA)
+    height, width = bgr.shape[:2]
+    sampled = cv2.resize(bgr, (max(1, width // 4), max(1, height // 4)),
+                         interpolation=cv2.INTER_NEAREST)
+    small = cv2.resize(sampled, THUMBNAIL, interpolation=cv2.INTER_AREA)
     if small.ndim == 2:
         small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
     return cv2.calcHist([to_hsv(small[..., :3])], [0, 1], None, BINS, [0, 180, 0, 256]).ravel()
