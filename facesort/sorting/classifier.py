@@ -143,7 +143,8 @@ class NeighbourClassifier:
                     taken.add(id(person))
                     continue
                 # rule 5: the track, seen better now, is not that person: it leaves them
-                person.faces = [f for f in person.faces if not any(f is g for g in own)]
+                mine = {id(f) for f in own}
+                person.faces = [f for f in person.faces if id(f) not in mine]
                 person.calculate_average_encoding()
                 tracks[index] = TrackSoFar(None, own)
             # a new track, one still in the pool, one that left a person, or a second track
@@ -177,7 +178,8 @@ class NeighbourClassifier:
         ones may show it was someone else who looked alike at first."""
         if not own or len(own) == len(person.faces):
             return True   # the track made the person, or came to it through the user
-        rest = [f for f in person.faces if not any(f is g for g in own)]
+        mine = {id(f) for f in own}
+        rest = [f for f in person.faces if id(f) not in mine]
         encoding = np.mean([f.encoding for f in track], axis=0)
         others = np.array([f.encoding for f in rest])
         distance = min(float(face_distance(others, encoding).min()),
