@@ -12,6 +12,7 @@ from facesort import storage
 from facesort.records.box import Box
 
 BOX_COLOR = (0, 0, 255)  # BGR red, as in the post
+LABEL_FONT = cv2.FONT_HERSHEY_DUPLEX
 WINDOW = "Frame"
 
 
@@ -34,9 +35,28 @@ def draw_face(frame: np.ndarray, box: Box, name: str) -> None:
                          (left, bottom, arm_x, -arm_y), (right, bottom, -arm_x, -arm_y)):
         cv2.line(frame, (x, y), (x + dx, y), BOX_COLOR, 2)
         cv2.line(frame, (x, y), (x, y + dy), BOX_COLOR, 2)
-    (width, _), _ = cv2.getTextSize(name, cv2.FONT_HERSHEY_DUPLEX, 1.0, 1)
-    x = max(0, min(left + 6, frame.shape[1] - width))   # the whole name inside the frame
-    cv2.putText(frame, name, (x, bottom + 30), cv2.FONT_HERSHEY_DUPLEX, 1.0, (255, 255, 255), 1)
+    (width, height), descent = cv2.getTextSize(name, LABEL_FONT, 1.0, 1)
+    cv2.putText(frame, name, label_origin(box, (width, height, descent), frame.shape[:2]),
+                LABEL_FONT, 1.0, (255, 255, 255), 1)
+
+
+def label_origin(box: Box, text: tuple[int, int, int], frame_size: tuple[int, int]
+                 ) -> tuple[int, int]:
+    """Where a name of ``text`` = (width, height, descent) pixels starts (its baseline's left
+    end): under the face as in the post, above it when a face at the bottom edge leaves no
+    room there, else inside the box; always whole inside the frame."""
+    top, right, bottom, left = box
+    width, height, descent = text
+    frame_height, frame_width = frame_size
+    x = max(0, min(left + 6, frame_width - width))
+    below, above = bottom + 4 + height, top - 6 - descent
+    if below + descent <= frame_height:
+        y = below
+    elif above - height >= 0:
+        y = above
+    else:
+        y = bottom - 8 - descent
+    return x, max(height, min(y, frame_height - descent))
 
 
 @dataclass
