@@ -208,3 +208,26 @@ def test_nearest_distances_match_the_plain_ones_chunk_by_chunk():
     rows, others = rng.normal(size=(7, 128)), rng.normal(size=(5, 128))
     plain = np.linalg.norm(rows[:, None] - others[None], axis=2).min(axis=1)
     np.testing.assert_allclose(nearest_distances(rows, others, chunk=3), plain)
+
+
+def test_one_odd_track_in_four_does_not_keep_a_person_in_two(db, make_face):
+    def tracked(track, *offsets):
+        face = make_face(*offsets)
+        face.track_id = track
+        return face
+
+    def consolidate(first, second):
+        db.persons.clear()
+        db.add_person(Person("person_01", [tracked(n, *at) for n, at in enumerate(first)]))
+        db.add_person(Person("person_02", [tracked(10 + n, *at) for n, at in enumerate(second)]))
+        return NeighbourClassifier(0.44).consolidate(db)
+
+    # each person: tracks near the other's, and a face caught turning (0.6 from everything of
+    # the other); averages 0.32 apart
+    assert consolidate([(0.0,), (0.05,), (0.1,), (0.0, 0.6)],
+                       [(0.15,), (0.2,), (0.1,), (0.1, -0.6)]) == ["person_02 merged into person_01"]
+    # two odd tracks in four on each side: they stay apart (averages 0.1 apart)
+    assert consolidate([(0.0,), (0.05,), (0.0, 0.6), (0.0, -0.6)],
+                       [(0.15,), (0.2,), (0.1, 0.0, 0.62), (0.1, 0.0, -0.62)]) == []
+    # all tracks of a person of two must match
+    assert consolidate([(0.0,), (0.0, 0.6)], [(0.1,), (0.1, -0.6)]) == []
