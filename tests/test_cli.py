@@ -366,7 +366,9 @@ def test_a_photo_of_20000x20000_pixels_is_skipped_in_a_second_and_the_rest_is_re
                                 str(PROJECT / "face_classifier.py"), album, "--result",
                                 tmp_path / "r"], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 1
-    assert completed.stderr.strip().splitlines() == [
+    lines = [line for line in completed.stderr.strip().splitlines()   # where YuNet is not
+             if "the YuNet face model is not installed" not in line]  # installed: HOG, said once
+    assert lines == [
         f"WARNING: skipping {huge}: 20000x20000 pixels, more than the 50 megapixels a photo "
         f"may have; shrink it to read it",
         f"face-classifier: error: could not read '{huge}' (1 of 2 inputs); the rest was saved"]

@@ -164,6 +164,35 @@ def test_located_boxes_come_back_in_original_pixels():
     assert found == [Found((120, 260, 160, 220))] and seconds >= 0
 
 
+class FaceAt:
+    """A stand-in detector that finds one face, given in the piece's pixels, clipped to it
+    as the real detectors clip theirs."""
+
+    def __init__(self, box):
+        self.box = box
+
+    def find(self, image, upsample=None):
+        return [Found(clip(self.box, image.shape[:2]))]
+
+
+def test_a_face_cut_by_a_pieces_edge_inside_the_frame_is_never_encoded():
+    # the demo's astronaut, 86 px wide, was found 49 px wide by a piece ending across her
+    # face; that box's encoding made a person of its own
+    frame = picture()
+    piece, = fine_job(frame, [Region((100, 300, 300, 100), 1.0)]).pieces
+    assert piece.cut == (True, True, True, True)
+    across_the_right_edge = FaceAt((50, 260, 130, 170))     # the face runs to x = 260 of 200
+    assert LocateJob([piece]).run(across_the_right_edge)[0] == [
+        Found((150, 299, 230, 270), encodable=False)]        # followed and drawn only
+    inside = FaceAt((50, 150, 130, 70))
+    assert LocateJob([piece]).run(inside)[0] == [Found((150, 250, 230, 170))]
+    # at the frame's own edges a face is only as whole as the frame shows it: encoded
+    corner, = fine_job(frame, [Region((0, WIDTH, 200, 700), 1.0)]).pieces
+    assert corner.cut == (False, False, True, True)
+    at_the_frame_edge = FaceAt((-20, 300, 60, 200))
+    assert LocateJob([corner]).run(at_the_frame_edge)[0] == [Found((0, 959, 60, 900))]
+
+
 def test_boxes_found_twice_are_kept_once_and_clipped_to_the_frame():
     assert deduplicate([(0, 100, 100, 0), (5, 105, 105, 5), (0, 300, 100, 200)]) == [
         (0, 100, 100, 0), (0, 300, 100, 200)]

@@ -94,6 +94,16 @@ class Piece:
     scale: float        # piece pixels per original pixel
     top: int = 0        # where the piece starts in the original frame
     left: int = 0
+    # which of its edges (top, right, bottom, left) cut through the frame, rather than being
+    # the frame's own: a face found against one of them is cut too, its box a part of a face
+    cut: tuple[bool, bool, bool, bool] = (False, False, False, False)
+
+    def cut_through(self, box: Box) -> bool:
+        """Whether ``box`` (the piece's pixels, clipped to it) ends at one of its cut edges."""
+        top, right, bottom, left = box
+        height, width = self.image.shape[:2]
+        against = (top <= 0, right >= width - 1, bottom >= height - 1, left <= 0)
+        return any(edge and cut for edge, cut in zip(against, self.cut))
 
 
 @dataclass
@@ -109,10 +119,13 @@ class LocateJob:
         for piece in self.pieces:
             for face in detector.find(piece.image, upsample=piece.upsample):
                 top, right, bottom, left = face.box
+                # a face cut by the piece's edge is followed and drawn, never encoded: its box
+                # is part of a face, whose encoding would be someone else's
                 found.append(Found((piece.top + int(top / piece.scale),
                                     piece.left + int(right / piece.scale),
                                     piece.top + int(bottom / piece.scale),
-                                    piece.left + int(left / piece.scale)), face.encodable))
+                                    piece.left + int(left / piece.scale)),
+                                   face.encodable and not piece.cut_through(face.box)))
         return found, time.perf_counter() - started
 
 
@@ -180,8 +193,10 @@ def fine_job(frame: np.ndarray, regions: list[Region]) -> LocateJob:
         if resize != 1.0:
             piece = cv2.resize(piece, (0, 0), fx=resize, fy=resize,
                                interpolation=cv2.INTER_AREA if resize < 1 else cv2.INTER_LINEAR)
+        height, width = frame.shape[:2]
         pieces.append(Piece(np.ascontiguousarray(piece), upsample=upsample, scale=resize,
-                            top=top, left=left))
+                            top=top, left=left,
+                            cut=(top > 0, right < width, bottom < height, left > 0)))
     return LocateJob(pieces)
 
 

@@ -30,6 +30,14 @@ def iou(a: Box, b: Box) -> float:
     return inter / (box_area(a) + box_area(b) - inter)
 
 
+def share_inside(inner: Box, outer: Box) -> float:
+    """The share of ``inner``'s area that lies inside ``outer``."""
+    height = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    width = min(inner[1], outer[1]) - max(inner[3], outer[3])
+    area = box_area(inner)
+    return height * width / area if height > 0 and width > 0 and area else 0.0
+
+
 def grow(box: Box, factor: float, bounds: tuple[int, int], minimum: int = 0) -> Box:
     """The box with ``factor`` times its size (at least ``minimum`` px) added on every side,
     clipped to an image of ``bounds``."""
