@@ -226,6 +226,9 @@ def test_one_odd_track_in_four_does_not_keep_a_person_in_two(db, make_face):
     # the other); averages 0.32 apart
     assert consolidate([(0.0,), (0.05,), (0.1,), (0.0, 0.6)],
                        [(0.15,), (0.2,), (0.1,), (0.1, -0.6)]) == ["person_02 merged into person_01"]
+    # the same, 0.36 apart (over 3/4 of -t): every track of one must match
+    assert consolidate([(0.0,), (0.05,), (0.1,), (0.0, 0.6)],
+                       [(0.15,), (0.2,), (0.1,), (0.1, -0.68)]) == []
     # two odd tracks in four on each side: they stay apart (averages 0.1 apart)
     assert consolidate([(0.0,), (0.05,), (0.0, 0.6), (0.0, -0.6)],
                        [(0.15,), (0.2,), (0.1, 0.0, 0.62), (0.1, 0.0, -0.62)]) == []

@@ -23,7 +23,8 @@ NeighbourClassifier, the default, changes four things:
      four faces, where no pair alone is close enough.
   4. On save, persons whose averages are closer than the threshold are merged when the tracks
      of one of them would join the other by rule 1 on their averages: all of them, or three in
-     four (MERGE_TRACK_SHARE: one odd track does not keep a person in two). Averages of
+     four when the averages are closer than 3/4 of the threshold (MERGE_TRACK_SHARE: one odd
+     track does not keep a person in two). Averages of
      different people come closer than their faces do: at -t 0.55 the averages alone merged
      people. Either one, since which of two pieces of one person is the larger is chance.
      Faces this run left in the unknown pool join a person they now match (persons formed
@@ -61,12 +62,14 @@ from facesort.records.face import (
 from person_db import PersonDB
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
-# Rule 4: the share of a person's tracks that must match the other for the two to merge. All of
-# a person of up to three tracks; one odd track in four may not (a face caught turning at a cut
-# or blurred). The Hamilton clip played 4 times (-S 0.5): the performer was two persons whose
-# averages lay 0.24 apart, 4 of the 5 tracks of one and 13 of 14 of the other matching. On the
-# four dev videos no pair of persons of two identities had averages closer than -t (closest
-# 0.46), so none is a candidate; every pair that was had matched all its tracks.
+# Rule 4: persons whose averages are closer than MERGE_CLOSE x -t (0.33 at the default) merge
+# when MERGE_TRACK_SHARE of one's tracks match the other: all of a person of up to three
+# tracks, and one odd track in four may not (a face caught turning at a cut, or blurred);
+# further apart, all of them must. The Hamilton clip played 4 times (-S 0.5): the performer
+# was two persons whose averages lay 0.24 apart, 4 of the 5 tracks of one and 13 of 14 of the
+# other matching. On the four dev videos no two identities' persons had averages closer than
+# -t (closest 0.46); with many more people a look-alike pair may, hence the closer bar.
+MERGE_CLOSE = 0.75
 MERGE_TRACK_SHARE = 0.75
 
 
@@ -314,22 +317,23 @@ class NeighbourClassifier:
                 return None
             if (i < j and not (frames[i] & frames[j])
                     and self._may_merge(db, persons[i], persons[j])
-                    and self._would_join(persons[i], persons[j])):
+                    and self._would_join(persons[i], persons[j], distances[i, j])):
                 return persons[i], persons[j]
         return None
 
-    def _would_join(self, a: Person, b: Person) -> bool:
+    def _would_join(self, a: Person, b: Person, apart: float) -> bool:
         """Whether the tracks of one person are close to the other (rule 1 on a track's
         average, as rule 5 matches a track; a face without a track is one): all of them, or
-        MERGE_TRACK_SHARE of them."""
-        return self._tracks_match(a, b) or self._tracks_match(b, a)
+        MERGE_TRACK_SHARE of them when the averages are ``apart`` less than MERGE_CLOSE x -t."""
+        share = MERGE_TRACK_SHARE if apart < MERGE_CLOSE * self.similarity_threshold else 1.0
+        return self._tracks_match(a, b, share) or self._tracks_match(b, a, share)
 
-    def _tracks_match(self, person: Person, other: Person) -> bool:
+    def _tracks_match(self, person: Person, other: Person, share: float) -> bool:
         tracks = track_averages(person.faces)
         to_faces = nearest_distances(tracks, other.encoding_matrix())
         to_average = face_distance(tracks, other.encoding)
         matching = np.minimum(to_faces, to_average) < self.similarity_threshold
-        return bool(np.mean(matching) >= MERGE_TRACK_SHARE)
+        return bool(np.mean(matching) >= share)
 
     @staticmethod
     def _may_merge(db: PersonDB, a: Person, b: Person) -> bool:
