@@ -9,6 +9,7 @@ from facesort.detection.passes import (
     coarse_job,
     colour_histogram,
     deduplicate,
+    each_face_once,
     fine_job,
     motion_boxes,
     motion_image,
@@ -191,6 +192,15 @@ def test_a_face_cut_by_a_pieces_edge_inside_the_frame_is_never_encoded():
     assert corner.cut == (False, False, True, True)
     at_the_frame_edge = FaceAt((-20, 300, 60, 200))
     assert LocateJob([corner]).run(at_the_frame_edge)[0] == [Found((0, 959, 60, 900))]
+
+
+def test_a_part_of_a_face_gives_way_to_the_whole_face():
+    whole, part = (90, 362, 234, 218), (106, 308, 192, 242)       # the demo's frame 156
+    profile = (100, 700, 180, 620)                               # elsewhere: not fit to encode
+    assert each_face_once({part: False, whole: True, profile: False}) == [whole, profile]
+    # overlapping boxes: the one fit to encode is kept, though found later
+    coarse = (92, 360, 236, 220)
+    assert each_face_once({(90, 362, 234, 218): False, coarse: True}) == [coarse]
 
 
 def test_boxes_found_twice_are_kept_once_and_clipped_to_the_frame():

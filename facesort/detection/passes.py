@@ -32,7 +32,7 @@ from facesort.detection.regions import (
 )
 from facesort.detection.yunet import detection_scale
 from facesort.imaging import face_in_crop, to_grey, to_rgb
-from facesort.records.box import Box, contains, grow, iou
+from facesort.records.box import Box, contains, grow, iou, share_inside
 
 MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame
 # a face's appearance: its box's hue x saturation histogram. Measured on the dev video's
@@ -306,5 +306,17 @@ def deduplicate(boxes: list[Box], overlap: float = 0.4) -> list[Box]:
         if all(iou(box, other) <= overlap for other in kept):
             kept.append(box)
     return kept
+
+
+def each_face_once(encodable: dict[Box, bool]) -> list[Box]:
+    """The boxes one frame's passes found (in the order found: the full-resolution box first,
+    the more precise), each saying whether it is fit to encode, with every face once.
+
+    A box fit to encode comes before one that is not (a face cut by a fine piece's edge, found
+    whole by the coarse pass), which is left out when it lies mostly in such a box: a part of
+    that face."""
+    boxes = deduplicate(sorted(encodable, key=lambda box: not encodable[box]))
+    return [box for box in boxes if encodable[box] or not any(
+        encodable[whole] and share_inside(box, whole) > 0.5 for whole in boxes)]
 
 

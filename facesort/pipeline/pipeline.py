@@ -35,7 +35,7 @@ from facesort.detection.passes import (
     PassSettings,
     coarse_job,
     colour_histogram,
-    deduplicate,
+    each_face_once,
     fine_job,
     motion_image,
     plan_fine,
@@ -48,7 +48,7 @@ from facesort.imaging import crop_face
 from facesort.inputs.stream import Inputs
 from facesort.inputs.video import read_ahead
 from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
-from facesort.records.box import Box, box_size, centre, clip, iou, share_inside, shift
+from facesort.records.box import Box, box_size, centre, clip, iou, shift
 from facesort.records.face import Face, face_file_name
 from facesort.records.modes import FollowerKind, SmallFaces
 from facesort.records.source import CAMERA_FALLBACK_FPS, PHOTO, VIDEO, SourceInfo
@@ -516,14 +516,8 @@ class FacePipeline:
             box = clip(face.box, bounds)
             if box is not None:
                 encodable[box] = encodable.get(box, False) or face.encodable
-        # the full-resolution box comes first: it is the more precise one; but a box fit to
-        # encode before one that is not (a face cut by a fine piece's edge, found whole by
-        # the coarse pass), which is left out when it lies in such a box (a part of that face)
-        boxes = deduplicate(sorted(encodable, key=lambda box: not encodable[box]))
         detections = [Detection(box, colour_histogram(pending.frame, box), encodable[box])
-                      for box in boxes
-                      if encodable[box] or not any(encodable[whole] and share_inside(box, whole)
-                                                   > 0.5 for whole in boxes)]
+                      for box in each_face_once(encodable)]
         coverage = Coverage(fine_min=settings.fine_min)
         if pending.coarse:
             coverage = Coverage(min_size=settings.coarse_min, fine_min=settings.fine_min)

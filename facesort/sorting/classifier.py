@@ -24,13 +24,13 @@ NeighbourClassifier, the default, changes four things:
   4. On save, persons whose averages are closer than the threshold are merged when the tracks
      of one of them would join the other by rule 1 on their averages: all of them, or three in
      four when the averages are closer than 3/4 of the threshold (MERGE_TRACK_SHARE: one odd
-     track does not keep a person in two). Averages of
-     different people come closer than their faces do: at -t 0.55 the averages alone merged
-     people. Either one, since which of two pieces of one person is the larger is chance.
-     Faces this run left in the unknown pool join a person they now match (persons formed
-     after they were seen). Never merged: two persons seen in the same frame, two names the user gave,
-     two persons that were both in the result before this run (the user may have split them);
-     faces the user put in unknowns/ stay there.
+     track does not keep a person in two). Averages of different people come closer than
+     their faces do: at -t 0.55 the averages alone merged people. Either one, since which of
+     two pieces of one person is the larger is chance. Faces this run left in the unknown pool
+     join a person they now match (persons formed after they were seen). Never merged: two
+     persons seen in the same frame, two names the user gave, two persons that were both in
+     the result before this run (the user may have split them); faces the user put in
+     unknowns/ stay there.
   5. A followed face is one person (Face.track_id: faces of one track, followed over frames).
      A face whose track already went to a person joins that person, always (a track that
      jumped onto someone else has a new id already: facesort.tracking). A track whose faces
