@@ -18,7 +18,7 @@ from facesort.detection.passes import (
 )
 from facesort.detection.protocol import Found
 from facesort.detection.regions import FineBudget, Region
-from facesort.records.box import clip
+from facesort.records.box import clip, contains
 
 HEIGHT, WIDTH = 540, 960
 
@@ -93,12 +93,28 @@ def test_unaffordable_motion_waits_but_faces_of_60_px_and_more_are_looked_for():
     assert sorted(r.scale for r in result.regions) == [1.0, 2.4]  # motion; the small face
 
 
-def test_the_departure_of_a_face_seen_before_is_no_news():
+def test_the_departure_of_a_face_seen_before_is_no_news_for_small_faces():
     budget = FineBudget(per_second=0.3)
     plan(None, picture(), budget, seconds=0.0)
     reference = motion_image(picture((200, 400, 120)))
-    assert plan(reference, picture(), budget).regions != []
-    assert plan(reference, picture(), budget, before=[(200, 520, 320, 400)]).regions == []
+    assert any(r.scale > 1 for r in plan(reference, picture(), budget).regions)
+    # where it was is looked at once for faces of ~60 px and more (it may have shrunk below
+    # what the coarse pass sees), never closely
+    gone = plan(reference, picture(), budget, before=[(200, 520, 320, 400)]).regions
+    assert [r.scale for r in gone] == [1.0] and contains(gone[0].box, (200, 520, 320, 400))
+
+
+def test_a_big_face_that_shrank_out_of_the_coarse_pass_is_looked_for_where_it_was():
+    # the demo zooming out: a 144 px face of the frame before, 88 px now, its motion masked
+    budget = FineBudget(per_second=0.3)
+    plan(None, picture(), budget, seconds=0.0)
+    before = (150, 544, 294, 400)
+    reference = motion_image(picture((150, 400, 144)))
+    now = plan(reference, picture((178, 428, 88)), budget, before=[before]).regions
+    assert any(r.scale == 1.0 and contains(r.box, (178, 516, 266, 428)) for r in now)
+    # found again by the coarse pass (here): nothing to look for
+    assert plan(reference, picture((150, 400, 144)), budget, before=[before],
+                here=[before]).regions == []
 
 
 def test_a_face_followed_lately_masks_only_the_close_search():

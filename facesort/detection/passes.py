@@ -285,9 +285,14 @@ def plan_fine(frame: np.ndarray, reference: np.ndarray | None, current: np.ndarr
     if choice == FULL:
         return whole
     close = regions if choice == REGIONS else confirm
-    middle = merge_regions(Region(grow(box, 0.0, bounds, MIN_MARGIN), full_scale / 2)
-                           for box in moved
-                           if not any(contains(r.box, box) for r in close if r.scale > 1))
+    # a big face of the frame before that the coarse pass no longer finds has left, or shrunk
+    # below what it sees (a zoom out: the demo's 144 px face was 88 px 0.5 s later, and its
+    # motion was masked as its own): where it was is searched for faces of ~60 px and more
+    lost = [box for box in before if not any(iou(box, face) >= 0.3 for face in here)]
+    middle = merge_regions(
+        [Region(grow(box, 0.0, bounds, MIN_MARGIN), full_scale / 2) for box in moved
+         if not any(contains(r.box, box) for r in close if r.scale > 1)]
+        + [Region(grow(box, 0.25, bounds, MIN_MARGIN), full_scale / 2) for box in lost])
     return FinePlan(close + middle, False, choice == REGIONS)
 
 
