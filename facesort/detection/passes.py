@@ -256,7 +256,8 @@ def plan_fine(frame: np.ndarray, reference: np.ndarray | None, current: np.ndarr
 
     ``current`` is its motion image, ``reference`` that of the last frame whose motion was
     all searched. ``here``: the faces known on this frame; ``before``: the big faces of the
-    frame looked at before (their leaving is no news); ``followed``: faces of ~60 px and more
+    frame looked at before (their leaving is no news for small faces; where one is not in
+    ``here`` is searched for faces of ~60 px and more); ``followed``: faces of ~60 px and more
     followed lately, wherever they are now. Motion away from all of them is searched for small
     faces (closely, within the budget); or else, if it is away from the first two, for faces of
     ~60 px and more (at full resolution, a quarter of the cost, always).
