@@ -181,6 +181,7 @@ def fine_job(frame: np.ndarray, regions: list[Region]) -> LocateJob:
     """Pieces of the frame at their regions' scales; above 1, dlib's own upsampling doubles
     them (over the whole frame at scale 2 this is exactly the original's detector)."""
     pieces = []
+    height, width = frame.shape[:2]
     for region in regions:
         top, right, bottom, left = region.box
         # cut on a 10-px grid: scaled by 1.2 (and then 2 by dlib), the piece has the pixels
@@ -193,7 +194,6 @@ def fine_job(frame: np.ndarray, regions: list[Region]) -> LocateJob:
         if resize != 1.0:
             piece = cv2.resize(piece, (0, 0), fx=resize, fy=resize,
                                interpolation=cv2.INTER_AREA if resize < 1 else cv2.INTER_LINEAR)
-        height, width = frame.shape[:2]
         pieces.append(Piece(np.ascontiguousarray(piece), upsample=upsample, scale=resize,
                             top=top, left=left,
                             cut=(top > 0, right < width, bottom < height, left > 0)))

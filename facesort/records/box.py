@@ -20,22 +20,23 @@ def box_size(box: Box) -> float:
     return math.sqrt(box_area(box))
 
 
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes, 0 when they do not touch."""
+def intersection_area(a: Box, b: Box) -> int:
+    """The area two boxes share, 0 when they do not touch."""
     height = min(a[2], b[2]) - max(a[0], b[0])
     width = min(a[1], b[1]) - max(a[3], b[3])
-    if height <= 0 or width <= 0:
-        return 0.0
-    inter = height * width
-    return inter / (box_area(a) + box_area(b) - inter)
+    return height * width if height > 0 and width > 0 else 0
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes, 0 when they do not touch."""
+    inter = intersection_area(a, b)
+    return inter / (box_area(a) + box_area(b) - inter) if inter else 0.0
 
 
 def share_inside(inner: Box, outer: Box) -> float:
     """The share of ``inner``'s area that lies inside ``outer``."""
-    height = min(inner[2], outer[2]) - max(inner[0], outer[0])
-    width = min(inner[1], outer[1]) - max(inner[3], outer[3])
     area = box_area(inner)
-    return height * width / area if height > 0 and width > 0 and area else 0.0
+    return intersection_area(inner, outer) / area if area else 0.0
 
 
 def grow(box: Box, factor: float, bounds: tuple[int, int], minimum: int = 0) -> Box:

@@ -154,8 +154,7 @@ class NeighbourClassifier:
                     taken.add(id(person))
                     continue
                 # rule 5: the track, seen better now, is not that person: it leaves them
-                mine = {id(f) for f in own}
-                person.faces = [f for f in person.faces if id(f) not in mine]
+                person.faces = faces_but(person.faces, own)
                 person.calculate_average_encoding()
                 tracks[index] = TrackSoFar(None, own)
             # a new track, one still in the pool, one that left a person, or a second track
@@ -189,8 +188,7 @@ class NeighbourClassifier:
         ones may show it was someone else who looked alike at first."""
         if not own or len(own) == len(person.faces):
             return True   # the track made the person, or came to it through the user
-        mine = {id(f) for f in own}
-        rest = [f for f in person.faces if id(f) not in mine]
+        rest = faces_but(person.faces, own)
         encoding = np.mean([f.encoding for f in track], axis=0)
         others = np.array([f.encoding for f in rest])
         distance = min(float(face_distance(others, encoding).min()),
@@ -340,6 +338,12 @@ class NeighbourClassifier:
         user_named = not is_automatic(a) and not is_automatic(b)
         both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
         return not (user_named or both_sorted_before)
+
+
+def faces_but(faces: list[Face], leaving: list[Face]) -> list[Face]:
+    """``faces`` without those of ``leaving`` (the very records: a face is itself)."""
+    gone = {id(face) for face in leaving}
+    return [face for face in faces if id(face) not in gone]
 
 
 def track_averages(faces: list[Face]) -> np.ndarray:
