@@ -2,18 +2,17 @@
 ~2.7x faster than numpy on one core of these machines (2.4 ms a chip against 6.5 ms).
 
 The network's weights come from dlib's own model file, as read by resnet_encoder; this module
-writes them into an ONNX graph in memory (onnx_writer) with the same layers in the same order,
+writes them into an ONNX graph in memory (onnx_models) with the same layers in the same order,
 and hands it to onnxruntime. Encodings agree with numpy's to ~1e-6. Without onnxruntime
 installed, ``fastest`` gives back the numpy network.
 """
 from __future__ import annotations
 
 import importlib.util
-import os
 
 import numpy as np
 
-from facesort.detection.onnx_writer import Graph
+from facesort.detection.onnx_models import Graph, new_session
 from facesort.detection.resnet_encoder import (BLOCKS, CHANNEL_MEANS, CHIP_SIZE, Convolution,
                                                FaceNetwork)
 
@@ -28,20 +27,10 @@ def fastest(network: FaceNetwork) -> FaceNetwork | OnnxFaceNetwork:
 
 
 class OnnxFaceNetwork:
-    """FaceNetwork.encode on onnxruntime. Its threads: $OMP_NUM_THREADS when set (the worker
-    processes set 1: they are one per core), else onnxruntime's choice."""
+    """FaceNetwork.encode on onnxruntime (onnx_models.new_session says on how many threads)."""
 
     def __init__(self, network: FaceNetwork) -> None:
-        import onnxruntime  # a worker process imports it once, with its models
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3           # errors only
-        threads = os.environ.get("OMP_NUM_THREADS", "")
-        if threads.isdigit():
-            options.intra_op_num_threads = int(threads)
-            options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            onnx_model(network), options, providers=["CPUExecutionProvider"])
+        self._session = new_session(onnx_model(network))
 
     def encode(self, chips: np.ndarray) -> np.ndarray:
         """(N, 150, 150, 3) RGB uint8 face chips -> (N, 128) float64 encodings."""
