@@ -34,6 +34,9 @@ ENCODER_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 # upsample 0 and ~24 px at upsample 1
 HOG_MIN_BOX = 50.0
 HOG_MIN_BOX_UPSAMPLED = 24.0
+# around a face, what its mirror image is cut from (mirrored_window), in box sides: a chip
+# with dlib's padding, turned 45 degrees, reaches ~0.6 of a side past the box
+MIRROR_MARGIN = 1.0
 # a file path: the YuNet model to use (then the only place looked at; see yunet_model_places)
 YUNET_ENV = "FACE_CLASSIFIER_YUNET"
 YUNET_SOURCE = "github.com/ShiqiYu/libfacedetection.train"
@@ -113,6 +116,19 @@ def frontal_face_detector(dlib):
         with contextlib.suppress(OSError):
             temporary.unlink()
     return detector
+
+
+def mirrored_window(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
+    """The face's mirror image: the image around it (MIRROR_MARGIN box sides on every side,
+    within the image) mirrored left to right, and the face's box there. The aligner and the
+    chip read no further, so this gives what the whole image mirrored gives, bit for bit
+    (tested), and copies a small part of the frame instead of all of it (960x540: 1.5 ms)."""
+    top, right, bottom, left = box
+    reach = int(MIRROR_MARGIN * max(bottom - top, right - left)) + 1
+    first_row, last_row = max(0, top - reach), min(rgb.shape[0], bottom + reach + 1)
+    first_column, end = max(0, left - reach), min(rgb.shape[1], right + reach + 1)
+    window = np.ascontiguousarray(rgb[first_row:last_row, first_column:end][:, ::-1])
+    return window, (top - first_row, end - 1 - left, bottom - first_row, end - 1 - right)
 
 
 @dataclass(frozen=True)
@@ -231,14 +247,11 @@ class FaceDetector:
         _, aligner, encoder, dlib = self._load()
         if mirror_average is None:
             mirror_average = self.settings.mirror_average
-        images = [rgb, np.ascontiguousarray(rgb[:, ::-1])] if mirror_average else [rgb]
-        width = rgb.shape[1]
         chips = []
-        for top, right, bottom, left in boxes:
-            rects = [dlib.rectangle(left, top, right, bottom),      # the face, and the same
-                     dlib.rectangle(width - 1 - right, top, width - 1 - left, bottom)]  # mirrored
-            for image, rect in zip(images, rects):
-                landmarks = aligner(image, rect)
+        for box in boxes:
+            views = [(rgb, box), mirrored_window(rgb, box)] if mirror_average else [(rgb, box)]
+            for image, (top, right, bottom, left) in views:
+                landmarks = aligner(image, dlib.rectangle(left, top, right, bottom))
                 chips.append(dlib.get_face_chip(image, landmarks, CHIP_SIZE, CHIP_PADDING))
         if not chips:
             return []
@@ -246,7 +259,7 @@ class FaceDetector:
             encodings = np.array([encoder.compute_face_descriptor(chip) for chip in chips])
         else:
             encodings = encoder.encode(np.stack(chips))
-        return list(encodings.reshape(len(boxes), len(images), -1).mean(axis=1))
+        return list(encodings.reshape(len(boxes), len(chips) // len(boxes), -1).mean(axis=1))
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
                time_s: float | None = None, stem: str = "") -> list[Face]:

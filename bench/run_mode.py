@@ -4,7 +4,8 @@
 The benchmark starts one of these per mode, so that each mode's peak memory is its own.
 ``decode`` instead of face_classifier flags only decodes the video (the floor).
 
-``encoders`` times one encoding by dlib's own encoder and by resnet_encoder (numpy).
+``encoders`` times one encoding by dlib's own encoder and by the default one (dlib's network
+on onnxruntime, onnx_encoder).
 
 usage: bench/run_mode.py decode VIDEO
        bench/run_mode.py classify FACE_CLASSIFIER_FLAGS...
@@ -46,7 +47,7 @@ def encoders() -> dict:
     rgb = to_rgb(bgr)
     seconds = {}
     for name, settings in (("dlib", DetectorSettings(dlib_encoder=True)),
-                           ("numpy", DetectorSettings())):
+                           ("default", DetectorSettings())):
         detector = FaceDetector(settings)
         boxes = detector.locate(bgr)
         detector.encode(rgb, boxes)  # models loaded

@@ -178,8 +178,8 @@ def main() -> int:
     with single_threaded_blas():  # as in a worker process
         encoder = measure("encoders")
     print(f"the encoder network, one face image, one core: dlib's {encoder['dlib'] * 1000:.0f} ms "
-          f"(--faithful, as the original), resnet_encoder's {encoder['numpy'] * 1000:.0f} ms "
-          f"(the default: the same numbers; it encodes each face and its mirror image)")
+          f"(--faithful, as the original), the default's {encoder['default'] * 1000:.0f} ms "
+          f"(onnxruntime: the same numbers; it encodes each face and its mirror image)")
 
     if not shared:
         print("\nrecall by face size: skipped (needs ../shared for labelled videos)")

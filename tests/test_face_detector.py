@@ -174,3 +174,33 @@ def test_faces_encoded_together_get_the_encodings_each_gets_alone(portraits):
         [(alone, alone_png)] = EncodeJob([crop]).run(detector)
         assert np.linalg.norm(encoding - alone) < 1e-5
         assert png == alone_png
+
+
+def test_a_faces_mirror_image_is_cut_from_around_it_as_from_the_whole_image_mirrored(
+        portraits, detector):
+    # mirrored_window copies the face's surroundings only; the chips must be the same bit for
+    # bit, for a face in the middle and for faces cut by each edge of the frame
+    import dlib
+    from face_detector import SHAPE_MODEL, mirrored_window, models_dir
+
+    aligner = dlib.shape_predictor(str(models_dir() / SHAPE_MODEL))
+    grace = portraits[0]
+    frame = np.zeros((700, 1200, 3), np.uint8)
+    frame[50:650, 300:812] = grace
+    frames = [frame, grace, grace[:, 200:], grace[:, :330], grace[170:, :], grace[:300, :]]
+    compared = 0
+    for bgr in frames:
+        rgb = to_rgb(bgr)
+        mirrored, width = np.ascontiguousarray(rgb[:, ::-1]), rgb.shape[1]
+        for box in detector.locate(bgr):
+            top, right, bottom, left = box
+            whole = dlib.rectangle(width - 1 - right, top, width - 1 - left, bottom)
+            expected = dlib.get_face_chip(mirrored, aligner(mirrored, whole), 150, 0.25)
+            window, (top, right, bottom, left) = mirrored_window(rgb, box)
+            rect = dlib.rectangle(left, top, right, bottom)
+            if bgr is frame:
+                assert window.size < rgb.size / 2     # a part of the frame, not all of it
+            np.testing.assert_array_equal(
+                dlib.get_face_chip(window, aligner(window, rect), 150, 0.25), expected)
+            compared += 1
+    assert compared >= 5
