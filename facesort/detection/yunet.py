@@ -1,8 +1,9 @@
 """YuNet, OpenCV's small CNN face detector, and the geometry that hands its boxes to dlib's
-5-point aligner and face encoder. Its network runs on onnxruntime (yunet_onnx, ~3x faster),
-or in ``cv2.FaceDetectorYN`` when onnxruntime is not installed: the same detections. The model file is not part of the
-project: each user downloads it (README, "Finding faces"); face_detector says where it is
-looked for. It is checked byte for byte before use and never downloaded at run time.
+5-point aligner and face encoder. Its network runs on onnxruntime (yunet_onnx, ~2.4x faster),
+or in ``cv2.FaceDetectorYN`` when onnxruntime is not installed: the same detections. The
+model file is not part of the project: each user downloads it (README, "Finding faces");
+face_detector says where it is looked for. It is checked byte for byte before use and never
+downloaded at run time.
 
 A detection is one row of 15 numbers in the pixels of the image given::
 
