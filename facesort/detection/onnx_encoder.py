@@ -8,8 +8,6 @@ installed, ``fastest`` gives back the numpy network.
 """
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 
 from facesort.detection.onnx_models import Graph, new_session
@@ -21,9 +19,10 @@ INPUT, BATCH = "chips", "faces"
 
 def fastest(network: FaceNetwork) -> FaceNetwork | OnnxFaceNetwork:
     """``network`` run by onnxruntime when it is installed, else as it is (numpy)."""
-    if importlib.util.find_spec("onnxruntime") is None:
+    try:
+        return OnnxFaceNetwork(network)
+    except ImportError:     # not installed, or its library does not load on this machine
         return network
-    return OnnxFaceNetwork(network)
 
 
 class OnnxFaceNetwork:

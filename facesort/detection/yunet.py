@@ -18,7 +18,6 @@ and BGRA are converted), since YuNet was trained on colour and finds far fewer f
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from pathlib import Path
 
 import cv2
@@ -161,9 +160,11 @@ class OpenCvYuNet:
 
 def load_detector(path: Path = MODEL_PATH) -> OpenCvYuNet | yunet_onnx.OnnxYuNet:
     """The checked model on onnxruntime when it is installed, else in OpenCV."""
-    if importlib.util.find_spec("onnxruntime") is None:
+    model = load_model_bytes(path)
+    try:
+        return yunet_onnx.OnnxYuNet(model.tobytes(), NMS_THRESHOLD, TOP_K)
+    except ImportError:     # not installed, or its library does not load on this machine
         return OpenCvYuNet(create_detector(path))
-    return yunet_onnx.OnnxYuNet(load_model_bytes(path).tobytes(), NMS_THRESHOLD, TOP_K)
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
