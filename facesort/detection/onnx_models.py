@@ -120,7 +120,8 @@ def _read_varint(data: bytes, position: int) -> tuple[int, int]:
 def any_input_size(model: bytes) -> bytes:
     """The model with every size of its inputs and outputs made a named free dimension, and
     the shapes of its inner values dropped: onnxruntime otherwise refuses inputs of another
-    size than the one written in the file (YuNet's: 640x640), though its layers take any."""
+    size than the one written in the file (YuNet's: 640x640), though its layers take any.
+    Inputs and outputs are declared float32, as YuNet's are."""
     def field(message: bytes, wanted: int) -> bytes:
         return next((payload for number, _, payload in _fields(message) if number == wanted),
                     b"")
