@@ -234,3 +234,27 @@ def test_one_odd_track_in_four_does_not_keep_a_person_in_two(db, make_face):
                        [(0.15,), (0.2,), (0.1, 0.0, 0.62), (0.1, 0.0, -0.62)]) == []
     # all tracks of a person of two must match
     assert consolidate([(0.0,), (0.0, 0.6)], [(0.1,), (0.1, -0.6)]) == []
+
+
+def test_a_one_track_look_alike_near_a_persons_average_but_not_among_their_tracks_stays_apart(
+        db, make_face):
+    def tracked(track, *offsets):
+        face = make_face(*offsets)
+        face.track_id = track
+        return face
+
+    def consolidate(looks, lone):
+        db.persons.clear()
+        db.add_person(Person("person_01", [tracked(n, *at) for n, at in enumerate(looks)]))
+        db.add_person(Person("person_02", [tracked(99, *lone), tracked(99, *lone)]))
+        return NeighbourClassifier(0.44).consolidate(db)
+
+    # four looks of one person, 0.28 apart on average (a triangle of side 0.35 and its
+    # middle), their average at (0.175, 0.101)
+    looks = [(0.0, 0.0), (0.35, 0.0), (0.175, 0.303), (0.175, 0.101)]
+    # a one-track person 0.42 from that average, 0.42-0.47 from each look: 1.65x their spread
+    assert consolidate(looks, (0.175, 0.101, 0.42)) == []
+    # one lying among the looks (0.26 from them on average) is a piece of that person
+    assert consolidate(looks, (0.175, 0.101, 0.2)) == ["person_02 merged into person_01"]
+    # two looks are too few to measure a spread: the average decides, as before
+    assert consolidate(looks[:2], (0.175, 0.0, 0.42)) == ["person_02 merged into person_01"]
