@@ -210,17 +210,25 @@ def test_nearest_distances_match_the_plain_ones_chunk_by_chunk():
     np.testing.assert_allclose(nearest_distances(rows, others, chunk=3), plain)
 
 
-def test_one_odd_track_in_four_does_not_keep_a_person_in_two(db, make_face):
-    def tracked(track, *offsets):
-        face = make_face(*offsets)
-        face.track_id = track
-        return face
+def consolidate_two(db, first, second):
+    """Rule 4 on two persons made of the faces given (``db``'s others are dropped)."""
+    db.persons.clear()
+    db.add_person(Person("person_01", first))
+    db.add_person(Person("person_02", second))
+    return NeighbourClassifier(0.44).consolidate(db)
 
-    def consolidate(first, second):
-        db.persons.clear()
-        db.add_person(Person("person_01", [tracked(n, *at) for n, at in enumerate(first)]))
-        db.add_person(Person("person_02", [tracked(10 + n, *at) for n, at in enumerate(second)]))
-        return NeighbourClassifier(0.44).consolidate(db)
+
+def tracked(make_face, track, *offsets):
+    """A face of track ``track`` at the given encoding offsets."""
+    face = make_face(*offsets)
+    face.track_id = track
+    return face
+
+
+def test_one_odd_track_in_four_does_not_keep_a_person_in_two(db, make_face):
+    def consolidate(first, second):   # a face a track
+        return consolidate_two(db, [tracked(make_face, n, *at) for n, at in enumerate(first)],
+                               [tracked(make_face, 10 + n, *at) for n, at in enumerate(second)])
 
     # each person: tracks near the other's, and a face caught turning (0.6 from everything of
     # the other); averages 0.32 apart
@@ -238,16 +246,9 @@ def test_one_odd_track_in_four_does_not_keep_a_person_in_two(db, make_face):
 
 def test_a_one_track_look_alike_near_a_persons_average_but_not_among_their_tracks_stays_apart(
         db, make_face):
-    def tracked(track, *offsets):
-        face = make_face(*offsets)
-        face.track_id = track
-        return face
-
-    def consolidate(looks, lone):
-        db.persons.clear()
-        db.add_person(Person("person_01", [tracked(n, *at) for n, at in enumerate(looks)]))
-        db.add_person(Person("person_02", [tracked(99, *lone), tracked(99, *lone)]))
-        return NeighbourClassifier(0.44).consolidate(db)
+    def consolidate(looks, lone):     # a look a track; the lone person one track of two faces
+        return consolidate_two(db, [tracked(make_face, n, *at) for n, at in enumerate(looks)],
+                               [tracked(make_face, 99, *lone), tracked(make_face, 99, *lone)])
 
     # four looks of one person, 0.28 apart on average (a triangle of side 0.35 and its
     # middle), their average at (0.175, 0.101)

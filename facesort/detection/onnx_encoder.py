@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from facesort.detection.onnx_models import Graph, new_session
-from facesort.detection.resnet_encoder import (BLOCKS, CHANNEL_MEANS, CHIP_SIZE, Convolution,
-                                               FaceNetwork)
+from facesort.detection.resnet_encoder import (BLOCKS, CHIP_SIZE, Convolution, FaceNetwork,
+                                               network_input)
 
 INPUT, BATCH = "chips", "faces"
 
@@ -33,16 +33,15 @@ class OnnxFaceNetwork:
 
     def encode(self, chips: np.ndarray) -> np.ndarray:
         """(N, 150, 150, 3) RGB uint8 face chips -> (N, 128) float64 encodings."""
-        if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
-            raise ValueError(f"chips must be (N, {CHIP_SIZE}, {CHIP_SIZE}, 3), not {chips.shape}")
-        images = ((chips.astype(np.float32) - CHANNEL_MEANS) / 256).transpose(0, 3, 1, 2)
+        images = network_input(chips).transpose(0, 3, 1, 2)     # the graph's NCHW
         (encodings,) = self._session.run(None, {INPUT: np.ascontiguousarray(images)})
         return encodings.astype(np.float64)
 
 
 def onnx_model(network: FaceNetwork) -> bytes:
-    """The network as an ONNX model: input (N, 3, 150, 150) float32 chips, already centred
-    on CHANNEL_MEANS and divided by 256; output (N, 128) float32 encodings."""
+    """The network as an ONNX model: input (N, 3, 150, 150) float32 chips as
+    resnet_encoder.network_input gives them (channels first); output (N, 128) float32
+    encodings."""
     graph = Graph("dlib_face_recognition_resnet_model_v1")
     layers = iter(network.convolutions)
     shape = (3, CHIP_SIZE, CHIP_SIZE)            # (channels, height, width) of x

@@ -82,9 +82,7 @@ class FaceNetwork:
 
     def encode(self, chips: np.ndarray) -> np.ndarray:
         """(N, 150, 150, 3) RGB uint8 face chips -> (N, 128) float64 encodings."""
-        if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
-            raise ValueError(f"chips must be (N, {CHIP_SIZE}, {CHIP_SIZE}, 3), not {chips.shape}")
-        x = (chips.astype(np.float32) - CHANNEL_MEANS) / 256
+        x = network_input(chips)
         layers = iter(self.convolutions)
         x = max_pool(relu(next(layers)(x)))
         for filters, count in BLOCKS:
@@ -94,6 +92,14 @@ class FaceNetwork:
                 out = next(layers)(relu(inner))
                 x = relu(add_padded(out, average_pool(x) if halves else x))
         return (x.mean(axis=(1, 2)) @ self.projection).astype(np.float64)
+
+
+def network_input(chips: np.ndarray) -> np.ndarray:
+    """(N, 150, 150, 3) RGB uint8 face chips as the network takes them: float32, centred on
+    CHANNEL_MEANS and divided by 256 (dlib's input_rgb_image); ValueError for another shape."""
+    if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
+        raise ValueError(f"chips must be (N, {CHIP_SIZE}, {CHIP_SIZE}, 3), not {chips.shape}")
+    return (chips.astype(np.float32) - CHANNEL_MEANS) / 256
 
 
 def relu(x: np.ndarray) -> np.ndarray:
