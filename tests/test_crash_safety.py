@@ -211,7 +211,7 @@ def test_encodings_are_written_before_any_face_image_reaches_a_folder(tmp_path, 
 
     def check_then_rename(source, target):
         from facesort.storage import load_encodings
-        stored = load_encodings(result / ENCODINGS_FILE)
+        stored, _ = load_encodings(result / ENCODINGS_FILE)
         stored_before_move.append(os.path.basename(target) in stored)
         real_rename(source, target)
 

@@ -143,7 +143,7 @@ def test_review_in_the_browser_changes_the_result_on_disk(page):
     assert after["unknowns"] == ["clip_f000350_0.png"]
     assert (result / SET_ASIDE / FAR_UNKNOWN).is_file() and FAR_UNKNOWN in set_aside_faces(result)
     assert not (result / "person_02").exists() and not (result / "person_03").exists()
-    stored = storage.load_encodings(result / ENCODINGS_FILE)
+    stored, _ = storage.load_encodings(result / ENCODINGS_FILE)
     for _, face in db.all_faces():
         np.testing.assert_array_equal(stored[face.file_name], encodings[face.file_name])
         np.testing.assert_array_equal(face.encoding, encodings[face.file_name])

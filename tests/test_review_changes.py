@@ -35,7 +35,7 @@ def result(tmp_path):
 
 
 def stored_encodings(result_dir):
-    return storage.load_encodings(result_dir / ENCODINGS_FILE)
+    return storage.load_encodings(result_dir / ENCODINGS_FILE)[0]
 
 
 def assert_encodings_kept(result_dir, encodings, names=None):

@@ -1,4 +1,5 @@
-"""What the pipeline needs of a face detector, whichever it is (dlib's HOG or YuNet).
+"""What the pipeline needs of a face detector (dlib's HOG or YuNet) and of a face encoder
+(dlib's network or MobileFaceNet), whichever they are.
 
 A detector is handed to the app, never built inside it: the worker processes get a
 ``DetectorFactory`` (a picklable callable, such as the detector's class or a
@@ -22,6 +23,21 @@ class Found:
 
     box: Box
     encodable: bool = True
+
+
+class Encoder(Protocol):
+    """Turns the faces of an image, given by their boxes, into encodings; its model loads
+    lazily, once per encoder. Encodings of different encoders are not comparable."""
+
+    name: str   # records.modes.EncoderKind's value: a result remembers it
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first face."""
+
+    def encode(self, rgb: np.ndarray, boxes: list[Box],
+               mirror_average: bool = True) -> list[np.ndarray]:
+        """One 128-number encoding per box of an RGB image; with ``mirror_average``, the
+        face's and its mirror image's averaged."""
 
 
 class Detector(Protocol):

@@ -33,3 +33,10 @@ class FaceFinder(str, Enum):
 
     HOG = "hog"        # dlib's HOG, as the post (grey pieces, coarse and fine passes)
     YUNET = "yunet"    # OpenCV's YuNet CNN, when its model is installed (one colour pass)
+
+
+class EncoderKind(str, Enum):
+    """Which network turns a face into its 128 numbers (face_detector.FaceDetector)."""
+
+    DLIB = "dlib"                    # dlib's ResNet on its 5-point chips, as the post
+    MOBILEFACENET = "mobilefacenet"  # MobileFaceNet on ArcFace chips from YuNet's landmarks

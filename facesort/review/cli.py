@@ -44,19 +44,13 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
-def lazy_encoder() -> Callable[[np.ndarray], np.ndarray]:
-    """Encodes the face images the user added without an encoding, as a run would; dlib is
-    loaded the first time one is met, not before."""
-    detector = None
+def lazy_encoder(result_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Encodes the face images the user added without an encoding, as a run would, with the
+    encoder of the result's encodings; the models load when the first one is met."""
+    from face_detector import lazy_image_encoder
+    from person_db import stored_encoder
 
-    def encode(image: np.ndarray) -> np.ndarray:
-        nonlocal detector
-        if detector is None:
-            from face_detector import FaceDetector
-            detector = FaceDetector()
-        return detector.encode_face_image(image)
-
-    return encode
+    return lazy_image_encoder(lambda: stored_encoder(result_dir))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         serve(args.result, port=args.port, open_browser=not args.no_browser,
-              encode_image=lazy_encoder())
+              encode_image=lazy_encoder(args.result))
     except ChangeError as error:  # the result cannot be locked or read
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_FAILED
