@@ -78,6 +78,7 @@ class Roster(Protocol):
 
     persons: list[Person]
     unknown: Person
+    encoder: str    # records.modes.EncoderKind's value: the encoder of its encodings
 
     def all_faces(self) -> Iterator[tuple[Person, Face]]:
         """Every face with its person, the unknown pool's last."""

@@ -8,7 +8,8 @@ from typing import Collection
 
 import numpy as np
 
-from facesort.records.face import DEFAULT_THRESHOLD, Person, Roster, merge_rank
+from facesort.records.distances import distances_of
+from facesort.records.face import Person, Roster, merge_rank
 from facesort.report.suggestions import Suggestions, suggest
 from facesort.result.dismissals import read_dismissed
 
@@ -16,16 +17,17 @@ MAX_TABLE_PERSONS = 30   # the distance table's rows and columns: the persons wi
 MAX_LISTED = 25          # suggestions of each kind
 
 
-def review_section(result_dir: Path, db: Roster, threshold: float = DEFAULT_THRESHOLD) -> str:
+def review_section(result_dir: Path, db: Roster) -> str:
     """The section for report.html, with the dismissals remembered in ``result_dir``."""
-    return suggestions_html(db, read_dismissed(result_dir), threshold)
+    return suggestions_html(db, read_dismissed(result_dir))
 
 
-def suggestions_html(db: Roster, dismissed: Collection[str] = (),
-                     threshold: float = DEFAULT_THRESHOLD) -> str:
+def suggestions_html(db: Roster, dismissed: Collection[str] = ()) -> str:
     """HTML (one <section>) of the distance table and the suggestions; no script, no image."""
     persons = sorted((p for p in db.persons if p.faces), key=merge_rank)
-    found = suggest(persons, db.unknown, dismissed, threshold=threshold)
+    distances = distances_of(db.encoder)
+    threshold = distances.threshold
+    found = suggest(persons, db.unknown, dismissed, distances)
     return "\n".join([
         '<section id="suggestions">',
         "<h2>Distances and suggestions</h2>",

@@ -13,8 +13,8 @@ from typing import Collection, Sequence
 
 import numpy as np
 
+from facesort.records.distances import DISTANCES, EncoderDistances
 from facesort.records.face import (
-    DEFAULT_THRESHOLD,
     Face,
     Person,
     face_distance,
@@ -23,15 +23,12 @@ from facesort.records.face import (
     merge_rank,
     nearest_distances,
 )
+from facesort.records.modes import EncoderKind
 from facesort.result.layout import UNKNOWNS
 
-# Beyond these, a suggestion is more likely wrong than right (measured on results of the team's
-# dev videos with tools/suggestion_eval.py: 42 of the 43 pairs of one identity's persons came
-# 0.39-0.56 apart, pairs of two identities from 0.50 up; unknown faces of a person there came
-# 0.08-0.55 from it, those of someone else from 0.45 up).
-MERGE_CUTOFF = 0.58      # two persons' distance (see merge_suggestions)
-AVERAGES_CUTOFF = 0.75   # pairs whose averages are farther apart are not looked at
-PLACE_CUTOFF = 0.55      # an unknown face's distance to the nearest person
+# Beyond the encoder's suggest_* distances (records.distances, docs/tuning.md) a suggestion is
+# more likely wrong than right.
+DLIB_DISTANCES = DISTANCES[EncoderKind.DLIB]
 MAX_LISTED = 100         # suggestions of each kind
 CHUNK = 256              # faces compared at a time: memory stays flat for large persons
 
@@ -106,24 +103,25 @@ class Suggestions:
 
 
 def suggest(persons: Sequence[Person], unknown: Person, dismissed: Collection[str] = (),
-            threshold: float = DEFAULT_THRESHOLD, merge_cutoff: float = MERGE_CUTOFF,
-            place_cutoff: float = PLACE_CUTOFF, limit: int = MAX_LISTED) -> Suggestions:
-    """Every suggestion for these persons and unknown faces, without the ``dismissed`` keys."""
+            distances: EncoderDistances = DLIB_DISTANCES,
+            limit: int = MAX_LISTED) -> Suggestions:
+    """Every suggestion for these persons and unknown faces, without the ``dismissed`` keys;
+    ``distances``: those of the encoder that made their encodings."""
     persons = [p for p in persons if p.faces and p.name != UNKNOWNS]
     dismissed = set(dismissed)
     return Suggestions(
-        merges=[s for s in merge_suggestions(persons, threshold, merge_cutoff)
+        merges=[s for s in merge_suggestions(persons, distances)
                 if s.key not in dismissed][:limit],
-        unknowns=[s for s in place_suggestions(unknown.faces, persons, place_cutoff)
+        unknowns=[s for s in place_suggestions(unknown.faces, persons, distances.suggest_place)
                   if s.key not in dismissed][:limit],
-        misplaced=[s for s in misplaced_suggestions(persons, threshold)
+        misplaced=[s for s in misplaced_suggestions(persons, distances.threshold)
                    if s.key not in dismissed][:limit])
 
 
 # --- persons that may be one -------------------------------------------------------------
-def merge_suggestions(persons: Sequence[Person], threshold: float = DEFAULT_THRESHOLD,
-                      cutoff: float = MERGE_CUTOFF) -> list[MergeSuggestion]:
-    """Pairs of persons closer than ``cutoff``, closest first.
+def merge_suggestions(persons: Sequence[Person],
+                      distances: EncoderDistances = DLIB_DISTANCES) -> list[MergeSuggestion]:
+    """Pairs of persons closer than ``distances.suggest_merge``, closest first.
 
     Two persons' distance is the mean, over the faces of both, of each face's distance to the
     other person (the tool's face-to-person distance): on the dev videos it ranks pairs of one
@@ -135,11 +133,12 @@ def merge_suggestions(persons: Sequence[Person], threshold: float = DEFAULT_THRE
     persons = [p for p in persons if p.faces]
     if len(persons) < 2:
         return []
+    threshold, cutoff = distances.threshold, distances.suggest_merge
     averages = np.array([p.encoding for p in persons])
-    distances = np.linalg.norm(averages[:, None] - averages[None], axis=2)
+    apart = np.linalg.norm(averages[:, None] - averages[None], axis=2)
     frames = [frames_of(p) for p in persons]
     found = []
-    for i, j in zip(*np.nonzero(np.triu(distances < AVERAGES_CUTOFF, k=1))):
+    for i, j in zip(*np.nonzero(np.triu(apart < distances.suggest_averages, k=1))):
         a, b = persons[i], persons[j]
         if (not is_automatic(a) and not is_automatic(b)) or frames[i] & frames[j]:
             continue
@@ -151,14 +150,14 @@ def merge_suggestions(persons: Sequence[Person], threshold: float = DEFAULT_THRE
         kept, absorbed = sorted((a, b), key=merge_rank)
         smaller = a_to_b if len(a.faces) <= len(b.faces) else b_to_a
         found.append(MergeSuggestion(kept.name, absorbed.name, distance,
-                                     float(distances[i, j]), int(np.sum(smaller < threshold)),
+                                     float(apart[i, j]), int(np.sum(smaller < threshold)),
                                      len(smaller)))
     return sorted(found, key=lambda s: (s.distance, s.kept, s.absorbed))
 
 
 # --- unknown faces -----------------------------------------------------------------------
 def place_suggestions(faces: Sequence[Face], persons: Sequence[Person],
-                      cutoff: float = PLACE_CUTOFF) -> list[PlaceSuggestion]:
+                      cutoff: float = DLIB_DISTANCES.suggest_place) -> list[PlaceSuggestion]:
     """Each unknown face with the nearest person closer than ``cutoff``, nearest first."""
     persons = [p for p in persons if p.faces]
     if not faces or not persons:
@@ -175,7 +174,7 @@ def place_suggestions(faces: Sequence[Face], persons: Sequence[Person],
 
 # --- faces far from their own person -----------------------------------------------------
 def misplaced_suggestions(persons: Sequence[Person],
-                          threshold: float = DEFAULT_THRESHOLD) -> list[MisplacedSuggestion]:
+                          threshold: float = DLIB_DISTANCES.threshold) -> list[MisplacedSuggestion]:
     """Faces that would not join their own person by the tool's rule (the person without the
     face farther than ``threshold``), farthest first, each with where it fits better."""
     persons = [p for p in persons if p.faces]

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, quote, urlsplit
 
-from facesort.records.face import DEFAULT_THRESHOLD, Face
+from facesort.records.distances import distances_of
+from facesort.records.face import Face
 from facesort.records.source import CAMERA, PHOTO, format_time, source_kind
 from facesort.report import suggestions
 from facesort.result.dismissals import read_dismissed
@@ -64,11 +65,9 @@ class Review:
     """The review of one result directory: loads it under its lock, makes changes, and keeps
     the last state it loaded (shown while a run holds the lock)."""
 
-    def __init__(self, result_dir: Path, encode_image: EncodeImage | None = None,
-                 threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, result_dir: Path, encode_image: EncodeImage | None = None) -> None:
         self.result_dir = result_dir
         self.encode_image = encode_image
-        self.threshold = threshold
         self._lock = threading.Lock()  # one load or change at a time (they share the flock)
         self._state: dict | None = None
         self._images: dict[str, str] = {}  # face file name -> folder it lies in
@@ -120,10 +119,11 @@ class Review:
         for name in set_aside:
             images[name] = changes.SET_ASIDE
         self._images = images
-        found = suggestions.suggest(persons, db.unknown, dismissed, threshold=self.threshold)
+        distances = distances_of(db.encoder)   # those of the encoder of its encodings
+        found = suggestions.suggest(persons, db.unknown, dismissed, distances)
         return {
             "loaded": True, "busy": None, "result": str(self.result_dir),
-            "summary": repr(db), "lock_policy": LOCK_POLICY, "threshold": self.threshold,
+            "summary": repr(db), "lock_policy": LOCK_POLICY, "threshold": distances.threshold,
             "persons": [{"name": p.name, "automatic": is_automatic(p),
                          "faces": [face_json(f) for f in p.faces]} for p in persons],
             "unknowns": [face_json(f) for f in db.unknown.faces],
