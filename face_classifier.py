@@ -29,14 +29,10 @@ from facesort.cluster.connect import (
     require_dask,
 )
 from facesort.cluster.driver import ClusterWork, usage_problem
+from facesort.detection.model_files import ModelError
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
-from facesort.detection.yunet import (
-    DEFAULT_SCORE_THRESHOLD,
-    DETECTION_SIDE,
-    VIDEO_SCALE,
-    YuNetModelError,
-)
+from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, VIDEO_SCALE
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
@@ -138,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detector", choices=[AUTO, *(finder.value for finder in FaceFinder)],
                         default=AUTO,
                         help="what finds the faces: 'yunet', OpenCV's YuNet network (more "
-                             "faces, smaller and more turned ones; its model is your own download, see "
-                             "README 'Finding faces'), 'hog', dlib's HOG as in the post; 'auto' "
+                             "faces, smaller and more turned ones; its model is installed by "
+                             "'face-classifier models install'), 'hog', dlib's HOG as in the post; 'auto' "
                              "YuNet when its model is installed, else HOG with a notice "
                              "(default=auto). --faithful always uses HOG")
     parser.add_argument("--detector-threshold", type=number_in(0, 1),
@@ -285,7 +281,7 @@ def choose_detector(args: argparse.Namespace) -> DetectorSettings:
         return hog
     try:
         model = find_yunet_model()
-    except YuNetModelError as error:
+    except ModelError as error:
         if args.detector == FaceFinder.YUNET:
             raise
         log.warning("%s; using dlib's HOG detector meanwhile", error)
@@ -425,7 +421,7 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
     except (UsageError, InputConflict, ClusterUnavailable) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SourceError, ModelsMissingError, ModelFormatError, YuNetModelError,
+    except (SourceError, ModelsMissingError, ModelFormatError, ModelError,
             ResultInUseError, SaveError, ClusterError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
