@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from face_detector import DetectorSettings, FaceDetector, ModelsMissingError, find_yunet_model
+from facesort.app.models_cli import main as models_main
 from facesort.app.progress import Progress, progress_wanted
 from facesort.app.run import LoopSummary, finish_run, sort_frames
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
@@ -412,6 +413,8 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["review"]:  # face-classifier review [--result DIR]: the review page
         return review_main(argv[1:])
+    if argv[:1] == ["models"]:  # face-classifier models [install ...]: the model files
+        return models_main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
