@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                         default=AUTO,
                         help="what finds the faces: 'yunet', OpenCV's YuNet network (more "
                              "faces, smaller and more turned ones; its model is installed by "
-                             "'face-classifier models install'), 'hog', dlib's HOG as in the post; 'auto' "
+                             "'face-classifier models install'), 'hog', dlib's HOG as in the "
+                             "post; 'auto' "
                              "YuNet when its model is installed, else HOG with a notice "
                              "(default=auto). --faithful always uses HOG")
     parser.add_argument("--detector-threshold", type=number_in(0, 1),
