@@ -140,7 +140,7 @@ def test_a_truncated_model_is_a_one_line_error(tmp_path):
     truncated.write_bytes(MODEL.read_bytes()[:100_000])
     with pytest.raises(ModelError) as error:
         YuNet(model_path=truncated).warm_up()
-    assert_one_line(error, "damaged", "100000 bytes")
+    assert_one_line(error, "damaged", "100,000 bytes")
 
 
 # --- real faces ---------------------------------------------------------------------------

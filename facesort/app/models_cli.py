@@ -28,6 +28,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line of `face-classifier models` and of its `install` action."""
     parser = OneLineParser(prog=PROG, description="Without ACTION: list the model files "
                            "(installed where, missing or damaged) and the face detector and "
                            "encoder a run would use.")
@@ -71,6 +72,7 @@ def default_encoder_name(installed: set[str]) -> str:
 
 
 def describe(found: Path | ModelError) -> str:
+    """A model's state for the list: its path, "damaged (why)" or "missing"."""
     if isinstance(found, Path):
         return str(found)
     if isinstance(found, ModelDamagedError):
@@ -79,6 +81,7 @@ def describe(found: Path | ModelError) -> str:
 
 
 def list_models() -> int:
+    """`face-classifier models`: a line per model, then the detector and encoder a run uses."""
     found = installed_models()
     name_width = max(len(name) for name in MODELS)
     use_width = max(len(model.used_for) + len(model.licence) for model in MODELS.values()) + 2
