@@ -6,16 +6,25 @@ DEMO_VIDEO ?= demo.mp4
 DEMO_RESULT ?= demo-result
 REPORT_RESULT ?= report-result
 SCREENSHOT ?= $(REPORT_RESULT)/screenshot.png
+# a folder holding the model files (yunet_s_640_640.onnx, ...): copied instead of downloaded
+MODELS_FROM ?=
 
-.PHONY: install demo report test test-fast bench bench-memory bench-cluster eval clean
+.PHONY: install models demo report test test-fast bench bench-memory bench-cluster eval clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed models
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,cluster]"  # cluster: Dask, for --cluster (~3 s more)
 	touch $@
+
+# the model files into the user's cache, downloaded or copied from MODELS_FROM (a no-op once
+# they are there); tried on every make install, as the venv's stamp says nothing about them.
+# Runs work without them (on dlib HOG without YuNet's): a failure is said, and make goes on
+models: $(VENV)/.installed
+	@$(VENV)/bin/face-classifier models install $(if $(MODELS_FROM),--from "$(MODELS_FROM)") \
+	  || echo "make: not every face model is installed, so runs will use $$($(VENV)/bin/face-classifier models | sed -n 's/^face detector: //p') to find faces; to install them later: $(VENV)/bin/face-classifier models install [--from FOLDER]"
 
 demo: install
 	$(PY) -m facesort.demo $(DEMO_VIDEO)

@@ -23,6 +23,7 @@ from face_detector import (
     find_mobilefacenet_model,
     find_yunet_model,
 )
+from facesort.app.models_cli import main as models_main
 from facesort.app.progress import Progress, progress_wanted
 from facesort.app.run import LoopSummary, finish_run, sort_frames
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
@@ -35,14 +36,10 @@ from facesort.cluster.connect import (
     require_dask,
 )
 from facesort.cluster.driver import ClusterWork, usage_problem
+from facesort.detection.model_files import ModelError
 from facesort.detection.protocol import Detector, DetectorFactory
 from facesort.detection.resnet_encoder import ModelFormatError
-from facesort.detection.yunet import (
-    DEFAULT_SCORE_THRESHOLD,
-    DETECTION_SIDE,
-    VIDEO_SCALE,
-    YuNetModelError,
-)
+from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, VIDEO_SCALE
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
 from facesort.pipeline.faithful import FaithfulPipeline
@@ -146,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detector", choices=[AUTO, *(finder.value for finder in FaceFinder)],
                         default=AUTO,
                         help="what finds the faces: 'yunet', OpenCV's YuNet network (more "
-                             "faces, smaller and more turned ones; its model is your own download, see "
-                             "README 'Finding faces'), 'hog', dlib's HOG as in the post; 'auto' "
+                             "faces, smaller and more turned ones; its model is installed by "
+                             "'face-classifier models install'), 'hog', dlib's HOG as in the "
+                             "post; 'auto' "
                              "YuNet when its model is installed, else HOG with a notice "
                              "(default=auto). --faithful always uses HOG")
     parser.add_argument("--encoder", choices=[AUTO, *(kind.value for kind in EncoderKind)],
@@ -305,7 +303,7 @@ def choose_detector(args: argparse.Namespace) -> DetectorSettings:
         return hog
     try:
         yunet_model = find_yunet_model()
-    except YuNetModelError as error:
+    except ModelError as error:
         if args.detector == FaceFinder.YUNET or wants_mobilefacenet:
             raise
         log.warning("%s; using dlib's HOG detector meanwhile", error)
@@ -318,7 +316,7 @@ def choose_detector(args: argparse.Namespace) -> DetectorSettings:
         return settings
     try:
         encoder_model = find_mobilefacenet_model()
-    except YuNetModelError as error:
+    except ModelError as error:
         if wants_mobilefacenet:
             raise
         log.warning("%s; using dlib's encoder meanwhile", error)
@@ -461,6 +459,8 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["review"]:  # face-classifier review [--result DIR]: the review page
         return review_main(argv[1:])
+    if argv[:1] == ["models"]:  # face-classifier models [install ...]: the model files
+        return models_main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=log_level(args), format="%(levelname)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 still prints
@@ -470,7 +470,7 @@ def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] =
     except (UsageError, InputConflict, ClusterUnavailable) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SourceError, ModelsMissingError, ModelFormatError, YuNetModelError,
+    except (SourceError, ModelsMissingError, ModelFormatError, ModelError,
             ResultInUseError, SaveError, ClusterError) as error:
         print(f"face-classifier: error: {error}", file=sys.stderr)
         return EXIT_FAILURE

@@ -3,7 +3,7 @@
 A box is always ``(top, right, bottom, left)`` in pixels of the image given, as in the post.
 dlib sits here and nowhere else; its models load lazily, once per FaceDetector. Boxes come from
 dlib's HOG (the post's) or from YuNet (``finder``, when its model is installed: see
-find_yunet_model), whose boxes are turned into the squares dlib's aligner expects. Encodings
+model_files), whose boxes are turned into the squares dlib's aligner expects. Encodings
 come from MobileFaceNet (mobilefacenet, aligned on YuNet's landmarks) or from dlib's network
 (DlibEncoder): run by onnxruntime (onnx_encoder, ~2.5 ms a face on one core; with numpy's
 resnet_encoder when onnxruntime is missing, ~6.5 ms: the same numbers), or by dlib itself with
@@ -23,6 +23,7 @@ import numpy as np
 
 from facesort.detection import mobilefacenet, onnx_encoder, yunet
 from facesort.detection.mobilefacenet import MobileFaceNetEncoder
+from facesort.detection.model_files import cache_dir, find_model
 from facesort.detection.protocol import Encoder, Found
 from facesort.detection.resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
 from facesort.imaging import crop_face, face_in_crop, to_rgb
@@ -40,9 +41,6 @@ HOG_MIN_BOX_UPSAMPLED = 24.0
 # around a face, what its mirror image is cut from (mirrored_window), in box sides: a chip
 # with dlib's padding, turned 45 degrees, reaches ~0.6 of a side past the box
 MIRROR_MARGIN = 1.0
-# a file path: the YuNet model to use (then the only place looked at; see yunet_model_places)
-YUNET_ENV = "FACE_CLASSIFIER_YUNET"
-YUNET_SOURCE = "github.com/ShiqiYu/libfacedetection.train"
 
 
 class ModelsMissingError(RuntimeError):
@@ -62,57 +60,19 @@ def models_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
-def cache_dir() -> Path:
-    """Where derived files that are safe to lose are kept: $XDG_CACHE_HOME/face-classifier."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "face-classifier"
-
-
-def yunet_model_places() -> list[Path]:
-    """Where the YuNet model is looked for, in this order: the file $FACE_CLASSIFIER_YUNET
-    names (when set, the only place: the user chose it), the package's detection/models/
-    folder (where a packager may put it), then the user's cache folder (cache_dir())."""
-    chosen = os.environ.get(YUNET_ENV)
-    if chosen:
-        return [Path(chosen).expanduser()]
-    return [yunet.MODEL_PATH, cache_dir() / yunet.MODEL_NAME]
-
-
 def find_yunet_model() -> Path:
-    """The installed YuNet model file, checked: its size and sha256, and that OpenCV loads it.
-
-    Raises yunet.YuNetModelError, one line saying where it looked and how to install it.
-    """
-    places = yunet_model_places()
-    found = next((place for place in places if place.exists()), None)
-    if found is None:
-        where = (f"${YUNET_ENV} names {places[0]}, which does not exist"
-                 if os.environ.get(YUNET_ENV) else
-                 f"no {yunet.MODEL_NAME} in {places[-1].parent} (nor in {places[0].parent})")
-        raise yunet.YuNetModelError(
-            f"the YuNet face model is not installed: {where}; to install it, download "
-            f"onnx/{yunet.MODEL_NAME} of {YUNET_SOURCE} into {cache_dir()} "
-            f"({yunet.INSTALL_HINT})")
-    yunet.create_detector(found)  # refuses a damaged file: ~2 ms, once per run
+    """The installed YuNet model file (model_files.find_model: its size and sha256 checked),
+    once OpenCV has loaded it. Raises model_files.ModelError, one line saying where it looked
+    and how to install it."""
+    found = find_model(yunet.MODEL.name)
+    yunet.create_detector(found)  # ~2 ms, once per run
     return found
-
-
-# a file path: the MobileFaceNet model to use (then the only place looked at)
-MOBILEFACENET_ENV = "FACE_CLASSIFIER_MOBILEFACENET"
 
 
 def find_mobilefacenet_model() -> Path:
-    """The installed MobileFaceNet model file: $FACE_CLASSIFIER_MOBILEFACENET, else the
-    package's detection/models/ folder, else the user's cache folder."""
-    chosen = os.environ.get(MOBILEFACENET_ENV)
-    places = ([Path(chosen).expanduser()] if chosen else
-              [yunet.MODEL_PATH.with_name(mobilefacenet.MODEL_NAME),
-               cache_dir() / mobilefacenet.MODEL_NAME])
-    found = next((place for place in places if place.exists()), None)
-    if found is None:
-        raise yunet.YuNetModelError(f"the MobileFaceNet face model is not installed: no "
-                                    f"{mobilefacenet.MODEL_NAME} in {places[-1].parent}")
-    return found
+    """The installed MobileFaceNet model file (model_files.find_model: its size and sha256
+    checked). Raises model_files.ModelError, one line saying how to install it."""
+    return find_model(mobilefacenet.MODEL.name)
 
 
 def detector_for(encoder: str) -> FaceDetector:

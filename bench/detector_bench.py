@@ -43,7 +43,8 @@ import numpy as np
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 from face_detector import find_yunet_model  # noqa: E402  (the project, found above)
-from facesort.detection.yunet import (MIN_FACE, YuNet, YuNetModelError,  # noqa: E402
+from facesort.detection.model_files import ModelError  # noqa: E402
+from facesort.detection.yunet import (MIN_FACE, YuNet,  # noqa: E402
                                       dlib_square, face_size, yaw_proxy)
 
 SHARED = PROJECT.parent / "shared"
@@ -475,7 +476,7 @@ def main() -> int:
     global MODEL
     try:
         MODEL = find_yunet_model()
-    except YuNetModelError as error:
+    except ModelError as error:
         print(f"detector_bench: {error}")
         return 0
     cv2.setNumThreads(1)

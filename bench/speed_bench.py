@@ -40,11 +40,11 @@ SIZE_BINS = [(0, 30), (30, 40), (40, 50), (50, 60), (60, 10_000)]
 
 def yunet_installed() -> bool:
     from face_detector import find_yunet_model
-    from facesort.detection.yunet import YuNetModelError
+    from facesort.detection.model_files import ModelError
 
     try:
         find_yunet_model()
-    except YuNetModelError:
+    except ModelError:
         return False
     return True
 

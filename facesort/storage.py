@@ -16,7 +16,7 @@ import re
 import struct
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterable
 
 try:
     import fcntl
@@ -45,12 +45,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
     A symbolic link at ``path`` is replaced, not followed.
     """
+    atomic_write_chunks(path, [data])
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
+    """atomic_write_bytes for content that arrives in pieces (a download). When taking the next
+    piece raises, nothing is written: the temporary file is removed and the error goes on, so
+    an iterator that checks what it handed out can still refuse the whole file at its end."""
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the result from other users
             os.fchmod(fd, _new_file_mode(path))
         with os.fdopen(fd, "wb") as temp_file:
-            temp_file.write(data)
+            for chunk in chunks:
+                temp_file.write(chunk)
             temp_file.flush()
             os.fsync(temp_file.fileno())
         os.replace(temp_name, path)

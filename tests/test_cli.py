@@ -387,11 +387,11 @@ def a_photo(folder):
 
 def yunet_installed() -> bool:
     from face_detector import find_yunet_model
-    from facesort.detection.yunet import YuNetModelError
+    from facesort.detection.model_files import ModelError
 
     try:
         find_yunet_model()
-    except YuNetModelError:
+    except ModelError:
         return False
     return True
 
@@ -403,8 +403,8 @@ def test_detector_yunet_without_a_sound_model_is_one_line_and_exit_1(tmp_path, m
         path.write_bytes(b"\x08\x07" + bytes(2000))
     completed = run_cli(a_photo(tmp_path), "--detector", "yunet", "--result", tmp_path / "r",
                         env={"FACE_CLASSIFIER_YUNET": str(path)})
-    words = (["not installed", "does not exist", "libfacedetection.train", "Finding faces"]
-             if model == "absent" else ["damaged", "2002 bytes", "download it again"])
+    words = (["not installed", "does not exist", "face-classifier models install yunet"]
+             if model == "absent" else ["damaged", "2,002 bytes", "to install it again"])
     assert_one_line_error(completed, 1, str(path), *words)
     assert not (tmp_path / "r").exists()
 

@@ -111,28 +111,13 @@ def test_the_yunet_settings_make_a_picklable_worker_factory_and_say_its_limits(t
         FaceDetector(DetectorSettings(finder="cnn"))
 
 
-def test_the_yunet_model_is_looked_for_in_the_env_var_then_the_package_then_the_cache(
-        tmp_path, monkeypatch):
-    import face_detector
-    from facesort.detection import yunet
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv(face_detector.YUNET_ENV, raising=False)
-    assert face_detector.yunet_model_places() == [
-        yunet.MODEL_PATH, tmp_path / "cache" / "face-classifier" / "yunet_s_640_640.onnx"]
-    monkeypatch.setenv(face_detector.YUNET_ENV, str(tmp_path / "mine.onnx"))
-    assert face_detector.yunet_model_places() == [tmp_path / "mine.onnx"]  # the user's choice
-    with pytest.raises(yunet.YuNetModelError, match="FACE_CLASSIFIER_YUNET names .*mine.onnx"):
-        face_detector.find_yunet_model()
-
-
 def installed_yunet():
     from face_detector import find_yunet_model
-    from facesort.detection.yunet import YuNetModelError
+    from facesort.detection.model_files import ModelError
 
     try:
         return find_yunet_model()
-    except YuNetModelError:
+    except ModelError:
         return None
 
 

@@ -12,7 +12,8 @@ from face_detector import (
     find_mobilefacenet_model,
     find_yunet_model,
 )
-from facesort.detection import mobilefacenet, yunet
+from facesort.detection import mobilefacenet
+from facesort.detection.model_files import ModelError
 from facesort.detection.mobilefacenet import (
     CHIP_SIZE,
     TEMPLATE,
@@ -31,7 +32,7 @@ def installed_settings() -> DetectorSettings | None:
         return DetectorSettings(finder=FaceFinder.YUNET, yunet_model=find_yunet_model(),
                                 encoder=EncoderKind.MOBILEFACENET,
                                 encoder_model=find_mobilefacenet_model())
-    except yunet.YuNetModelError:
+    except ModelError:
         return None
 
 
@@ -173,5 +174,5 @@ def test_a_saved_face_image_encodes_as_its_frame_did(encoder_detector, portraits
         assert np.linalg.norm(from_frame - middle) < 0.1
 
 
-def test_model_name_matches_the_published_file():
-    assert mobilefacenet.MODEL_NAME == "MobileFaceNet.onnx"
+def test_model_is_the_published_file():
+    assert mobilefacenet.MODEL.file_name == "MobileFaceNet.onnx"

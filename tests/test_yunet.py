@@ -1,6 +1,7 @@
 """YuNet: the model file's checks, the box geometry for dlib, and faces found in real photos
 (the package-shipped portraits of matplotlib and scikit-image). The tests that need the model
-run where it is installed (face_detector.find_yunet_model) and skip elsewhere."""
+run where it is installed (face_detector.find_yunet_model: `make install` installs it) and skip
+elsewhere."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from face_detector import find_yunet_model
 from facesort.detection import yunet
+from facesort.detection.model_files import ModelError
 from facesort.detection.yunet import (
     YuNet,
     YuNetModelError,
@@ -26,13 +28,13 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def installed_model() -> Path | None:
     try:
         return find_yunet_model()
-    except YuNetModelError:
+    except ModelError:
         return None
 
 
 MODEL = installed_model()
 needs_model = pytest.mark.skipif(
-    MODEL is None, reason="the YuNet model is not installed here (README, 'Finding faces')")
+    MODEL is None, reason="the YuNet model is not installed here (face-classifier models install)")
 
 
 def row(left=0.0, top=0.0, width=0.0, height=0.0, score=1.0, right_eye=(0, 0), left_eye=(0, 0),
@@ -110,15 +112,15 @@ def test_nothing_is_loaded_until_the_first_image(tmp_path):
 
 def test_a_missing_model_is_a_one_line_error(tmp_path):
     detector = YuNet(model_path=tmp_path / "absent.onnx")
-    with pytest.raises(YuNetModelError) as error:
+    with pytest.raises(ModelError) as error:
         detector.detect(np.zeros((32, 32, 3), np.uint8))
     assert_one_line(error, "missing", "absent.onnx")
 
 
 def test_a_model_of_garbage_bytes_is_a_one_line_error(tmp_path):
     garbage = tmp_path / "garbage.onnx"
-    garbage.write_bytes(np.random.default_rng(1).bytes(yunet.MODEL_BYTES))   # the right size
-    with pytest.raises(YuNetModelError) as error:
+    garbage.write_bytes(np.random.default_rng(1).bytes(yunet.MODEL.size))   # the right size
+    with pytest.raises(ModelError) as error:
         YuNet(model_path=garbage).warm_up()
     assert_one_line(error, "damaged", "garbage.onnx")
 
@@ -136,9 +138,9 @@ def test_a_model_opencv_cannot_read_is_a_one_line_error(monkeypatch, tmp_path):
 def test_a_truncated_model_is_a_one_line_error(tmp_path):
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(MODEL.read_bytes()[:100_000])
-    with pytest.raises(YuNetModelError) as error:
+    with pytest.raises(ModelError) as error:
         YuNet(model_path=truncated).warm_up()
-    assert_one_line(error, "damaged", "100000 bytes")
+    assert_one_line(error, "damaged", "100,000 bytes")
 
 
 # --- real faces ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """YuNet on onnxruntime finds what OpenCV's FaceDetectorYN finds, at every image size, and
 the model edit that lets it take any size gives a valid ONNX model. Skipped where the YuNet
-model is not installed (README, 'Finding faces')."""
+model is not installed (face-classifier models install)."""
 from __future__ import annotations
 
 import sys

@@ -16,10 +16,11 @@ import cv2
 import numpy as np
 
 from facesort.detection import yunet
+from facesort.detection.model_files import MODELS
 from facesort.detection.onnx_models import any_input_size, new_session
 from facesort.records.box import Box, iou
 
-MODEL_NAME = "MobileFaceNet.onnx"   # weights/ of github.com/foamliu/MobileFaceNet
+MODEL = MODELS["mobilefacenet"]      # weights/ of github.com/foamliu/MobileFaceNet
 CHIP_SIZE = 112
 # ArcFace's template for 112x112 chips (insightface), in YuNet's order: the person's right eye
 # (on the image's left), left eye, nose tip, right and left mouth corners

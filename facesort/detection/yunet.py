@@ -1,9 +1,9 @@
 """YuNet, OpenCV's small CNN face detector, and the geometry that hands its boxes to dlib's
 5-point aligner and face encoder. Its network runs on onnxruntime (yunet_onnx, ~2.4x faster),
 or in ``cv2.FaceDetectorYN`` when onnxruntime is not installed: the same detections. The
-model file is not part of the project: each user downloads it (README, "Finding faces");
-face_detector says where it is looked for. It is checked byte for byte before use and never
-downloaded at run time.
+model file is not part of the project: ``face-classifier models install`` puts it in the
+user's cache; model_files knows its size and sha256 and where it is looked for. It is checked
+byte for byte before use and never downloaded at run time.
 
 A detection is one row of 15 numbers in the pixels of the image given::
 
@@ -17,19 +17,15 @@ and BGRA are converted), since YuNet was trained on colour and finds far fewer f
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from facesort.detection import yunet_onnx
+from facesort.detection.model_files import MODELS, ModelError, find_model, read_checked
 
-MODEL_NAME = "yunet_s_640_640.onnx"   # onnx/ of github.com/ShiqiYu/libfacedetection.train
-MODEL_PATH = Path(__file__).with_name("models") / MODEL_NAME   # where a packager may put it
-INSTALL_HINT = "README, 'Finding faces'"   # where a user reads how to install it
-MODEL_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
-MODEL_BYTES = 232_589       # the file above; any other size is a truncated or replaced file
+MODEL = MODELS["yunet"]     # its file name, size and sha256: any other file is refused
 
 # Scores below this are dropped. On 100 WIDER FACE validation photos (bench/detector_bench.py,
 # valid faces >= 16 px, IoU >= 0.4): 0.70 finds 66.2% with 16 false detections, 0.74 62.5% / 5,
@@ -100,31 +96,20 @@ MIN_FACE = 14               # px, the side of dlib_square, in pixels of the imag
 RIGHT_EYE, LEFT_EYE, NOSE, RIGHT_MOUTH, LEFT_MOUTH = (slice(5 + 2 * i, 7 + 2 * i) for i in range(5))
 
 
-class YuNetModelError(Exception):
-    """The YuNet model file is missing or damaged."""
+class YuNetModelError(ModelError):
+    """OpenCV cannot load a YuNet model file that passed the size and sha256 checks (missing
+    and damaged files are model_files' ModelMissingError and ModelDamagedError)."""
 
 
-def load_model_bytes(path: Path = MODEL_PATH) -> np.ndarray:
+def load_model_bytes(path: Path) -> np.ndarray:
     """The model file's bytes once checked: present, of the expected size and hash.
 
-    Raises YuNetModelError with a one-line message saying what is wrong and what to do.
+    Raises model_files.ModelError with a one-line message saying what is wrong and what to do.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise YuNetModelError(f"the YuNet face model is missing: {path} "
-                              f"(how to install it: {INSTALL_HINT})") from None
-    except OSError as error:
-        raise YuNetModelError(f"the YuNet face model cannot be read: {path}: "
-                              f"{error.strerror} (how to install it: {INSTALL_HINT})") from None
-    if len(data) != MODEL_BYTES or hashlib.sha256(data).hexdigest() != MODEL_SHA256:
-        raise YuNetModelError(f"the YuNet face model is damaged: {path} has {len(data)} bytes "
-                              f"of other content than the published {MODEL_NAME}; download "
-                              f"it again ({INSTALL_HINT})")
-    return np.frombuffer(data, np.uint8)
+    return np.frombuffer(read_checked(MODEL, path), np.uint8)
 
 
-def create_detector(path: Path = MODEL_PATH) -> cv2.FaceDetectorYN:
+def create_detector(path: Path) -> cv2.FaceDetectorYN:
     """An OpenCV FaceDetectorYN from the checked model file (input size set per image)."""
     data = load_model_bytes(path)
     # OpenCV 5 warns on stderr at every create that it ignores the target device; silenced
@@ -158,7 +143,7 @@ class OpenCvYuNet:
         return np.empty((0, 15), np.float32) if found is None else found
 
 
-def load_detector(path: Path = MODEL_PATH) -> OpenCvYuNet | yunet_onnx.OnnxYuNet:
+def load_detector(path: Path) -> OpenCvYuNet | yunet_onnx.OnnxYuNet:
     """The checked model on onnxruntime when it is installed, else in OpenCV."""
     model = load_model_bytes(path)
     try:
@@ -187,20 +172,20 @@ class YuNet:
     ``scale``: detection runs on the image resized by this factor (0.5 halves each side: ~4x
     faster, and faces under ~32 px in the original are then mostly lost, see DETECTION_SIDE);
     rows come back in the original's pixels. ``detection_scale()`` picks one for a frame size.
-    ``model_path``: the ONNX file (face_detector.find_yunet_model() says which).
+    ``model_path``: the ONNX file (None: the installed one, model_files.find_model).
 
     One instance is not safe to share between threads; make one per thread or process.
     """
 
     def __init__(self, score_threshold: float = DEFAULT_SCORE_THRESHOLD, scale: float = 1.0,
-                 model_path: Path = MODEL_PATH) -> None:
+                 model_path: Path | None = None) -> None:
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"score_threshold must be within 0..1, not {score_threshold}")
         if not scale > 0:
             raise ValueError(f"scale must be positive, not {scale}")
         self.score_threshold = score_threshold
         self.scale = scale
-        self.model_path = Path(model_path)
+        self.model_path = None if model_path is None else Path(model_path)
         self._detector: OpenCvYuNet | yunet_onnx.OnnxYuNet | None = None
 
     def warm_up(self) -> None:
@@ -209,7 +194,7 @@ class YuNet:
 
     def _load(self) -> OpenCvYuNet | yunet_onnx.OnnxYuNet:
         if self._detector is None:
-            self._detector = load_detector(self.model_path)
+            self._detector = load_detector(self.model_path or find_model(MODEL.name))
         return self._detector
 
     def detect(self, bgr: np.ndarray) -> np.ndarray:
