@@ -324,6 +324,19 @@ def choose_detector(args: argparse.Namespace) -> DetectorSettings:
     return replace(settings, encoder=EncoderKind.MOBILEFACENET, encoder_model=encoder_model)
 
 
+def threshold_notice(threshold: float, encoder: EncoderKind) -> str | None:
+    """A line when -t lies far from the encoder's own default (under half or over 1.5 times
+    it): most likely a distance of the other encoder (the post's -t 0.4 is dlib's)."""
+    default = distances_of(encoder).threshold
+    if default / 2 <= threshold <= 1.5 * default:
+        return None
+    others = [kind for kind in EncoderKind if kind != encoder]
+    hint = " or ".join(f"--encoder {kind.value} (default -t {distances_of(kind).threshold:g})"
+                       for kind in others)
+    return (f"-t {threshold:g} is far from {encoder.value}'s own default {default:g}: "
+            f"distances of different encoders differ; for the other's distances use {hint}")
+
+
 def describe_detector(settings: DetectorSettings) -> str:
     if settings.finder != FaceFinder.YUNET:
         return "dlib HOG"
@@ -398,6 +411,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     settings = choose_detector(args)
     if args.threshold is None:
         args.threshold = distances_of(settings.encoder).threshold
+    elif notice := threshold_notice(args.threshold, settings.encoder):
+        log.warning(notice)
     print_inputs(inputs, args)
     print("face detector:", describe_detector(settings))
     print("face encoder:", describe_encoder(settings))

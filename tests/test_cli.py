@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
+from facesort.records.modes import EncoderKind
+
 from tests.big_png import write_black_png
 from tests.conftest import LEGACY_RESULT, PROJECT, assert_one_line_error, writable_copy
 
@@ -331,9 +333,11 @@ def test_a_file_named_captures_in_the_way_of_c_is_a_usage_error(tmp_path):
 
 @pytest.mark.slow
 def test_the_posts_own_command_runs(tmp_path, demo_videos):
-    """`python face_classifier.py -i ~/Videos/prc.mp4 -t 0.4 -c -S 0.5`, from the post."""
+    """`python face_classifier.py -i ~/Videos/prc.mp4 -t 0.4 -c -S 0.5`, from the post, with
+    the post's encoder (-t 0.4 is a distance of dlib's)."""
     completed = subprocess.run([sys.executable, str(PROJECT / "face_classifier.py"), "-i",
-                                demo_videos[0], "-t", "0.4", "-c", "-S", "0.5"], cwd=tmp_path,
+                                demo_videos[0], "-t", "0.4", "-c", "-S", "0.5",
+                                "--encoder", "dlib"], cwd=tmp_path,
                                capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
     assert f"Captured frames are saved in '{tmp_path / 'captures'}' directory." in completed.stdout
@@ -456,3 +460,14 @@ def test_yunet_finds_both_people_of_the_demo(tmp_path, demo_videos):
     rows = persons_in(tmp_path / "r")
     assert all(abs((int(r["right"]) - int(r["left"])) - (int(r["bottom"]) - int(r["top"]))) <= 1
                for r in rows)   # dlib_square()s
+
+
+def test_a_threshold_far_from_the_encoders_own_is_pointed_out():
+    from face_classifier import threshold_notice
+
+    notice = threshold_notice(0.4, EncoderKind.MOBILEFACENET)
+    assert notice is not None and "\n" not in notice
+    assert "0.95" in notice and "--encoder dlib" in notice
+    assert threshold_notice(0.9, EncoderKind.MOBILEFACENET) is None
+    assert threshold_notice(0.4, EncoderKind.DLIB) is None
+    assert "--encoder mobilefacenet" in (threshold_notice(1.0, EncoderKind.DLIB) or "")

@@ -11,7 +11,7 @@ column per pair, -S and rule set. --modes picks the rule sets (default: both); e
 to every run, after --.
 
 usage: tools/evaluate.py [--work DIR] [--pairs slideshow motion] [--seconds 0.5 0]
-                         [--threshold 0.44] [--modes faithful default] [-- extra flags]
+                         [--threshold T] [--modes faithful default] [-- extra flags]
 """
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def main() -> int:
                         help="where videos and scratch results go (default: build/eval)")
     parser.add_argument("--seconds", nargs="+", default=["0.5"],
                         help="-S of the runs, one column each (default 0.5)")
-    parser.add_argument("--threshold", default="0.44", help="-t for every run (default 0.44)")
+    parser.add_argument("--threshold", default=None,
+                        help="-t for every run (default: each encoder's own)")
     parser.add_argument("--pairs", nargs="+", choices=["slideshow", "motion"],
                         default=["slideshow"], help="the dev pairs to measure on")
     parser.add_argument("--motion", action="store_true", help="the same as --pairs motion")
@@ -93,9 +94,10 @@ def main() -> int:
         for seconds in args.seconds:
             for mode in args.modes:
                 name = f"{pair}-S{seconds}-{mode}"
-                flags = ["-S", seconds, "-t", args.threshold, *args.extra, *MODES[mode]]
+                threshold = ["-t", args.threshold] if args.threshold else []
+                flags = ["-S", seconds, *threshold, *args.extra, *MODES[mode]]
                 table[name] = evaluate(name, flags, args.work, pair == "motion")
-    print(f"dev pairs at -t {args.threshold} {' '.join(args.extra)}".rstrip())
+    print(f"dev pairs at -t {args.threshold or 'default'} {' '.join(args.extra)}".rstrip())
     width = max(len(name) for name in table) + 1
     print(f"{'figure':24}" + "".join(f" {name:>{width}}" for name in table))
     for key in DISCOVERY + IDENTIFY:
