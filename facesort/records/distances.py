@@ -25,7 +25,7 @@ class EncoderDistances:
 DISTANCES = {
     EncoderKind.DLIB: EncoderDistances(threshold=0.44, switch=0.6, suggest_merge=0.58,
                                        suggest_averages=0.75, suggest_place=0.55),
-    EncoderKind.MOBILEFACENET: EncoderDistances(threshold=0.95, switch=1.2,
+    EncoderKind.MOBILEFACENET: EncoderDistances(threshold=1.0, switch=1.2,
                                                 suggest_merge=1.18, suggest_averages=1.37,
                                                 suggest_place=1.13),
 }

@@ -15,6 +15,7 @@ from facesort.records.box import Box
 # 0.4-0.45 for East Asian faces, 0.5-0.55 for Western ones
 DEFAULT_THRESHOLD = 0.44
 ENCODING_SIZE = 128
+UNIT_TOLERANCE = 1e-4   # an encoding this close to length 1 is taken as one of unit length
 AUTOMATIC_NAME = re.compile(r"person_\d+")  # a name the tool gives; any other, the user gave
 
 
@@ -43,8 +44,9 @@ class Person:
 
     name: str
     faces: list[Face] = field(default_factory=list)
-    encoding: np.ndarray | None = None
+    encoding: np.ndarray | None = None    # mean_encoding() of its faces
     _rows: "EncodingRows" = field(init=False, repr=False, compare=False)
+    _mean: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._rows = EncodingRows()
@@ -54,14 +56,19 @@ class Person:
     def add_face(self, face: Face) -> None:
         """Add a face and update the average (a running mean: O(1), not O(faces))."""
         self.faces.append(face)
-        if self.encoding is None or len(self.faces) == 1:
-            self.encoding = np.array(face.encoding, dtype=np.float64)
+        if self._mean is None or len(self.faces) == 1:
+            self._mean = np.array(face.encoding, dtype=np.float64)
+            if len(self.faces) > 1:
+                self._mean = np.mean([f.encoding for f in self.faces], axis=0)
         else:
-            self.encoding = self.encoding + (face.encoding - self.encoding) / len(self.faces)
+            self._mean = self._mean + (face.encoding - self._mean) / len(self.faces)
+        self.encoding = on_sphere_if(self._mean, face.encoding)
 
     def calculate_average_encoding(self) -> None:
-        self.encoding = (np.mean([f.encoding for f in self.faces], axis=0)
-                         if self.faces else None)
+        self._mean = (np.mean([f.encoding for f in self.faces], axis=0)
+                      if self.faces else None)
+        self.encoding = (None if self._mean is None
+                         else on_sphere_if(self._mean, self.faces[0].encoding))
 
     def encoding_matrix(self) -> np.ndarray:
         """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
@@ -109,6 +116,38 @@ class EncodingRows:
         self._count = len(faces)
         self._last = faces[-1] if faces else None
         return self._buffer[:len(faces)]
+
+
+def is_unit_length(encoding: np.ndarray) -> bool:
+    """Whether an encoding lies on the unit sphere (MobileFaceNet's do; dlib's ~1.3-1.5)."""
+    return abs(float(np.linalg.norm(encoding)) - 1.0) < UNIT_TOLERANCE
+
+
+def on_sphere_if(mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """``mean``, scaled to unit length when the encodings it averages (``sample``: one of them)
+    are of unit length: see mean_encoding."""
+    if not is_unit_length(sample):
+        return mean
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0 else mean
+
+
+def mean_encoding(encodings: np.ndarray) -> np.ndarray:
+    """The average of encodings (rows). Encodings of unit length average to their mean
+    direction, of unit length too: their plain mean shrinks towards the sphere's middle as the
+    faces differ, and every face lies near a point there (a "person" of many different faces
+    would draw in anyone: docs/tuning.md)."""
+    encodings = np.asarray(encodings, dtype=np.float64)
+    return on_sphere_if(encodings.mean(axis=0), encodings[0])
+
+
+def distances_to_the_others_average(encodings: np.ndarray) -> np.ndarray:
+    """Each row's distance to the average (mean_encoding) of the other rows (two or more)."""
+    encodings = np.asarray(encodings, dtype=np.float64)
+    others = (encodings.sum(axis=0) - encodings) / (len(encodings) - 1)
+    if is_unit_length(encodings[0]):
+        others /= np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-12)
+    return np.linalg.norm(encodings - others, axis=1)
 
 
 def face_distance(encodings: np.ndarray, encoding: np.ndarray) -> np.ndarray:

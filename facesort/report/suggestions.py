@@ -17,6 +17,7 @@ from facesort.records.distances import DISTANCES, EncoderDistances
 from facesort.records.face import (
     Face,
     Person,
+    distances_to_the_others_average,
     face_distance,
     frames_of,
     is_automatic,
@@ -243,12 +244,6 @@ def squared_distances(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
     hair below zero)."""
     return (np.einsum("ij,ij->i", rows, rows)[:, None] + np.einsum("ij,ij->i", others, others)[None]
             - 2 * rows @ others.T)
-
-
-def distances_to_the_others_average(encodings: np.ndarray) -> np.ndarray:
-    """Each row's distance to the average of the other rows (two rows or more)."""
-    averages = (encodings.sum(axis=0) - encodings) / (len(encodings) - 1)
-    return np.linalg.norm(encodings - averages, axis=1)
 
 
 def distances_without_each(encodings: np.ndarray, rows: np.ndarray | None = None,

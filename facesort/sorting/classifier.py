@@ -54,9 +54,11 @@ from facesort.records.face import (
     DEFAULT_THRESHOLD,
     Face,
     Person,
+    distances_to_the_others_average,
     face_distance,
     frames_of,
     is_automatic,
+    mean_encoding,
     merge_rank,
     nearest_distances,
     same_frame,
@@ -202,10 +204,10 @@ class NeighbourClassifier:
         if not own or len(own) == len(person.faces):
             return True   # the track made the person, or came to it through the user
         rest = faces_but(person.faces, own)
-        encoding = np.mean([f.encoding for f in track], axis=0)
+        encoding = mean_encoding([f.encoding for f in track])
         others = np.array([f.encoding for f in rest])
         distance = min(float(face_distance(others, encoding).min()),
-                       float(np.linalg.norm(others.mean(axis=0) - encoding)))
+                       float(np.linalg.norm(mean_encoding(others) - encoding)))
         return distance < self.similarity_threshold
 
     def _candidates(self, tracks: list[list[Face]],
@@ -221,7 +223,7 @@ class NeighbourClassifier:
         averages = np.array([p.encoding for p in persons])
         pairs = []
         for track_index, faces in enumerate(tracks):
-            encoding = np.mean([f.encoding for f in faces], axis=0)
+            encoding = mean_encoding([f.encoding for f in faces])
             nearest_face = np.array([face_distance(p.encoding_matrix(), encoding).min()
                                      for p in persons])
             distances = np.minimum(nearest_face, face_distance(averages, encoding))
@@ -368,7 +370,7 @@ def track_averages(faces: list[Face]) -> np.ndarray:
     for number, face in enumerate(faces):
         key = (face.source, face.track_id) if face.track_id is not None else number
         groups.setdefault(key, []).append(face.encoding)
-    return np.array([np.mean(encodings, axis=0) for encodings in groups.values()])
+    return np.array([mean_encoding(encodings) for encodings in groups.values()])
 
 
 def within_spread(track: np.ndarray, tracks: np.ndarray) -> bool:
@@ -389,9 +391,7 @@ def within_spread(track: np.ndarray, tracks: np.ndarray) -> bool:
 
 def each_near_the_others(encodings: np.ndarray, threshold: float) -> bool:
     """Whether every row is closer than ``threshold`` to the average of the other rows."""
-    count = len(encodings)
-    others = (encodings.sum(axis=0) - encodings) / (count - 1)
-    return bool(np.all(np.linalg.norm(encodings - others, axis=1) < threshold))
+    return bool(np.all(distances_to_the_others_average(encodings) < threshold))
 
 
 Classifier = FaithfulClassifier | NeighbourClassifier
