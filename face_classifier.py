@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                         default=None,
                         help="threshold of the similarity: faces closer than this are one person; "
                              "each encoder measures its own distances (default: " + ", ".join(
-                                 f"{kind.value} {distances_of(kind).threshold:g}"
+                                 f"{kind.value} {distances_of(kind).threshold}"
                                  for kind in EncoderKind) + ")")
     parser.add_argument("-S", "--seconds", type=number_in(0, 3600), default=1.0,
                         help="seconds between captures; 0 looks at every frame (default=1); "
@@ -331,9 +331,9 @@ def threshold_notice(threshold: float, encoder: EncoderKind) -> str | None:
     if default / 2 <= threshold <= 1.5 * default:
         return None
     others = [kind for kind in EncoderKind if kind != encoder]
-    hint = " or ".join(f"--encoder {kind.value} (default -t {distances_of(kind).threshold:g})"
+    hint = " or ".join(f"--encoder {kind.value} (default -t {distances_of(kind).threshold})"
                        for kind in others)
-    return (f"-t {threshold:g} is far from {encoder.value}'s own default {default:g}: "
+    return (f"-t {threshold:g} is far from {encoder.value}'s own default {default}: "
             f"distances of different encoders differ; for the other's distances use {hint}")
 
 

@@ -467,7 +467,10 @@ def test_a_threshold_far_from_the_encoders_own_is_pointed_out():
 
     notice = threshold_notice(0.4, EncoderKind.MOBILEFACENET)
     assert notice is not None and "\n" not in notice
-    assert "0.95" in notice and "--encoder dlib" in notice
+    from facesort.records.distances import distances_of
+
+    assert str(distances_of(EncoderKind.MOBILEFACENET).threshold) in notice
+    assert "--encoder dlib" in notice
     assert threshold_notice(0.9, EncoderKind.MOBILEFACENET) is None
     assert threshold_notice(0.4, EncoderKind.DLIB) is None
     assert "--encoder mobilefacenet" in (threshold_notice(1.0, EncoderKind.DLIB) or "")
