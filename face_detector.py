@@ -282,7 +282,8 @@ class FaceDetector:
         bounds = image.shape[:2]
         if self.uses_yunet:
             rows = self._yunet_finder().detect(image)
-            encodable = yunet.fit_to_encode(rows) if len(rows) else []
+            size = (image.shape[1], image.shape[0])
+            encodable = yunet.fit_to_encode(rows, image_size=size) if len(rows) else []
             squares = ((clip(yunet.dlib_square(*row[:4]), bounds), bool(fit))
                        for row, fit in zip(rows, encodable))
             return [Found(box, fit) for box, fit in squares if box is not None]

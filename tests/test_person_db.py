@@ -239,3 +239,50 @@ def test_the_encoding_matrix_follows_appends_pops_and_merges(make_face):
     assert person.encoding_matrix()[:, 0].tolist() == [float(k) for k in range(1, 40)] + [99.0]
     person.faces[:] = [make_face(7.0)]
     assert person.encoding_matrix()[:, 0].tolist() == [7.0]
+
+
+def test_an_average_of_unit_length_encodings_is_their_mean_direction():
+    from facesort.records.face import Face, Person, mean_encoding
+
+    first, second = np.zeros(128), np.zeros(128)
+    first[0], second[1] = 1.0, 1.0
+    person = Person("p", [Face("a.png", first), Face("b.png", second)])
+    expected = np.zeros(128)
+    expected[:2] = np.sqrt(0.5)
+    np.testing.assert_allclose(person.encoding, expected)    # length 1, not 0.71
+    person.add_face(Face("c.png", first))
+    assert np.linalg.norm(person.encoding) == pytest.approx(1.0)
+    np.testing.assert_allclose(mean_encoding([first, second]), expected)
+    # encodings of other lengths (dlib's) average as they always did
+    np.testing.assert_allclose(mean_encoding([2 * first, 2 * second])[:2], [1.0, 1.0])
+
+
+def test_a_result_remembers_its_encoder_and_another_encoders_run_encodes_it_again(
+        tmp_path, make_face, capsys):
+    from person_db import EncoderMismatch, stored_encoder
+
+    saved_db(tmp_path, make_face, sizes=(2,), unknowns=1)      # dlib's, as every result was
+    assert stored_encoder(tmp_path) == "dlib"
+    same = PersonDB()
+    same.load(tmp_path, encode_image=never_encode, encoder="dlib")
+    assert same.encoder == "dlib"
+    encoded = []
+
+    def encode(image):
+        encoded.append(image.shape)
+        vector = np.zeros(128)
+        vector[0] = 1.0
+        return vector
+
+    converted = PersonDB()
+    converted.load(tmp_path, encode_image=encode, encoder="mobilefacenet")
+    assert len(encoded) == 3                                    # every face, from its image
+    assert "encoded again with mobilefacenet" in capsys.readouterr().out
+    converted.save(tmp_path)
+    assert stored_encoder(tmp_path) == "mobilefacenet"
+    again = PersonDB()
+    again.load(tmp_path, encode_image=never_encode)             # its own encoder: kept
+    assert again.encoder == "mobilefacenet"
+    assert np.linalg.norm(again.persons[0].encoding) == pytest.approx(1.0)
+    with pytest.raises(EncoderMismatch, match="mobilefacenet's encodings, not dlib's"):
+        PersonDB().load(tmp_path, encoder="dlib")               # nothing to encode them with

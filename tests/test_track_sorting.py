@@ -150,3 +150,21 @@ def test_a_track_whose_faces_stay_near_the_person_stays(db, track_face):
     looks = [track_face(4, 0.4), track_face(4, 0.0, 0.5), track_face(4, 0.2)]
     assert [sort([face], db, tracks) for face in looks] == [["giwoo"]] * 3
     assert giwoo.faces[2:] == looks
+
+
+def test_a_big_person_is_joined_by_a_face_near_two_of_its_faces_not_one(db, make_face):
+    """Rule 1 for a person of CORROBORATED_FROM faces or more: many faces give a look-alike
+    many chances to come under -t by one of them; it must come under it by two."""
+    from facesort.sorting.classifier import CORROBORATED_FROM
+
+    person = Person("person_01", [make_face(0.0, 0.3 * k) for k in range(CORROBORATED_FROM)])
+    db.add_person(person)
+    # 0.4 from the last face only: 0.58 from the next, far from the average
+    beside_one = make_face(0.4, 0.3 * (CORROBORATED_FROM - 1))
+    assert sort([beside_one], db, TrackMemory()) == ["unknown"]
+    # between the last two faces: under -t to both
+    between_two = make_face(0.2, 0.3 * (CORROBORATED_FROM - 1.5))
+    assert sort([between_two], db, TrackMemory()) == ["person_01"]
+    small = Person("person_02", [make_face(5.0)])   # a person of one face: one is enough
+    db.add_person(small)
+    assert sort([make_face(5.4)], db, TrackMemory()) == ["person_02"]

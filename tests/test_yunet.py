@@ -90,6 +90,17 @@ def test_fit_to_encode_refuses_turned_and_doubtful_faces():
     assert face_size(rows)[0] == pytest.approx(np.sqrt(100 * 110), rel=1e-5)
 
 
+def test_fit_to_encode_refuses_faces_cut_by_the_image_edge():
+    inside, touching, cut_left, cut_bottom = (frontal_face() for _ in range(4))
+    inside[:2] = 20, 20
+    touching[:2] = 0, 90           # its box ends on the bottom edge: whole
+    cut_left[0] = -0.2 * 100       # a fifth of it past the left edge
+    cut_bottom[1] = 200 - 110 + 0.3 * 110
+    rows = np.stack([inside, touching, cut_left, cut_bottom])
+    assert fit_to_encode(rows, image_size=(300, 200)).tolist() == [True, True, False, False]
+    assert fit_to_encode(rows).tolist() == [True] * 4   # no image size: not judged
+
+
 def test_detection_scale_brings_large_frames_down_to_the_detection_side():
     assert detection_scale(1920, 1080) == 0.5
     assert detection_scale(640, 360) == 1.0

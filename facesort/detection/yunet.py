@@ -68,6 +68,11 @@ MIN_ENCODE_SIZE = 32        # px, sqrt(width * height) of the YuNet box
 # on the motion dev pair (-S 0.5 / 0, with MIN_ENCODE_SCORE) the limit 1.0 lost recall: F1
 # 0.982 / 0.972, against 0.986 / 0.977 with no limit; 2.0 gave 0.986 at -S 0.5.
 MAX_ENCODE_YAW = 2.0        # |yaw_proxy|: the nose tip past an eye: a profile
+# A face whose box reaches past the image's edge by more than this share of its side is cut
+# by the frame: its encoding is of half a face. On the dev library (LFW photos, 150 px,
+# centred on their subject) such faces of the people beside the subject made "persons" of
+# half-faces of many people (docs/tuning.md).
+MAX_CUT = 0.1
 
 # Detection cost grows with the pixels: a 1920x1080 frame takes ~120 ms on one core, at
 # scale 0.75 ~73 ms, at 0.5 ~26-36 ms. YuNet finds LFW faces shrunk to 16 px 53% of the time,
@@ -275,10 +280,26 @@ def yaw_proxy(rows: np.ndarray) -> np.ndarray:
     return (position(RIGHT_EYE, LEFT_EYE) + position(RIGHT_MOUTH, LEFT_MOUTH)) / 2
 
 
+def cut_by_edge(rows: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """Which detections' boxes reach past the image's edge by more than MAX_CUT of their
+    width or height (a face cut by the frame): (N, 15) -> (N,) bools. ``image_size`` is
+    (width, height)."""
+    width, height = image_size
+    left, top, box_width, box_height = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+    past_x = np.maximum(-left, 0) + np.maximum(left + box_width - width, 0)
+    past_y = np.maximum(-top, 0) + np.maximum(top + box_height - height, 0)
+    return (past_x > MAX_CUT * box_width) | (past_y > MAX_CUT * box_height)
+
+
 def fit_to_encode(rows: np.ndarray, min_score: float | None = None,
-                  max_yaw: float | None = None) -> np.ndarray:
-    """Which detections are sure and frontal enough for their encodings to be trusted:
-    (N, 15) -> (N,) bools. Size is judged in the frame's pixels, by the pipeline."""
+                  max_yaw: float | None = None,
+                  image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Which detections are sure, frontal and whole enough for their encodings to be trusted:
+    (N, 15) -> (N,) bools; with ``image_size`` (width, height), a face cut by the image's
+    edge is not. Size is judged in the frame's pixels, by the pipeline."""
     min_score = MIN_ENCODE_SCORE if min_score is None else min_score
     max_yaw = MAX_ENCODE_YAW if max_yaw is None else max_yaw
-    return (rows[:, 4] >= min_score) & (np.abs(yaw_proxy(rows)) <= max_yaw)
+    fit = (rows[:, 4] >= min_score) & (np.abs(yaw_proxy(rows)) <= max_yaw)
+    if image_size is not None:
+        fit &= ~cut_by_edge(rows, image_size)
+    return fit
