@@ -276,17 +276,18 @@ class FaceDetector:
         return [found.box for found in self.find(image, upsample)]
 
     def find(self, image: np.ndarray, upsample: int | None = None) -> list[Found]:
-        """``locate``'s faces, each saying whether its encoding can be trusted: with YuNet,
-        faces scored below yunet.MIN_ENCODE_SCORE or turned past yunet.MAX_ENCODE_YAW are
-        not (HOG finds upright frontal faces only: all of them are)."""
+        """``locate``'s faces, each saying why its encoding cannot be trusted: with YuNet,
+        faces scored below yunet.MIN_ENCODE_SCORE, turned past yunet.MAX_ENCODE_YAW or cut by
+        the image's edge (yunet.unfit_reasons; HOG finds upright frontal faces only: all of
+        them are fit)."""
         bounds = image.shape[:2]
         if self.uses_yunet:
             rows = self._yunet_finder().detect(image)
             size = (image.shape[1], image.shape[0])
-            encodable = yunet.fit_to_encode(rows, image_size=size) if len(rows) else []
-            squares = ((clip(yunet.dlib_square(*row[:4]), bounds), bool(fit))
-                       for row, fit in zip(rows, encodable))
-            return [Found(box, fit) for box, fit in squares if box is not None]
+            reasons = yunet.unfit_reasons(rows, image_size=size) if len(rows) else []
+            squares = ((clip(yunet.dlib_square(*row[:4]), bounds), reason)
+                       for row, reason in zip(rows, reasons))
+            return [Found(box, reason) for box, reason in squares if box is not None]
         hog = self._hog_finder()
         ratio = self.settings.resize_ratio
         upsample = self.settings.upsample if upsample is None else upsample

@@ -19,6 +19,7 @@ from facesort.detection.passes import (
 from facesort.detection.protocol import Found
 from facesort.detection.regions import FineBudget, Region
 from facesort.records.box import clip, contains
+from facesort.records.face import Unfit
 
 HEIGHT, WIDTH = 540, 960
 
@@ -200,7 +201,7 @@ def test_a_face_cut_by_a_pieces_edge_inside_the_frame_is_never_encoded():
     assert piece.cut == (True, True, True, True)
     across_the_right_edge = FaceAt((50, 260, 130, 170))     # the face runs to x = 260 of 200
     assert LocateJob([piece]).run(across_the_right_edge)[0] == [
-        Found((150, 299, 230, 270), encodable=False)]        # followed and drawn only
+        Found((150, 299, 230, 270), unfit=Unfit.CUT)]        # followed and drawn only
     inside = FaceAt((50, 150, 130, 70))
     assert LocateJob([piece]).run(inside)[0] == [Found((150, 250, 230, 170))]
     # at the frame's own edges a face is only as whole as the frame shows it: encoded

@@ -1,11 +1,13 @@
 """The pipeline's size guard: faces smaller than the detector's min_encode_size() are followed
-and shown, but never encoded (so never sorted or saved); and what a face's track was followed
+and shown, never encoded as the track goes, and kept once, flagged unfit to sort, when their
+track ends; and what a face's track was followed
 over before it was encoded (Face.followed_from_s). Stand-in detectors, real workers."""
 import cv2
 import numpy as np
 import pytest
 
 from facesort.detection.protocol import Found
+from facesort.records.face import Unfit
 
 from facesort.inputs.stream import Inputs
 from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
@@ -59,7 +61,8 @@ def still_video(tmp_path_factory):
 
 
 @pytest.mark.parametrize("every_s", [0.5, 0])
-def test_a_face_under_the_encode_size_is_followed_but_never_encoded(still_video, every_s):
+def test_a_face_under_the_encode_size_is_followed_and_kept_once_flagged_small(still_video,
+                                                                              every_s):
     pipeline, frames, faces = run_pipeline(still_video, every_s, TwoFaces)
     looked_at = [found for found in frames if found.looked_at]
     assert len(looked_at) == (4 if every_s else 20)
@@ -69,8 +72,13 @@ def test_a_face_under_the_encode_size_is_followed_but_never_encoded(still_video,
         shown = sorted(box.box for box in found.boxes)
         assert shown == sorted([BIG, SMALL]), shown
         assert all(box.track_id is not None for box in found.boxes)
-    assert faces and all(face.box == BIG for face in faces)   # the small one: never encoded
-    assert pipeline.stats.encoded == len(faces)
+    fit = [face for face in faces if face.unfit is None]
+    assert fit and all(face.box == BIG for face in fit)   # the small one: never sorted
+    kept, = [face for face in faces if face.unfit is not None]   # one face for its track
+    assert (kept.box, kept.unfit, kept.frame) == (SMALL, "small", 0)
+    assert kept.crop_png is not None and kept.encoding.shape == (128,)
+    assert kept.track_id not in {face.track_id for face in fit}
+    assert pipeline.stats.encoded == len(fit) and pipeline.stats.unfit == 1
 
 
 def run_pipeline(video, every_s, detector, **settings):
@@ -164,15 +172,47 @@ class OneTurnedAway(TwoFaces):
     TURNED = (100, 300, 160, 240)
 
     def find(self, image, upsample=None):
-        return [Found(BIG), Found(self.TURNED, encodable=False)]
+        return [Found(BIG), Found(self.TURNED, unfit=Unfit.TURNED)]
 
 
 @pytest.mark.parametrize("every_s", [0.5, 0])
-def test_a_face_unfit_to_encode_is_followed_and_shown_but_never_encoded(still_video, every_s):
+def test_a_face_unfit_to_encode_is_followed_and_shown_and_kept_once_with_why(still_video,
+                                                                             every_s):
     _, frames, faces = run_pipeline(still_video, every_s, OneTurnedAway)
     shown = [sorted(b.box for b in found.boxes) for found in frames if found.boxes]
     assert shown and all(boxes == sorted([BIG, OneTurnedAway.TURNED]) for boxes in shown)
-    assert faces and {face.box for face in faces} == {BIG}
+    assert {face.box for face in faces if face.unfit is None} == {BIG}
+    assert [(face.box, face.unfit) for face in faces if face.unfit] == [
+        (OneTurnedAway.TURNED, "turned")]
+
+
+class NearingFace(TwoFaces):
+    """'Finds' one face, too small to encode, growing from 20 to 28 px and shrinking again."""
+
+    SIZES = [20, 24, 28, 24]
+
+    def find(self, image, upsample=None):
+        side = self.SIZES[min(int(image[:40, -40:].mean() > 128) * 2
+                              + int(image[-40:, :40].mean() > 128), 3)]
+        return [Found((40, 40 + side, 40 + side, 40))]
+
+
+def test_an_unfit_track_keeps_its_largest_look(tmp_path):
+    """Four looks of 20, 24, 28 and 24 px (two corners of the frame say which): the 28 px
+    one is kept."""
+    path = tmp_path / "nearing.mp4"
+    picture = np.random.default_rng(7).integers(0, 256, (240, 320, 3), np.uint8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for index in range(20):
+        frame = picture.copy()
+        look = min(index // 5, 3)
+        frame[:40, -40:] = 255 if look >= 2 else 0
+        frame[-40:, :40] = 255 if look in (1, 3) else 0
+        writer.write(frame)
+    writer.release()
+    faces = run_pipeline(path, 0.5, NearingFace)[2]
+    assert [(face.box, face.unfit, face.frame) for face in faces] == [
+        ((40, 68, 68, 40), "small", 10)]
 
 
 class SeesBySize(TwoFaces):
@@ -200,4 +240,5 @@ def test_passes_between_looks_run_smaller_and_lose_no_track_they_could_not_see(s
     detected = [found for found in frames if found.detected_index is not None]
     assert all(sorted(b.box for b in found.boxes) == sorted([BIG, SMALL]) for found in detected)
     assert len({b.track_id for found in frames for b in found.boxes}) == 2
-    assert faces and {face.box for face in faces} == {BIG}
+    assert {face.box for face in faces if face.unfit is None} == {BIG}
+    assert [(face.box, face.unfit) for face in faces if face.unfit] == [(SMALL, "small")]

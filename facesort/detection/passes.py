@@ -33,6 +33,7 @@ from facesort.detection.regions import (
 from facesort.detection.yunet import detection_scale
 from facesort.imaging import face_in_crop, to_grey, to_rgb
 from facesort.records.box import Box, contains, grow, iou, share_inside
+from facesort.records.face import Unfit
 
 MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame
 # a face's appearance: its box's hue x saturation histogram. Measured on the dev video's
@@ -121,11 +122,12 @@ class LocateJob:
                 top, right, bottom, left = face.box
                 # a face cut by the piece's edge is followed and drawn, never encoded: its box
                 # is part of a face, whose encoding would be someone else's
+                cut = Unfit.CUT if piece.cut_through(face.box) else None
                 found.append(Found((piece.top + int(top / piece.scale),
                                     piece.left + int(right / piece.scale),
                                     piece.top + int(bottom / piece.scale),
                                     piece.left + int(left / piece.scale)),
-                                   face.encodable and not piece.cut_through(face.box)))
+                                   face.unfit or cut))
         return found, time.perf_counter() - started
 
 

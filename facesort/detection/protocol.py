@@ -18,11 +18,16 @@ from facesort.records.face import Face
 
 @dataclass(frozen=True)
 class Found:
-    """A face box a detector found, and whether its encoding can be trusted: a face too
-    turned, or too doubtful to be a face at all, is followed and shown but never encoded."""
+    """A face box a detector found, and why its encoding cannot be trusted (records.face.Unfit;
+    None: it can): a face too turned, too doubtful to be a face at all or cut by the image's
+    edge is followed and shown, and kept flagged, but never sorted."""
 
     box: Box
-    encodable: bool = True
+    unfit: str | None = None
+
+    @property
+    def encodable(self) -> bool:
+        return self.unfit is None
 
 
 class Encoder(Protocol):
@@ -50,7 +55,7 @@ class Detector(Protocol):
         """Face boxes of a BGR (or grey) image, in its pixels."""
 
     def find(self, image: np.ndarray, upsample: int | None = None) -> list[Found]:
-        """``locate``'s faces, each saying whether it is fit to encode."""
+        """``locate``'s faces, each saying why it is not fit to encode (None: it is)."""
 
     def smallest_face(self, upsample: int | None = None) -> float:
         """The smallest face box (px of the image searched) that ``locate`` finds."""

@@ -24,6 +24,7 @@ import numpy as np
 
 from facesort.detection import yunet_onnx
 from facesort.detection.model_files import MODELS, ModelError, find_model, read_checked
+from facesort.records.face import Unfit
 
 MODEL = MODELS["yunet"]     # its file name, size and sha256: any other file is refused
 
@@ -291,15 +292,26 @@ def cut_by_edge(rows: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
     return (past_x > MAX_CUT * box_width) | (past_y > MAX_CUT * box_height)
 
 
+def unfit_reasons(rows: np.ndarray, min_score: float | None = None,
+                  max_yaw: float | None = None,
+                  image_size: tuple[int, int] | None = None) -> list[Unfit | None]:
+    """Why each detection's encoding cannot be trusted, None for one sure, frontal and whole
+    enough: (N, 15) -> N reasons, the first of records.face.Unfit's order when several apply.
+    With ``image_size`` (width, height), a face cut by the image's edge is not fit. Size is
+    judged in the frame's pixels, by the pipeline."""
+    min_score = MIN_ENCODE_SCORE if min_score is None else min_score
+    max_yaw = MAX_ENCODE_YAW if max_yaw is None else max_yaw
+    checks = [(Unfit.DOUBTFUL, rows[:, 4] < min_score),
+              (Unfit.TURNED, np.abs(yaw_proxy(rows)) > max_yaw)]
+    if image_size is not None:
+        checks.append((Unfit.CUT, cut_by_edge(rows, image_size)))
+    return [next((reason for reason, failed in checks if failed[row]), None)
+            for row in range(len(rows))]
+
+
 def fit_to_encode(rows: np.ndarray, min_score: float | None = None,
                   max_yaw: float | None = None,
                   image_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Which detections are sure, frontal and whole enough for their encodings to be trusted:
-    (N, 15) -> (N,) bools; with ``image_size`` (width, height), a face cut by the image's
-    edge is not. Size is judged in the frame's pixels, by the pipeline."""
-    min_score = MIN_ENCODE_SCORE if min_score is None else min_score
-    max_yaw = MAX_ENCODE_YAW if max_yaw is None else max_yaw
-    fit = (rows[:, 4] >= min_score) & (np.abs(yaw_proxy(rows)) <= max_yaw)
-    if image_size is not None:
-        fit &= ~cut_by_edge(rows, image_size)
-    return fit
+    """Which detections are fit to encode (unfit_reasons() gives none): (N, 15) -> (N,) bools."""
+    reasons = unfit_reasons(rows, min_score, max_yaw, image_size)
+    return np.array([reason is None for reason in reasons], dtype=bool)

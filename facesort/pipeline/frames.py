@@ -43,4 +43,5 @@ class PipelineStats:
     coarse_seconds: float = 0.0      # worker time
     fine_seconds: float = 0.0
     encoded: int = 0
+    unfit: int = 0                   # faces kept unfit to sort (one per track never fit)
     tracks: int = 0                  # tracks started (faces followed)

@@ -49,7 +49,7 @@ from facesort.inputs.stream import Inputs
 from facesort.inputs.video import read_ahead
 from facesort.pipeline.frames import FrameFaces, PipelineStats, TrackedBox
 from facesort.records.box import Box, box_size, centre, clip, iou, shift
-from facesort.records.face import Face, face_file_name
+from facesort.records.face import Face, Unfit, face_file_name
 from facesort.records.modes import FollowerKind, SmallFaces
 from facesort.records.source import CAMERA_FALLBACK_FPS, PHOTO, VIDEO, SourceInfo
 from facesort.tracking.shots import is_cut, scene_signature
@@ -158,6 +158,19 @@ class LastLook:
 
 
 @dataclass
+class UnfitLook:
+    """A track's largest look so far while it has never been fit to encode: kept, flagged, as
+    its one face when it ends unencoded (its crop, since the frame is not kept)."""
+
+    crop: np.ndarray = field(repr=False)
+    box: Box
+    index: int
+    seconds: float
+    number: int    # its face's number among the faces of that frame
+    reason: str    # records.face.Unfit
+
+
+@dataclass
 class SourceState:
     """What belongs to one input: its tracks, detection schedule, passes in flight, motion."""
 
@@ -176,6 +189,7 @@ class SourceState:
     detected_index: int | None = None     # the newest frame whose passes are applied
     scene: np.ndarray | None = None       # the last frame's scene_signature(): cuts end tracks
     last_looks: dict[Track, LastLook] = field(default_factory=dict)  # found since encoded
+    unfit_looks: dict[Track, UnfitLook] = field(default_factory=dict)  # never fit so far
     looks: int = 0                        # look frames so far
     last_look: int | None = None          # the frame of the last one
 
@@ -511,13 +525,15 @@ class FacePipeline:
             self.stats.full_frame_passes += pending.full_frame
             self.stats.fine_seconds += took
         bounds = pending.frame.shape[:2]
-        encodable: dict[Box, bool] = {}
+        unfit: dict[Box, str | None] = {}   # a box found fit by either pass is fit
         for face in found + self._coarse_found(pending):
             box = clip(face.box, bounds)
             if box is not None:
-                encodable[box] = encodable.get(box, False) or face.encodable
-        detections = [Detection(box, colour_histogram(pending.frame, box), encodable[box])
-                      for box in each_face_once(encodable)]
+                reason = Unfit.SMALL if box_size(box) < self.min_encode_size else face.unfit
+                earlier = unfit.get(box, reason)
+                unfit[box] = None if earlier is None or reason is None else earlier
+        detections = [Detection(box, colour_histogram(pending.frame, box), unfit[box])
+                      for box in each_face_once({box: not why for box, why in unfit.items()})]
         coverage = Coverage(fine_min=settings.fine_min)
         if pending.coarse:
             coverage = Coverage(min_size=settings.coarse_min, fine_min=settings.fine_min)
@@ -571,6 +587,7 @@ class FacePipeline:
         self._end_tracks(update.ended)
         for request in update.encode:
             self.source.last_looks.pop(request.track, None)
+            self.source.unfit_looks.pop(request.track, None)
         self._encode([(request.track, pending, request.box, number)
                       for number, request in enumerate(update.encode)])
         asked = {id(request.track) for request in update.encode}
@@ -578,10 +595,21 @@ class FacePipeline:
                  *((t, t.box_at(pending.index)) for t in update.born)]
         unencoded = [(t, box) for t, box in found if id(t) not in asked]
         for number, (track, box) in enumerate(unencoded, start=len(update.encode)):
-            if (pending.look is not None and track.encodable
-                    and box_size(box) >= self.min_encode_size
+            if pending.look is None:
+                continue
+            if (track.encodable and box_size(box) >= self.min_encode_size
                     and (track.encoded_on is None or pending.look > track.encoded_on)):
                 self.source.last_looks[track] = LastLook(pending, box, number)
+            elif not track.encodable and track.times_encoded == 0:
+                self._note_unfit(track, pending, box, number)
+
+    def _note_unfit(self, track: Track, pending: PendingPass, box: Box, number: int) -> None:
+        """A look of a track never fit to encode so far: kept when it is its largest."""
+        kept = self.source.unfit_looks.get(track)
+        if kept is None or box_size(box) > box_size(kept.box):
+            self.source.unfit_looks[track] = UnfitLook(
+                crop_face(pending.frame, box), box, pending.index, pending.seconds, number,
+                track.unfit)
 
     def _end_tracks(self, tracks: list[Track]) -> None:
         """Tracks that ended: each one found since its last encoding is encoded as last seen
@@ -593,6 +621,26 @@ class FacePipeline:
                 self.source.book.encoded(track, look.pending.index, look.box, look.pending.look)
                 last.append((track, look.pending, look.box, look.number))
         self._encode(last)
+        self._keep_unfit([(track, self.source.unfit_looks.pop(track)) for track in tracks
+                          if track in self.source.unfit_looks and track.times_encoded == 0])
+
+    def _keep_unfit(self, looks: list[tuple[Track, UnfitLook]]) -> None:
+        """One face for each ended track that was never fit to encode: its largest look,
+        flagged with why. It is encoded all the same, so that every saved face has its
+        encoding, but that encoding is never trusted (records.face.Unfit)."""
+        if not looks:
+            return
+        self._make_room(len(looks))
+        ticket = self._pool.submit(EncodeJob([look.crop for _, look in looks],
+                                             self.settings.mirror_average))
+        info = self.source.info
+        for slot, (track, look) in enumerate(looks):
+            face = Face(file_name=face_file_name(info.name, look.index, look.number, info.stem),
+                        encoding=np.zeros(0), box=look.box, source=info.name, frame=look.index,
+                        time_s=look.seconds, track_id=track.track_id,
+                        followed_from_s=track.followed_since_s, unfit=look.reason)
+            self._encodings.append(_Encoding(ticket, slot, track, face, None))
+            self.stats.unfit += 1
 
     def _apply_and_show(self, pending: PendingPass) -> FrameFaces:
         self._apply(pending, pending.index, None)
@@ -617,9 +665,7 @@ class FacePipeline:
         the faces of that frame), in one job."""
         if not faces:
             return
-        while self._encodings and (len(self._encodings) + len(faces)
-                                   > self.settings.max_encodes_waiting):
-            self._ready_faces.extend(self._collect(block=True, limit=1))
+        self._make_room(len(faces))
         ticket = self._pool.submit(EncodeJob(
             [crop_face(pending.frame, box) for _, pending, box, _ in faces],
             self.settings.mirror_average))
@@ -636,6 +682,12 @@ class FacePipeline:
             self._encodings.append(_Encoding(ticket, slot, track, face, switch_id))
             self.stats.encoded += 1
 
+    def _make_room(self, count: int) -> None:
+        """Wait for encodings to come back until ``count`` more may be asked for."""
+        while self._encodings and (len(self._encodings) + count
+                                   > self.settings.max_encodes_waiting):
+            self._ready_faces.extend(self._collect(block=True, limit=1))
+
     def _collect(self, block: bool, limit: int | None = None) -> list[Face]:
         """Faces whose encodings are back, in the order they were asked for."""
         faces = []
@@ -650,8 +702,9 @@ class FacePipeline:
             if head.slot == len(job) - 1:
                 del self._job_results[head.ticket]
             before = head.track.track_id
-            head.face.track_id = self.source.book.accept_encoding(head.track, head.face.encoding,
-                                                                  head.switch_id)
+            if head.face.unfit is None:   # an unfit face's encoding says nothing of its track
+                head.face.track_id = self.source.book.accept_encoding(
+                    head.track, head.face.encoding, head.switch_id)
             if head.face.track_id != before:  # someone else now, since when is not known:
                 head.face.followed_from_s = head.face.time_s  # not before this face
             self._encodings.popleft()

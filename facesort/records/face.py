@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -17,6 +18,17 @@ DEFAULT_THRESHOLD = 0.44
 ENCODING_SIZE = 128
 UNIT_TOLERANCE = 1e-4   # an encoding this close to length 1 is taken as one of unit length
 AUTOMATIC_NAME = re.compile(r"person_\d+")  # a name the tool gives; any other, the user gave
+
+
+class Unfit(str, Enum):
+    """Why a found face is not fit to sort: its encoding is not trusted, so it is kept in the
+    unknowns, flagged, and never used to form or join a person. When several apply, the first
+    of this order is said."""
+
+    SMALL = "small"         # its box is under the detector's min_encode_size
+    DOUBTFUL = "doubtful"   # the detector is not sure it is a face
+    TURNED = "turned"       # a profile
+    CUT = "cut"             # cut by the image's edge: part of a face
 
 
 @dataclass
@@ -36,6 +48,7 @@ class Face:
     # track's previous encoded face, or its first detection; None when unknown (photos,
     # --faithful, results of older versions). Between the two the person was seen, not encoded
     followed_from_s: float | None = None
+    unfit: str | None = None  # an Unfit value: why it is not fit to sort; None when it is
 
 
 @dataclass

@@ -66,7 +66,13 @@ class Detection:
 
     box: Box
     appearance: np.ndarray | None = field(default=None, compare=False, repr=False)
-    encodable: bool = True   # False: followed and shown, never encoded (too turned, doubtful)
+    # why it is not fit to encode (records.face.Unfit: too small, turned, doubtful, cut):
+    # followed and shown, never encoded; None: fit
+    unfit: str | None = None
+
+    @property
+    def encodable(self) -> bool:
+        return self.unfit is None
 
 
 # --- tracks ---------------------------------------------------------------------------------
@@ -90,7 +96,7 @@ class Track:
     encoded_on: int | None = None     # the look number of its last encoding
     encoded_size: float = 0.0         # the face's size when it was last encoded
     encoded_look: np.ndarray | None = field(default=None, repr=False)  # its appearance then
-    encodable: bool = True            # whether its face, as last found, is fit to encode
+    unfit: str | None = None          # why its face, as last found, is not fit to encode
     times_encoded: int = 0
     misses: int = 0
     encodings: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -103,6 +109,11 @@ class Track:
     def box_at(self, index: int) -> Box:
         """Where the track was at frame ``index`` (its current box if not recorded)."""
         return self.boxes_at.get(index, self.box)
+
+    @property
+    def encodable(self) -> bool:
+        """Whether its face, as last found, is fit to encode."""
+        return self.unfit is None
 
 
 @dataclass(frozen=True)
@@ -198,7 +209,7 @@ class TrackBook:
             track.misses = 0
             if detection.appearance is not None:
                 track.appearance = detection.appearance
-            track.encodable = detection.encodable
+            track.unfit = detection.unfit
             if self._encoding_due(track, look, detection):
                 update.encode.append(EncodeRequest(track, index, detection.box))
             else:
@@ -207,7 +218,7 @@ class TrackBook:
             if d in used_detections:
                 continue
             track = Track(self.new_id(), detection.box, born=index, last_seen=index,
-                          appearance=detection.appearance, encodable=detection.encodable)
+                          appearance=detection.appearance, unfit=detection.unfit)
             track.boxes_at[index] = detection.box
             update.born.append(track)
             if self._encoding_due(track, look, detection):
