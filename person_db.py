@@ -24,7 +24,13 @@ from facesort.records.face import Face, Person, face_distance
 from facesort.records.source import IMAGE_SUFFIXES
 from facesort.report.html import write_report
 from facesort.result import journal
-from facesort.result.faces_csv import faces_csv_text, parse_box, parse_int, read_faces_csv
+from facesort.result.faces_csv import (
+    faces_csv_text,
+    parse_box,
+    parse_int,
+    parse_unfit,
+    read_faces_csv,
+)
 from facesort.result.layout import (
     ENCODINGS_FILE,
     FACES_CSV,
@@ -247,7 +253,8 @@ class PersonDB:
         return Face(file_name=name, encoding=encoding, box=parse_box(row),
                     source=row.get("source", ""), frame=parse_int(row.get("frame")),
                     time_s=storage.parse_float(row.get("time_s", "")),
-                    followed_from_s=storage.parse_float(row.get("followed_from_s", "")))
+                    followed_from_s=storage.parse_float(row.get("followed_from_s", "")),
+                    unfit=parse_unfit(row))
 
     # --- saving --------------------------------------------------------------------------
     def write_new_faces(self, result_dir: Path, faces: Iterable[Face]) -> int:

@@ -80,7 +80,7 @@ def test_a_face_moved_to_unknowns_is_unknown_after_reload(tmp_path, make_face):
     assert len(reloaded.unknown.faces) == 2
 
 
-def test_followed_from_s_is_the_last_column_and_follows_a_face_moved_by_hand(tmp_path, make_face):
+def test_followed_from_s_follows_the_box_and_a_face_moved_by_hand(tmp_path, make_face):
     db = PersonDB()
     followed, unknown_since = make_face(0.0), make_face(0.01)
     followed.time_s, followed.followed_from_s = 7.0, 5.5
@@ -88,7 +88,7 @@ def test_followed_from_s_is_the_last_column_and_follows_a_face_moved_by_hand(tmp
     db.new_person([make_face(1.0)])
     db.save(tmp_path)
     rows = {r["file"]: r for r in read_rows(tmp_path)}
-    assert list(read_rows(tmp_path)[0])[-1] == "followed_from_s"
+    assert list(read_rows(tmp_path)[0])[-2:] == ["followed_from_s", "unfit"]
     assert rows[f"person_01/{followed.file_name}"]["followed_from_s"] == "5.500"
     assert rows[f"person_01/{unknown_since.file_name}"]["followed_from_s"] == ""
 
@@ -110,9 +110,9 @@ def test_a_faces_csv_without_followed_from_s_loads_as_unknown(tmp_path, make_fac
     """Results of older versions: faces.csv ends with the box."""
     saved_db(tmp_path, make_face)
     lines = (tmp_path / FACES_CSV).read_text().splitlines()
-    assert lines[0].endswith(",left,followed_from_s")
+    assert lines[0].endswith(",left,followed_from_s,unfit")
     (tmp_path / FACES_CSV).write_text(
-        "".join(line.rsplit(",", 1)[0] + "\n" for line in lines))
+        "".join(line.rsplit(",", 2)[0] + "\n" for line in lines))
     db = PersonDB()
     db.load(tmp_path, encode_image=never_encode)
     faces = [face for _, face in db.all_faces()]

@@ -1,5 +1,7 @@
-"""faces.csv: one row per face, with its person, file, source, frame, time, box and the time
-its track was followed from (the last column: files of older versions lack it)."""
+"""faces.csv: one row per face, with its person, file, source, frame, time, box, the time its
+track was followed from, and why it is not fit to sort (records.face.Unfit; empty when it is).
+Files of older versions lack the last columns: their faces load as followed from an unknown
+time, and fit."""
 from __future__ import annotations
 
 import csv
@@ -15,7 +17,7 @@ from facesort.result.layout import regular_file
 log = logging.getLogger(__name__)
 
 CSV_COLUMNS = ["person", "file", "source", "frame", "time_s", "top", "right", "bottom", "left",
-               "followed_from_s"]
+               "followed_from_s", "unfit"]
 
 
 def faces_csv_text(rows: Iterable[tuple[str, Face, Path | None]]) -> str:
@@ -27,7 +29,7 @@ def faces_csv_text(rows: Iterable[tuple[str, Face, Path | None]]) -> str:
         box = face.box or ("", "", "", "")
         writer.writerow([person, location.as_posix() if location else "", face.source,
                          "" if face.frame is None else face.frame, seconds(face.time_s), *box,
-                         seconds(face.followed_from_s)])
+                         seconds(face.followed_from_s), face.unfit or ""])
     return buffer.getvalue()
 
 
@@ -49,6 +51,11 @@ def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
     except (OSError, UnicodeDecodeError, csv.Error, KeyError, ValueError) as error:
         log.warning("ignoring %s: %s", path, error)
         return {}
+
+
+def parse_unfit(row: dict[str, str]) -> str | None:
+    """Why a row's face is not fit to sort; None when it is (an empty or a missing column)."""
+    return (row.get("unfit") or "").strip() or None
 
 
 def parse_int(text: str | None) -> int | None:

@@ -392,7 +392,7 @@ def set_aside(result_dir: Path, db: PersonDB, names: Collection[str]) -> list[st
             index[face.file_name] = {
                 "person": person.name, "encoding": [float(x) for x in face.encoding],
                 "source": face.source, "frame": face.frame, "time_s": face.time_s,
-                "followed_from_s": face.followed_from_s,
+                "followed_from_s": face.followed_from_s, "unfit": face.unfit,
                 "box": list(face.box) if face.box else None}
         write_set_aside(result_dir, index)
     except OSError as error:
@@ -447,6 +447,7 @@ def restore(result_dir: Path, db: PersonDB, names: Collection[str],
         if known is not None:
             face.source, face.frame, face.time_s = known.source, known.frame, known.time_s
             face.box, face.followed_from_s = known.box, known.followed_from_s
+            face.unfit = known.unfit
     save_quietly(fresh, result_dir)
     where = sorted(set(places))
     return f"{counted(names)} back in {', '.join(where)}"
@@ -467,7 +468,8 @@ def face_from_entry(name: str, entry: dict) -> Face:
                 source=str(entry.get("source") or ""),
                 frame=frame if isinstance(frame, int) else None,
                 time_s=number_or_none(entry.get("time_s")),
-                followed_from_s=number_or_none(entry.get("followed_from_s")))
+                followed_from_s=number_or_none(entry.get("followed_from_s")),
+                unfit=str(entry["unfit"]) if entry.get("unfit") else None)
 
 
 def number_or_none(value: object) -> float | None:

@@ -43,6 +43,11 @@ NeighbourClassifier, the default, changes four things:
      matches the rest of that person, it leaves them and is matched again (a look-alike at
      first). Two tracks seen in one frame are still two people. FaithfulClassifier ignores
      tracks, as the post did.
+
+Both rule sets: a face not fit to sort (``Face.unfit``: too small, doubtful, turned, cut by
+the edge) goes to the unknown pool, flagged, and is never used to form or join a person: not
+when it comes, not as a pooled face for a later one (rules 2, 3), not on save (rule 4).
+A face the user moved into a person stays theirs (it loads as that person's face).
 """
 from __future__ import annotations
 
@@ -114,6 +119,9 @@ class FaithfulClassifier:
 
     def classify(self, face: Face, db: PersonDB) -> Person | None:
         """Put ``face`` into ``db``; return its person, or None when it joined the unknowns."""
+        if face.unfit:
+            db.unknown.add_face(face)
+            return None
         person = self.compare_with_known_persons(face, db)
         if person is None:
             person = self.compare_with_unknown_faces(face, db)
@@ -133,6 +141,7 @@ class FaithfulClassifier:
     def compare_with_unknown_faces(self, face: Face, db: PersonDB) -> Person | None:
         pool = db.unknown.faces
         distances = face_distance(db.unknown.encoding_matrix(), face.encoding)
+        distances[[i for i, pooled in enumerate(pool) if pooled.unfit]] = np.inf
         if len(distances) == 0 or distances.min() >= self.similarity_threshold:
             db.unknown.add_face(face)
             return None
@@ -156,9 +165,22 @@ class NeighbourClassifier:
         """Put the faces of one frame into ``db``; None for a face that joined the unknowns.
 
         ``tracks[i]``: what was sorted of face i's track before it (rule 5), None for a face
-        that starts a track or has none.
+        that starts a track or has none. Faces unfit to sort go to the unknowns as they are.
         """
         tracks = list(tracks) if tracks is not None else [None] * len(faces)
+        fit = [index for index, face in enumerate(faces) if not face.unfit]
+        for face in faces:
+            if face.unfit:
+                db.unknown.add_face(face)
+        assigned: list[Person | None] = [None] * len(faces)
+        sorted_fit = self._classify_fit([faces[i] for i in fit], db, [tracks[i] for i in fit])
+        for index, person in zip(fit, sorted_fit):
+            assigned[index] = person
+        return assigned
+
+    def _classify_fit(self, faces: list[Face], db: PersonDB,
+                      tracks: list[TrackSoFar | None]) -> list[Person | None]:
+        """classify_frame() for faces fit to sort."""
         assigned: list[Person | None] = [None] * len(faces)
         taken: set[int] = set()   # id() of the persons given a face of this frame
         waiting = []
@@ -254,7 +276,7 @@ class NeighbourClassifier:
         """Rule 3: the largest group of ``face`` and its nearest pooled faces (one per frame)
         that makes a person, else ``face`` joins the pool."""
         pool = db.unknown.faces
-        candidates = [i for i, f in enumerate(pool) if not same_frame(f, face)]
+        candidates = [i for i, f in enumerate(pool) if not f.unfit and not same_frame(f, face)]
         distances = face_distance(db.unknown.encoding_matrix()[candidates], face.encoding)
         group: list[int] = []       # pool indexes, nearest first
         found: list[int] = []
@@ -303,11 +325,13 @@ class NeighbourClassifier:
             merged.append(f"{absorbed.name} merged into {kept.name}")
 
     def place_unknown_faces(self, db: PersonDB) -> int:
-        """Give each pooled face to the closest person below the threshold not seen in its frame."""
+        """Give each pooled face (fit to sort) to the closest person below the threshold not
+        seen in its frame."""
         placed = 0
         persons = [p for p in db.persons if p.faces]
         seen_in = [frames_of(p) for p in persons]
-        for face in [f for f in db.unknown.faces if f.file_name not in db.loaded_faces]:
+        for face in [f for f in db.unknown.faces
+                     if f.file_name not in db.loaded_faces and not f.unfit]:
             free = [i for i, frames in enumerate(seen_in) if (face.source, face.frame) not in frames]
             candidates = self._candidates([[face]], [persons[i] for i in free])
             if candidates:

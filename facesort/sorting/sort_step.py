@@ -36,8 +36,9 @@ class TrackMemory:
         return so_far
 
     def record(self, face: Face, person, db: PersonDB) -> None:
-        """``face`` went to ``person`` (None: the unknown pool)."""
-        if face.track_id is None:
+        """``face`` went to ``person`` (None: the unknown pool). A face unfit to sort is no
+        evidence of where its track belongs: it is not recorded."""
+        if face.track_id is None or face.unfit:
             return
         key = (face.source, face.track_id)
         if person is not None and person is not db.unknown:
