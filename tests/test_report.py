@@ -151,3 +151,29 @@ def test_the_report_renders_in_chromium_with_every_image(tmp_path, make_face):
     image = cv2.imread(str(shot))
     assert image.shape[:2] == (900, 800) and size < 300_000
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20  # the page, not a blank window
+
+
+def test_faces_unfit_to_sort_are_counted_by_reason_and_shown_with_it(tmp_path, make_face):
+    db = PersonDB()
+    db.new_person([make_face(0.0), make_face(0.01)])
+    for why in ("small", "cut", "small"):
+        face = make_face(3.0)
+        face.unfit = why
+        db.unknown.add_face(face)
+    db.unknown.add_face(make_face(5.0))   # an unknown face fit to sort: not listed there
+    db.save(tmp_path)
+    reloaded = PersonDB()    # the reasons come back from faces.csv
+    reloaded.load(tmp_path, encode_image=None)
+    reloaded.save(tmp_path)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    section = re.search(r'<section id="unfit">(.*?)</section>', page, re.S).group(1)
+    assert "3 faces in unknowns/ whose encoding is not trusted: 1 cut, 2 small." in section
+    shown = re.findall(r'<img src="([^"]+)"[^>]*><figcaption>(\w+)</figcaption>', section)
+    assert sorted(why for _, why in shown) == ["cut", "small", "small"]
+    for url, _ in shown:
+        assert url.startswith("unknowns/") and (tmp_path / unquote(url)).is_file(), url
+
+
+def test_without_unfit_faces_the_report_has_no_such_section(tmp_path, make_face):
+    sample_result(tmp_path, make_face)
+    assert 'id="unfit"' not in (tmp_path / REPORT_HTML).read_text(encoding="utf-8")

@@ -12,9 +12,9 @@ from urllib.parse import quote
 import pytest
 
 from facesort import storage
-from facesort.result.layout import LOCK_FILE
+from facesort.result.layout import FACES_CSV, LOCK_FILE
 from facesort.review import cli
-from facesort.review.server import Review, ReviewServer
+from facesort.review.server import STATIC, Review, ReviewServer
 from tests.conftest import PROJECT, assert_one_line_error
 from tests.review_helpers import build_result, folders, load, tree
 
@@ -246,3 +246,20 @@ def test_a_result_that_cannot_be_saved_is_said_so_not_crashed_on(served):
                             new_name="Grace")
     assert status == 400 and "damaged" in answer["error"] and "\n" not in answer["error"]
     assert (result / "person_01").is_dir()
+
+
+def test_a_face_unfit_to_sort_says_why_on_its_tile(tmp_path):
+    result = tmp_path / "result"
+    build_result(result)
+    lines = (result / FACES_CSV).read_text().splitlines()
+    unfit = next(line for line in lines if line.startswith("unknowns,"))
+    (result / FACES_CSV).write_text("\n".join(
+        line + "small" if line == unfit else line for line in lines) + "\n")   # its unfit column
+    state = Review(result).state()
+    tiles = {face["name"]: face["unfit"] for face in state["unknowns"]}
+    assert sorted(tiles.values(), key=str) == [None, "small"]
+    assert all(face["unfit"] is None for p in state["persons"] for face in p["faces"])
+    unfit_name = next(name for name, why in tiles.items() if why)
+    assert unfit_name not in {s["face"] for s in state["suggestions"]["unknowns"]}
+    script = (STATIC / "review.js").read_text()
+    assert "face.unfit" in script and "not fit to sort" in script

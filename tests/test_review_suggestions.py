@@ -75,6 +75,14 @@ def test_an_unknown_face_is_suggested_to_the_nearest_person(make_face):
     assert found.unknowns[0].distance == pytest.approx(0.5)
 
 
+def test_an_unknown_face_unfit_to_sort_is_never_suggested(make_face):
+    a = person("person_01", [make_face(0.0), make_face(0.0, 0.4)])
+    unfit, fit = make_face(0.0, 0.1), make_face(0.0, 0.2)
+    unfit.unfit = "doubtful"
+    found = suggest([a], person("unknowns", [unfit, fit]))
+    assert [(s.face, s.person) for s in found.unknowns] == [(fit.file_name, "person_01")]
+
+
 def test_an_unknown_face_is_never_suggested_to_a_person_seen_in_its_frame(make_face):
     a = person("person_01", [make_face(0.0), moved_to_frame(make_face(0.0, 0.1), 42)])
     b = person("person_02", [make_face(0.0, 0.55)])

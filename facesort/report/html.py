@@ -27,7 +27,7 @@ from facesort.report.appearances import (
     sightings_of,
 )
 from facesort.report.review_section import review_section
-from facesort.result.layout import UNKNOWNS
+from facesort.result.layout import FACES_CSV, UNKNOWNS
 from facesort.result.montages import montage_pages
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ REPORT_HTML = "report.html"
 MAX_CHART_SOURCES = 8    # videos and webcam sessions drawn; all are in appearances.csv
 MAX_CHART_ROWS = 30      # persons per source drawn, those with the most faces first
 MAX_LISTED = 25          # appearances or photos listed under a person
+MAX_UNFIT_SHOWN = 120    # faces unfit to sort shown; all are in faces.csv
 CHART_WIDTH_IN, CHART_DPI = 9.6, 100
 ROW_IN, GAP_IN, TOP_IN, BOTTOM_IN, LEFT_IN = 0.3, 0.65, 0.3, 0.35, 1.7  # chart layout, inches
 UNKNOWN_COLOR = "#9e9e9e"
@@ -56,6 +57,9 @@ table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { text-align: left; padding: 0.2em 0.8em 0.2em 0; border-bottom: 1px solid #eee; }
 td.n { text-align: right; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.4em; }
+figure.unfit { display: inline-block; margin: 0 0.4em 0.6em 0; text-align: center;
+               font-size: 0.8em; color: #555; }
+figure.unfit img { width: 72px; height: 72px; object-fit: cover; border: 1px solid #ddd; }
 """
 
 
@@ -241,6 +245,7 @@ def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: by
     if db.unknown.faces:
         parts.append(person_section(result_dir, db.unknown, by_person.get(UNKNOWNS, []),
                                     "unknowns", UNKNOWN_COLOR, title="Unknown faces"))
+        parts.append(unfit_section(db.unknown))
     parts.append(review_section(result_dir, db))  # suggestions and the distance table
     parts.append(sources_section(db))
     parts.append("</body></html>\n")
@@ -283,6 +288,31 @@ def person_section(result_dir: Path, person: Person, seen: list[Appearance], anc
         shown = ", ".join(e(p) for p in photos[:MAX_LISTED])
         more = f" and {len(photos) - MAX_LISTED} more" if len(photos) > MAX_LISTED else ""
         lines.append(f"<p>Photos: {shown}{more}</p>")
+    lines.append("</section>")
+    return "\n".join(lines)
+
+
+def unfit_section(unknown: Person) -> str:
+    """The unknown faces not fit to sort (Face.unfit): how many for each reason, and the
+    faces with theirs. They are kept for the user to see, never put in a person by the tool."""
+    e = html.escape
+    unfit = [face for face in unknown.faces if face.unfit]
+    if not unfit:
+        return ""
+    reasons = Counter(face.unfit for face in unfit)
+    said = ", ".join(f"{count} {e(reason)}" for reason, count in sorted(reasons.items()))
+    lines = ['<section id="unfit">', "<h2>Faces not fit to sort</h2>",
+             f'<p class="facts">{counted(len(unfit), "face")} in {UNKNOWNS}/ whose encoding '
+             f"is not trusted: {said}. The tool never puts them in a person; move one into a "
+             "person's folder to give it to them.</p>"]
+    for face in unfit[:MAX_UNFIT_SHOWN]:
+        src = quote(f"{UNKNOWNS}/{face.file_name}", errors="surrogateescape")
+        lines.append(f'<figure class="unfit"><img src="{src}" alt="{e(face.file_name)}" '
+                     f'title="{e(face.file_name)}" loading="lazy">'
+                     f"<figcaption>{e(face.unfit)}</figcaption></figure>")
+    if len(unfit) > MAX_UNFIT_SHOWN:
+        lines.append(f"<p>and {len(unfit) - MAX_UNFIT_SHOWN} more in {FACES_CSV} "
+                     "(its unfit column)</p>")
     lines.append("</section>")
     return "\n".join(lines)
 

@@ -107,13 +107,15 @@ def suggest(persons: Sequence[Person], unknown: Person, dismissed: Collection[st
             distances: EncoderDistances = DLIB_DISTANCES,
             limit: int = MAX_LISTED) -> Suggestions:
     """Every suggestion for these persons and unknown faces, without the ``dismissed`` keys;
-    ``distances``: those of the encoder that made their encodings."""
+    ``distances``: those of the encoder that made their encodings. A face unfit to sort
+    (Face.unfit) is never suggested for a person: its encoding is not to be trusted."""
     persons = [p for p in persons if p.faces and p.name != UNKNOWNS]
     dismissed = set(dismissed)
+    pooled = [face for face in unknown.faces if not face.unfit]
     return Suggestions(
         merges=[s for s in merge_suggestions(persons, distances)
                 if s.key not in dismissed][:limit],
-        unknowns=[s for s in place_suggestions(unknown.faces, persons, distances.suggest_place)
+        unknowns=[s for s in place_suggestions(pooled, persons, distances.suggest_place)
                   if s.key not in dismissed][:limit],
         misplaced=[s for s in misplaced_suggestions(persons, distances.threshold)
                    if s.key not in dismissed][:limit])

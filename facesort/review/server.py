@@ -135,8 +135,9 @@ class Review:
 
 
 def face_json(face: Face) -> dict:
+    """A face tile's facts; ``unfit``: why it is not fit to sort (records.face.Unfit), or None."""
     return {"name": face.file_name, "img": image_url(face.file_name), "source": face.source,
-            "frame": face.frame, "when": when(face.source, face.time_s)}
+            "frame": face.frame, "when": when(face.source, face.time_s), "unfit": face.unfit}
 
 
 def set_aside_json(name: str, entry: dict) -> dict:

@@ -228,7 +228,9 @@ function fillFaces(box, faces, folder) {
     const figure = el("figure", {class: "face", role: "checkbox", tabIndex: 0, "data-face": face.name,
                                  "aria-checked": String(selection.has(face.name)), title},
       el("img", {src: imageUrl(face), alt: face.name, loading: lazy}),
-      el("figcaption", {}, el("div", {class: "file", text: face.name}), el("div", {text: where})));
+      el("figcaption", {}, el("div", {class: "file", text: face.name}), el("div", {text: where}),
+        // a face the tool never sorts, and why (faces.csv's unfit column)
+        face.unfit ? el("div", {class: "unfit", text: `not fit to sort: ${face.unfit}`}) : null));
     const toggle = () => {
       if (selection.has(face.name)) selection.delete(face.name);
       else selection.set(face.name, folder);
