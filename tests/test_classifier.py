@@ -4,6 +4,7 @@ import pytest
 
 from facesort.records.face import Person
 from facesort.sorting.classifier import FaithfulClassifier as FaceClassifier
+from facesort.sorting.classifier import NeighbourClassifier
 from person_db import PersonDB
 
 
@@ -259,3 +260,52 @@ def test_a_one_track_look_alike_near_a_persons_average_but_not_among_their_track
     assert consolidate(looks, (0.175, 0.101, 0.2)) == ["person_02 merged into person_01"]
     # two looks are too few to measure a spread: the average decides, as before
     assert consolidate(looks[:2], (0.175, 0.0, 0.42)) == ["person_02 merged into person_01"]
+
+
+def unfit_face(make_face, *offsets, why="small"):
+    face = make_face(*offsets)
+    face.unfit = why
+    return face
+
+
+@pytest.mark.parametrize("kind", [FaceClassifier, NeighbourClassifier])
+def test_two_unfit_faces_never_make_a_person(db, make_face, kind):
+    classifier = kind(0.44)
+    twins = [unfit_face(make_face, 0.0, why="small"), unfit_face(make_face, 0.0, why="cut")]
+    for face in twins:
+        assert classifier.classify_frame([face], db) == [None]
+    assert db.persons == [] and db.unknown.faces == twins
+    assert classifier.consolidate(db) == [] and db.persons == []
+
+
+@pytest.mark.parametrize("kind", [FaceClassifier, NeighbourClassifier])
+def test_a_fit_face_never_pairs_with_a_pooled_unfit_one(db, make_face, kind):
+    classifier = kind(0.44)
+    pooled = unfit_face(make_face, 0.0, why="turned")
+    classifier.classify_frame([pooled], db)
+    fit = make_face(0.01)
+    assert classifier.classify_frame([fit], db) == [None]
+    assert db.persons == [] and db.unknown.faces == [pooled, fit]
+    # a second fit face makes a person with the first, never with the unfit one
+    person = classifier.classify_frame([make_face(0.02)], db)[0]
+    assert person is not None and pooled not in person.faces and fit in person.faces
+    assert db.unknown.faces == [pooled]
+
+
+@pytest.mark.parametrize("kind", [FaceClassifier, NeighbourClassifier])
+def test_an_unfit_face_never_joins_a_person_it_matches(db, make_face, kind):
+    classifier = kind(0.44)
+    person = db.new_person([make_face(0.0), make_face(0.01)])
+    unfit, fit = unfit_face(make_face, 0.0, why="doubtful"), make_face(0.0, 0.02)
+    unfit.frame = fit.frame   # one frame: sorted together
+    assert classifier.classify_frame([unfit, fit], db) == [None, person]
+    assert db.unknown.faces == [unfit] and unfit not in person.faces
+
+
+def test_pooled_unfit_faces_are_not_placed_with_a_person_on_save(db, make_face):
+    classifier = NeighbourClassifier(0.44)
+    person = db.new_person([make_face(0.0), make_face(0.01)])
+    unfit, fit = unfit_face(make_face, 0.02, why="cut"), make_face(0.02)
+    db.unknown.faces += [unfit, fit]   # pooled before the person was formed
+    assert classifier.consolidate(db) == ["1 unknown faces now match a person"]
+    assert db.unknown.faces == [unfit] and fit in person.faces

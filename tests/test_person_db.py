@@ -286,3 +286,38 @@ def test_a_result_remembers_its_encoder_and_another_encoders_run_encodes_it_agai
     assert np.linalg.norm(again.persons[0].encoding) == pytest.approx(1.0)
     with pytest.raises(EncoderMismatch, match="mobilefacenet's encodings, not dlib's"):
         PersonDB().load(tmp_path, encoder="dlib")               # nothing to encode them with
+
+
+def test_an_unfit_face_is_saved_in_unknowns_and_loads_flagged(tmp_path, make_face):
+    db = saved_db(tmp_path, make_face)
+    unfit = make_face(0.0)   # as near to person_01 as can be: its encoding is not trusted
+    unfit.unfit = "small"
+    db.unknown.add_face(unfit)
+    db.save(tmp_path)
+    assert (tmp_path / "unknowns" / unfit.file_name).is_file()
+    rows = {r["file"]: r for r in read_rows(tmp_path)}
+    assert rows[f"unknowns/{unfit.file_name}"]["unfit"] == "small"
+    assert {r["unfit"] for name, r in rows.items() if unfit.file_name not in name} == {""}
+    reloaded = PersonDB()
+    reloaded.load(tmp_path, encode_image=never_encode)
+    loaded = {f.file_name: f for _, f in reloaded.all_faces()}
+    assert reloaded.person_of(unfit.file_name) is reloaded.unknown
+    assert loaded[unfit.file_name].unfit == "small"
+    np.testing.assert_array_equal(loaded[unfit.file_name].encoding, unfit.encoding)
+    assert all(f.unfit is None for name, f in loaded.items() if name != unfit.file_name)
+
+
+def test_an_unfit_face_the_user_moved_into_a_person_is_theirs(tmp_path, make_face):
+    db = saved_db(tmp_path, make_face)
+    unfit = make_face(7.0)
+    unfit.unfit = "turned"
+    db.unknown.add_face(unfit)
+    db.save(tmp_path)
+    (tmp_path / "unknowns" / unfit.file_name).rename(tmp_path / "person_02" / unfit.file_name)
+    reloaded = PersonDB()
+    reloaded.load(tmp_path, encode_image=never_encode)
+    person = reloaded.person_of(unfit.file_name)
+    assert person.name == "person_02" and len(person.faces) == 3
+    reloaded.save(tmp_path)
+    rows = {r["file"]: r for r in read_rows(tmp_path)}
+    assert rows[f"person_02/{unfit.file_name}"]["unfit"] == "turned"   # still said why

@@ -168,3 +168,14 @@ def test_a_big_person_is_joined_by_a_face_near_two_of_its_faces_not_one(db, make
     small = Person("person_02", [make_face(5.0)])   # a person of one face: one is enough
     db.add_person(small)
     assert sort([make_face(5.4)], db, TrackMemory()) == ["person_02"]
+
+
+def test_an_unfit_face_of_a_track_is_no_evidence_for_its_later_faces(db, track_face):
+    """A track's unfit face waits in the unknowns; the track's next face is sorted alone
+    (rule 5 would make a person of the two: two faces linked by following)."""
+    tracks = TrackMemory()
+    first = track_face(3, 0.0, frame=1)
+    first.unfit = "small"
+    assert sort([first], db, tracks) == ["unknown"]
+    assert sort([track_face(3, 0.0, frame=2)], db, tracks) == ["unknown"]
+    assert db.persons == [] and len(db.unknown.faces) == 2

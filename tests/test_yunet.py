@@ -19,6 +19,7 @@ from facesort.detection.yunet import (
     dlib_square,
     face_size,
     fit_to_encode,
+    unfit_reasons,
     yaw_proxy,
 )
 
@@ -99,6 +100,16 @@ def test_fit_to_encode_refuses_faces_cut_by_the_image_edge():
     rows = np.stack([inside, touching, cut_left, cut_bottom])
     assert fit_to_encode(rows, image_size=(300, 200)).tolist() == [True, True, False, False]
     assert fit_to_encode(rows).tolist() == [True] * 4   # no image size: not judged
+
+
+def test_unfit_reasons_say_why_the_first_of_doubtful_turned_cut():
+    doubtful_and_turned, turned_and_cut = frontal_face(nose_x=90), frontal_face(nose_x=90)
+    cut = frontal_face()
+    doubtful_and_turned[4] = 0.8
+    turned_and_cut[0] = cut[0] = -0.2 * 100
+    rows = np.stack([frontal_face(size=100), doubtful_and_turned, turned_and_cut, cut])
+    assert unfit_reasons(rows, image_size=(300, 200)) == [None, "doubtful", "turned", "cut"]
+    assert unfit_reasons(rows) == [None, "doubtful", "turned", None]  # no image size: not cut
 
 
 def test_detection_scale_brings_large_frames_down_to_the_detection_side():
