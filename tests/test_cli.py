@@ -11,10 +11,19 @@ import cv2
 import numpy as np
 import pytest
 
+import face_classifier
+from facesort.detection.protocol import Found
+from facesort.records.face import Unfit
 from facesort.records.modes import EncoderKind
 
 from tests.big_png import write_black_png
-from tests.conftest import LEGACY_RESULT, PROJECT, assert_one_line_error, writable_copy
+from tests.conftest import (
+    LEGACY_RESULT,
+    PROJECT,
+    assert_one_line_error,
+    encoding_at,
+    writable_copy,
+)
 
 
 def run_cli(*args, env=None, script="face_classifier.py"):
@@ -474,3 +483,110 @@ def test_a_threshold_far_from_the_encoders_own_is_pointed_out():
     assert threshold_notice(0.9, EncoderKind.MOBILEFACENET) is None
     assert threshold_notice(0.4, EncoderKind.DLIB) is None
     assert "--encoder mobilefacenet" in (threshold_notice(1.0, EncoderKind.DLIB) or "")
+
+
+# --- faces unfit to sort, through a whole run on photos (a stand-in detector, real workers) --
+FIT_BOX, CUT_BOX, SMALL_BOX = (40, 100, 100, 40), (60, 320, 120, 260), (160, 220, 180, 200)
+
+
+class PaintedFaces:
+    """A detector stand-in for 320x240 photos: a face wherever one of three boxes is painted,
+    the one at CUT_BOX cut by the edge, the 20 px one at SMALL_BOX too small to encode; an
+    encoding is the face's grey level / 100, so that faces painted alike are one person."""
+
+    def __init__(self, settings=None):
+        pass
+
+    def warm_up(self):
+        pass
+
+    def find(self, image, upsample=None):
+        scale = image.shape[1] / 320
+        found = []
+        for box, why in ((FIT_BOX, None), (CUT_BOX, Unfit.CUT), (SMALL_BOX, None)):
+            top, right, bottom, left = (round(side * scale) for side in box)
+            if image[top:bottom, left:min(right, image.shape[1])].mean() > 0:
+                found.append(Found((top, min(right, image.shape[1] - 1), bottom, left), why))
+        return found
+
+    def locate(self, image, upsample=None):
+        return [found.box for found in self.find(image, upsample)]
+
+    def smallest_face(self, upsample=None):
+        return 14.0
+
+    def min_encode_size(self):
+        return 32.0
+
+    def encode(self, rgb, boxes, mirror_average=None):
+        return [encoding_at(rgb[top:bottom, left:right].mean() / 100)
+                for top, right, bottom, left in boxes]
+
+    def encode_face_image(self, bgr):
+        raise AssertionError("stored encodings must be used")
+
+
+def painted_photo(path, **grey_at):
+    """A black 320x240 photo with faces painted at the named boxes, each in its grey level."""
+    image = np.zeros((240, 320, 3), np.uint8)
+    for name, grey in grey_at.items():
+        top, right, bottom, left = {"fit": FIT_BOX, "cut": CUT_BOX, "small": SMALL_BOX}[name]
+        image[top:bottom, left:right] = grey
+    assert cv2.imwrite(str(path), image)
+
+
+def faces_csv_rows(result):
+    with open(result / "faces.csv", newline="") as file:
+        return {Path(row["file"]).name: row for row in csv.DictReader(file)}
+
+
+@pytest.mark.skipif(not yunet_installed(), reason="the YuNet model is not installed")
+def test_faces_unfit_to_sort_are_kept_in_unknowns_flagged_and_never_sorted(tmp_path, capsys):
+    photos, result = tmp_path / "photos", tmp_path / "result"
+    photos.mkdir()
+    # the fit faces (grey 200) are one person; the cut and the small face (grey 50) are alike
+    painted_photo(photos / "one.png", fit=200, cut=50)
+    painted_photo(photos / "two.png", fit=200, small=50)
+    assert face_classifier.main([str(photos), "--result", str(result)],
+                                make_detector=PaintedFaces) == 0
+    rows = faces_csv_rows(result)
+    assert sorted((row["person"], row["unfit"]) for row in rows.values()) == [
+        ("person_01", ""), ("person_01", ""), ("unknowns", "cut"), ("unknowns", "small")]
+    assert all((result / row["file"]).is_file() for row in rows.values())
+    assert 'id="unfit"' in (result / "report.html").read_text(encoding="utf-8")
+
+    # a rerun with a fit face like them: it is not paired with them, and they stay flagged
+    painted_photo(photos / "three.png", fit=50)
+    small = next(name for name, row in rows.items() if row["unfit"] == "small")
+    assert face_classifier.main([str(photos), "--result", str(result)],
+                                make_detector=PaintedFaces) == 0
+    rows = faces_csv_rows(result)
+    assert sorted((row["person"], row["unfit"]) for row in rows.values()) == [
+        ("person_01", ""), ("person_01", ""), ("unknowns", ""), ("unknowns", "cut"),
+        ("unknowns", "small")]
+    assert rows[small]["file"] == f"unknowns/{small}"
+    capsys.readouterr()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not yunet_installed(), reason="the YuNet model is not installed")
+def test_a_tiny_face_in_two_photos_is_kept_twice_flagged_small_and_never_a_person(
+        tmp_path, portraits, capsys):
+    """Grace Hopper shrunk to a ~22 px face (YuNet finds it; too small to trust) in two
+    photos: two faces of one person, which a run would pair if they were fit to sort."""
+    photos, result = tmp_path / "photos", tmp_path / "result"
+    photos.mkdir()
+    grace = portraits[0]
+    tiny = cv2.resize(grace, (0, 0), fx=0.12, fy=0.12, interpolation=cv2.INTER_AREA)
+    for number, (top, left) in enumerate([(60, 100), (120, 180)]):
+        photo = np.full((240, 320, 3), 128, np.uint8)
+        photo[top:top + tiny.shape[0], left:left + tiny.shape[1]] = tiny
+        assert cv2.imwrite(str(photos / f"tiny{number}.png"), photo)
+    for _ in range(2):   # the rerun reads the flags back from faces.csv
+        assert face_classifier.main([str(photos), "--result", str(result), "--detector",
+                                     "yunet"]) == 0
+        rows = faces_csv_rows(result)
+        assert [(row["person"], row["unfit"]) for row in rows.values()] == [
+            ("unknowns", "small")] * 2
+        assert all((result / row["file"]).is_file() for row in rows.values())
+    capsys.readouterr()
