@@ -162,6 +162,8 @@ class DlibEncoder:
     ``dlib_encoder``), loaded on first use: the post's encodings."""
 
     name = EncoderKind.DLIB.value
+    min_size = yunet.MIN_ENCODE_SIZE     # faces smaller (YuNet's box, px) are not encoded
+    min_score = yunet.MIN_ENCODE_SCORE   # ... nor those YuNet doubts more
 
     def __init__(self, dlib_encoder: bool = False) -> None:
         self.dlib_encoder = dlib_encoder
@@ -277,14 +279,15 @@ class FaceDetector:
 
     def find(self, image: np.ndarray, upsample: int | None = None) -> list[Found]:
         """``locate``'s faces, each saying why its encoding cannot be trusted: with YuNet,
-        faces scored below yunet.MIN_ENCODE_SCORE, turned past yunet.MAX_ENCODE_YAW or cut by
+        faces scored below the encoder's ``min_score``, turned past yunet.MAX_ENCODE_YAW or cut by
         the image's edge (yunet.unfit_reasons; HOG finds upright frontal faces only: all of
         them are fit)."""
         bounds = image.shape[:2]
         if self.uses_yunet:
             rows = self._yunet_finder().detect(image)
             size = (image.shape[1], image.shape[0])
-            reasons = yunet.unfit_reasons(rows, image_size=size) if len(rows) else []
+            reasons = (yunet.unfit_reasons(rows, self.encoder.min_score, image_size=size)
+                       if len(rows) else [])
             squares = ((clip(yunet.dlib_square(*row[:4]), bounds), reason)
                        for row, reason in zip(rows, reasons))
             return [Found(box, reason) for box, reason in squares if box is not None]
@@ -307,9 +310,9 @@ class FaceDetector:
 
     def min_encode_size(self) -> float:
         """Faces whose box is smaller (box_size, px of the frame) are followed but not encoded:
-        too small for their encodings to be trusted (yunet.MIN_ENCODE_SIZE, measured on
+        too small for the encoder's encodings to be trusted (its ``min_size``, measured on
         YuNet's faces). With HOG, 0: its faces are all encoded, as before."""
-        return yunet.SQUARE_SIDE * yunet.MIN_ENCODE_SIZE if self.uses_yunet else 0.0
+        return yunet.SQUARE_SIDE * self.encoder.min_size if self.uses_yunet else 0.0
 
     def encode(self, rgb: np.ndarray, boxes: list[Box],
                mirror_average: bool | None = None) -> list[np.ndarray]:

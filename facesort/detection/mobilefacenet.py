@@ -103,6 +103,14 @@ class MobileFaceNetEncoder:
     """
 
     name = "mobilefacenet"
+    # It misses small and doubtful faces rather than mixing them (issue 25: faces shrunk to
+    # ~26 px matched their own full-size photos at a true-match rate of 0.63 with 7e-5 false
+    # matches), so it encodes smaller and less sure faces than dlib's (32 px, 0.88). Small-face
+    # dev video (make_video.py --tile-scale 0.25, -S 0.5): faces kept and sorted, B-cubed F1
+    # 0.845 at 32 px and 0.88, 0.907 at 24 px, 0.964 at 24 px and 0.80 (precision 1.0 each);
+    # the motion dev pair at -S 0.5: F1 0.986 -> 0.993 (docs/tuning.md).
+    min_size = 24
+    min_score = 0.80
 
     def __init__(self, model_path, landmark_model) -> None:
         self.model_path = model_path

@@ -35,6 +35,8 @@ class Encoder(Protocol):
     lazily, once per encoder. Encodings of different encoders are not comparable."""
 
     name: str   # records.modes.EncoderKind's value: a result remembers it
+    min_size: float    # faces smaller (YuNet's box side, px) are not encoded: not fit to sort
+    min_score: float   # nor faces YuNet scores lower
 
     def warm_up(self) -> None:
         """Load the model now rather than on the first face."""
