@@ -213,6 +213,12 @@ class DlibEncoder:
         return list(encodings.reshape(len(boxes), len(chips) // len(boxes), -1).mean(axis=1))
 
 
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool = True) -> list[tuple[np.ndarray, bool]]:
+        """``encode``'s encodings, each taken as clear: dlib's network gives no measure."""
+        return [(encoding, True) for encoding in self.encode(rgb, boxes, mirror_average)]
+
+
 def make_encoder(settings: DetectorSettings) -> Encoder:
     """The encoder the settings name (MobileFaceNet needs both its model and YuNet's)."""
     if settings.encoder == EncoderKind.MOBILEFACENET:
@@ -321,6 +327,14 @@ class FaceDetector:
         if mirror_average is None:
             mirror_average = self.settings.mirror_average
         return self.encoder.encode(rgb, boxes, mirror_average) if boxes else []
+
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool | None = None) -> list[tuple[np.ndarray, bool]]:
+        """``encode``'s encodings, each with whether the encoder made the face out clearly
+        (Encoder.encode_checked)."""
+        if mirror_average is None:
+            mirror_average = self.settings.mirror_average
+        return self.encoder.encode_checked(rgb, boxes, mirror_average) if boxes else []
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
                time_s: float | None = None, stem: str = "") -> list[Face]:

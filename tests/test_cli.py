@@ -522,6 +522,9 @@ class PaintedFaces:
         return [encoding_at(rgb[top:bottom, left:right].mean() / 100)
                 for top, right, bottom, left in boxes]
 
+    def encode_checked(self, rgb, boxes, mirror_average=None):
+        return [(encoding, True) for encoding in self.encode(rgb, boxes, mirror_average)]
+
     def encode_face_image(self, bgr):
         raise AssertionError("stored encodings must be used")
 

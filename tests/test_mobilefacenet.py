@@ -176,3 +176,17 @@ def test_a_saved_face_image_encodes_as_its_frame_did(encoder_detector, portraits
 
 def test_model_is_the_published_file():
     assert mobilefacenet.MODEL.file_name == "MobileFaceNet.onnx"
+
+
+@needs_models
+@pytest.mark.slow
+def test_a_dim_blurred_face_is_not_made_out_clearly(encoder_detector, portraits):
+    """The network's output before it is scaled to unit length shrinks as a face gets dim and
+    blurred: such a face's encoding is not trusted (records.face.Unfit.UNCLEAR)."""
+    bgr = portraits[0]
+    box = face_box(encoder_detector, bgr)
+    dim = cv2.convertScaleAbs(cv2.GaussianBlur(bgr, (0, 0), 12), alpha=0.2)   # her face: 186 px
+    (_, clear), = encoder_detector.encode_checked(to_rgb(bgr), [box])
+    (encoding, dim_clear), = encoder_detector.encode_checked(to_rgb(dim), [box])
+    assert clear and not dim_clear
+    assert abs(np.linalg.norm(encoding) - 1) < 1e-6     # still an encoding, of unit length

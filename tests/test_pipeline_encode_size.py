@@ -41,6 +41,9 @@ class TwoFaces:
     def encode(self, rgb, boxes, mirror_average=None):
         return [np.full(128, 0.05) for _ in boxes]
 
+    def encode_checked(self, rgb, boxes, mirror_average=None):
+        return [(encoding, True) for encoding in self.encode(rgb, boxes, mirror_average)]
+
     def detect(self, *args, **kwargs):
         raise AssertionError("the pipeline locates and encodes; it never calls detect")
 
@@ -242,3 +245,20 @@ def test_passes_between_looks_run_smaller_and_lose_no_track_they_could_not_see(s
     assert len({b.track_id for found in frames for b in found.boxes}) == 2
     assert {face.box for face in faces if face.unfit is None} == {BIG}
     assert [(face.box, face.unfit) for face in faces if face.unfit] == [(SMALL, "small")]
+
+
+class BigFaceUnclear(TwoFaces):
+    """As TwoFaces, but the encoder cannot make the big face out (a dim, blurred face)."""
+
+    def encode_checked(self, rgb, boxes, mirror_average=None):
+        return [(encoding, False) for encoding in self.encode(rgb, boxes, mirror_average)]
+
+
+def test_a_face_the_encoder_cannot_make_out_is_kept_flagged_unclear_and_says_nothing_of_its_track(
+        still_video):
+    pipeline, _, faces = run_pipeline(still_video, 0.5, BigFaceUnclear, workers=0)
+    big = [face for face in faces if face.box == BIG]
+    assert big and all(face.unfit == Unfit.UNCLEAR for face in big)
+    assert all(face.crop_png is not None and face.encoding.shape == (128,) for face in big)
+    # its encodings never reached its track: no switch, one track throughout
+    assert len({face.track_id for face in big}) == 1

@@ -37,6 +37,11 @@ LANDMARK_SCORE = 0.3         # YuNet's score for a face already found: take what
 LANDMARK_IOU = 0.3           # its square must overlap the box this much to be the same face
 # in a mirror image the person's right eye and mouth corner become their left ones
 MIRRORED_ORDER = [1, 0, 2, 4, 3]
+# The network's output is scaled to unit length; its length before is how clearly it made the
+# face out. LFW subjects (1,158 photos of 500 people): 1st percentile 13.0, median 17.2; the
+# stage clip's performer 12.2-17.3; its dim, blurred audience faces 7.2-9.5, which lay
+# 0.5-1.0 apart across different people and made one "person" of a man and a woman.
+MIN_CLARITY = 10.0
 
 
 def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -170,6 +175,13 @@ class MobileFaceNetEncoder:
                mirror_average: bool = True) -> list[np.ndarray]:
         """One encoding of unit length per box of an RGB image; with ``mirror_average``, of
         the face and its mirror image averaged."""
+        return [encoding for encoding, _ in self.encode_checked(rgb, boxes, mirror_average)]
+
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool = True) -> list[tuple[np.ndarray, bool]]:
+        """``encode``'s encodings, each with whether the network's output, before it is scaled
+        to unit length, is at least MIN_CLARITY long: the length falls as a face gets dim or
+        blurred (MagFace, AdaFace), and such faces' encodings gather, whoever they are."""
         if not boxes:
             return []
         session = self._load()
@@ -178,8 +190,11 @@ class MobileFaceNetEncoder:
             chips = np.concatenate([chips, chips[:, :, ::-1]])
         (out,) = session.run(None, {INPUT: network_input(chips)})
         # the model's last Reshape writes batch 1: its rows come out one after the other
-        encodings = out.reshape(len(chips), -1).astype(np.float64)
-        encodings = unit_length(encodings)
+        raw = out.reshape(len(chips), -1).astype(np.float64)
+        lengths = np.linalg.norm(raw, axis=1)
+        encodings = unit_length(raw)
         if mirror_average:
             encodings = unit_length(encodings[:len(boxes)] + encodings[len(boxes):])
-        return list(encodings)
+            lengths = (lengths[:len(boxes)] + lengths[len(boxes):]) / 2
+        return [(encoding, bool(length >= MIN_CLARITY))
+                for encoding, length in zip(encodings, lengths)]

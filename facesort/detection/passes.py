@@ -146,11 +146,12 @@ class EncodeJob:
     crops: list[np.ndarray]
     mirror_average: bool = True
 
-    def run(self, detector: Detector) -> list[tuple[np.ndarray, bytes]]:
+    def run(self, detector: Detector) -> list[tuple[np.ndarray, bytes, bool]]:
+        """Each face's encoding, its crop as a PNG file, and whether it came out clear."""
         canvas, boxes = side_by_side(self.crops)
-        encodings = detector.encode(canvas, boxes, self.mirror_average)
-        return [(encoding, storage.encode_png(crop))
-                for encoding, crop in zip(encodings, self.crops)]
+        encodings = detector.encode_checked(canvas, boxes, self.mirror_average)
+        return [(encoding, storage.encode_png(crop), clear)
+                for (encoding, clear), crop in zip(encodings, self.crops)]
 
 
 def side_by_side(crops: list[np.ndarray]) -> tuple[np.ndarray, list[Box]]:

@@ -46,6 +46,11 @@ class Encoder(Protocol):
         """One 128-number encoding per box of an RGB image; with ``mirror_average``, the
         face's and its mirror image's averaged."""
 
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool = True) -> list[tuple[np.ndarray, bool]]:
+        """``encode``'s encodings, each with whether the encoder made the face out clearly
+        enough for its encoding to be trusted."""
+
 
 class Detector(Protocol):
     """Finds faces and encodes them; models load lazily, once per detector."""
@@ -68,6 +73,10 @@ class Detector(Protocol):
     def encode(self, rgb: np.ndarray, boxes: list[Box],
                mirror_average: bool | None = None) -> list[np.ndarray]:
         """One 128-number encoding per box of an RGB image."""
+
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool | None = None) -> list[tuple[np.ndarray, bool]]:
+        """``encode``'s encodings, each with whether the encoder made the face out clearly."""
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
                time_s: float | None = None, stem: str = "") -> list[Face]:

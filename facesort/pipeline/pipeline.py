@@ -698,7 +698,9 @@ class FacePipeline:
                 if not block and not self._pool.done(head.ticket):
                     break
                 job = self._job_results[head.ticket] = self._pool.result(head.ticket)
-            head.face.encoding, head.face.crop_png = job[head.slot]
+            head.face.encoding, head.face.crop_png, clear = job[head.slot]
+            if not clear and head.face.unfit is None:
+                head.face.unfit = Unfit.UNCLEAR
             if head.slot == len(job) - 1:
                 del self._job_results[head.ticket]
             before = head.track.track_id

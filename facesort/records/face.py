@@ -29,6 +29,7 @@ class Unfit(str, Enum):
     DOUBTFUL = "doubtful"   # the detector is not sure it is a face
     TURNED = "turned"       # a profile
     CUT = "cut"             # cut by the image's edge: part of a face
+    UNCLEAR = "unclear"     # the encoder cannot make it out (dim, blurred): Encoder.encode_checked
 
 
 @dataclass
