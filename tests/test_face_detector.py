@@ -155,10 +155,10 @@ def test_faces_encoded_together_get_the_encodings_each_gets_alone(portraits):
     crops.append(crops[0][::2, ::2].copy())   # a smaller crop beside bigger ones
     together = EncodeJob(crops).run(detector)
     assert len(together) == len(crops)
-    for crop, (encoding, png) in zip(crops, together):
-        [(alone, alone_png)] = EncodeJob([crop]).run(detector)
+    for crop, (encoding, png, clear) in zip(crops, together):
+        [(alone, alone_png, alone_clear)] = EncodeJob([crop]).run(detector)
         assert np.linalg.norm(encoding - alone) < 1e-5
-        assert png == alone_png
+        assert png == alone_png and clear == alone_clear
 
 
 def test_a_faces_mirror_image_is_cut_from_around_it_as_from_the_whole_image_mirrored(
