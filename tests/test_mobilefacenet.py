@@ -133,7 +133,7 @@ def test_a_mirrored_picture_gives_nearly_the_same_encoding(encoder_detector, por
     mirrored = np.ascontiguousarray(bgr[:, ::-1])
     first = encoder_detector.encode(to_rgb(bgr), [face_box(encoder_detector, bgr)])[0]
     second = encoder_detector.encode(to_rgb(mirrored), [face_box(encoder_detector, mirrored)])[0]
-    assert np.linalg.norm(first - second) < 0.25   # the template is not quite symmetric
+    assert np.linalg.norm(first - second) < 0.35   # well under -t: the template is not quite symmetric, and YuNet places landmarks a little differently in a mirror image
 
 
 @needs_models

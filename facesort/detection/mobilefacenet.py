@@ -35,8 +35,6 @@ WINDOW_MARGIN = 0.5
 WINDOW_SIDE = 320
 LANDMARK_SCORE = 0.3         # YuNet's score for a face already found: take what it sees
 LANDMARK_IOU = 0.3           # its square must overlap the box this much to be the same face
-# in a mirror image the person's right eye and mouth corner become their left ones
-MIRRORED_ORDER = [1, 0, 2, 4, 3]
 # The network's output is scaled to unit length; its length before is how clearly it made the
 # face out. LFW subjects (1,158 photos of 500 people): 1st percentile 13.0, median 17.2; the
 # stage clip's performer 12.2-17.3; its dim, blurred audience faces 7.2-9.5, which lay
@@ -135,9 +133,9 @@ class MobileFaceNetEncoder:
 
     def landmarks(self, rgb: np.ndarray, box: Box) -> Landmarks:
         """The five landmarks of the face in ``box``: of the face YuNet finds around it that
-        overlaps it most, averaged with those it finds in the mirror image (each landmark is
-        then placed twice: on the lfw library of 500 people, same-person pairs found at a
-        false-match rate of 1e-4 0.956 -> 0.963); else guessed from the box."""
+        overlaps it most, else guessed from the box. (Averaging them with those found in the
+        mirror image raised same-person pairs found at a false-match rate of 1e-4 on 500 LFW
+        people from 0.956 to 0.959, and cost a fifth of a run at -S 0.5: docs/tuning.md.)"""
         self._load()
         top, right, bottom, left = box
         side = max(bottom - top, right - left, 1)
@@ -150,12 +148,6 @@ class MobileFaceNetEncoder:
         points = self._points(window, inside)
         if points is None:
             return Landmarks(box_landmarks(box), found=False)
-        width = window.shape[1]
-        mirrored = self._points(window[:, ::-1], (inside[0], width - 1 - inside[3], inside[2],
-                                                  width - 1 - inside[1]))
-        if mirrored is not None:
-            mirrored[:, 0] = width - 1 - mirrored[:, 0]
-            points = (points + mirrored[MIRRORED_ORDER]) / 2
         return Landmarks(points + [first_column, first_row], found=True)
 
     def _points(self, rgb: np.ndarray, box: Box) -> np.ndarray | None:
