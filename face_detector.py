@@ -212,7 +212,6 @@ class DlibEncoder:
             encodings = network.encode(np.stack(chips))
         return list(encodings.reshape(len(boxes), len(chips) // len(boxes), -1).mean(axis=1))
 
-
     def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
                        mirror_average: bool = True) -> list[tuple[np.ndarray, bool]]:
         """``encode``'s encodings, each taken as clear: dlib's network gives no measure."""

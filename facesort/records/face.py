@@ -70,10 +70,8 @@ class Person:
     def add_face(self, face: Face) -> None:
         """Add a face and update the average (a running mean: O(1), not O(faces))."""
         self.faces.append(face)
-        if self._mean is None or len(self.faces) == 1:
-            self._mean = np.array(face.encoding, dtype=np.float64)
-            if len(self.faces) > 1:
-                self._mean = np.mean([f.encoding for f in self.faces], axis=0)
+        if self._mean is None or len(self.faces) == 1:   # no running mean yet: start one
+            self._mean = np.mean([f.encoding for f in self.faces], axis=0)
         else:
             self._mean = self._mean + (face.encoding - self._mean) / len(self.faces)
         self.encoding = on_sphere_if(self._mean, face.encoding)
