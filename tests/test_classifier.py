@@ -100,6 +100,20 @@ def test_a_face_near_one_look_of_a_person_joins_even_far_from_the_average(db, ma
     assert NeighbourClassifier(0.44).classify_frame([make_face(-0.1)], db2)[0].name == "giwoo"
 
 
+@pytest.mark.parametrize("fewer, joins", [(1, True), (0, False)])
+def test_a_face_near_a_few_faces_of_a_large_person_but_far_from_their_middle(
+        db, make_face, fewer, joins):
+    # a person of many looks (one face each) at the origin and two at 0.6; a look-alike 0.05
+    # from those two but 0.6 from the average: among CENTRED_FROM looks that is not enough
+    from facesort.sorting.classifier import CENTRED_FROM
+
+    looks = CENTRED_FROM - fewer
+    faces = [make_face(0.0) for _ in range(looks - 2)] + [make_face(0.6), make_face(0.6)]
+    db.add_person(Person("giwoo", faces))
+    found = NeighbourClassifier(0.44).classify_frame([make_face(0.65)], db)[0]
+    assert (found is not None and found.name == "giwoo") is joins
+
+
 def test_two_faces_of_one_frame_never_join_one_person(db, make_face):
     db.add_person(Person("giwoo", [make_face(0.0)]))
     near, nearer = frame_of(make_face, 7, (0.2,), (0.1,))
@@ -203,7 +217,7 @@ def test_what_the_user_sorted_before_this_run_is_not_undone(tmp_path, make_face)
 
 
 def test_nearest_distances_match_the_plain_ones_chunk_by_chunk():
-    from facesort.sorting.classifier import nearest_distances
+    from facesort.records.face import nearest_distances
 
     rng = np.random.default_rng(3)
     rows, others = rng.normal(size=(7, 128)), rng.normal(size=(5, 128))

@@ -14,6 +14,9 @@ NeighbourClassifier, the default, changes four things:
   1. A face's distance to a person is the smaller of the distance to the person's average
      and to the person's nearest face, so a person whose faces form several looks (profile,
      glasses, a face the user moved in) is matched by each look, not only by a blurred mean.
+     From CORROBORATED_FROM faces the second-nearest face counts, and from CENTRED_FROM looks
+     (tracks) the larger of the two distances: a look-alike of someone seen many times comes
+     near a few of their faces, not near their middle. Rule 4 measures a track the same way.
   2. Two faces in one frame are two people: the faces of a frame are assigned together,
      closest pair first, at most one per person, and never paired with each other.
   3. A new person is formed from a group of pooled faces (up to MAX_GROUP, with the new face)
@@ -65,7 +68,6 @@ from facesort.records.face import (
     is_automatic,
     mean_encoding,
     merge_rank,
-    nearest_distances,
     same_frame,
 )
 from person_db import PersonDB
@@ -95,6 +97,10 @@ SPREAD_SAMPLE = 256
 # (or to their average). Dev library (8,909 LFW photos, MobileFaceNet, -t 1.0): precision
 # 0.986 -> 0.988, recall 0.977 -> 0.976 (docs/tuning.md).
 CORROBORATED_FROM = 6
+# Rule 1 for a person of this many looks (tracks; a photo's face is one) or more: a face must
+# also come under -t to their average. Among that many looks a look-alike finds two close
+# ones (Jeb Bush among George W Bush's 529 photos); it does not come near their middle.
+CENTRED_FROM = 50
 
 
 @dataclass
@@ -250,8 +256,8 @@ class NeighbourClassifier:
         pairs = []
         for track_index, faces in enumerate(tracks):
             encoding = mean_encoding([f.encoding for f in faces])
-            nearest_face = np.array([nearest_of_person(p, encoding) for p in persons])
-            distances = np.minimum(nearest_face, face_distance(averages, encoding))
+            distances = np.array([person_distance(p, encoding, average)
+                                  for p, average in zip(persons, averages)])
             for person_index in np.flatnonzero(distances < self.similarity_threshold):
                 if len(faces) > 1 and any(same_frame(f, g) for f in faces[:-1]
                                           for g in persons[person_index].faces):
@@ -370,9 +376,8 @@ class NeighbourClassifier:
 
     def _tracks_match(self, person: Person, other: Person, share: float) -> bool:
         tracks = track_averages(person.faces)
-        to_faces = nearest_distances(tracks, other.encoding_matrix())
-        to_average = face_distance(tracks, other.encoding)
-        matching = np.minimum(to_faces, to_average) < self.similarity_threshold
+        matching = np.array([person_distance(other, track) for track in tracks]
+                            ) < self.similarity_threshold
         if len(tracks) == 1 and not within_spread(tracks[0], track_averages(other.faces)):
             return False
         return bool(np.mean(matching) >= share)
@@ -388,6 +393,25 @@ def faces_but(faces: list[Face], leaving: list[Face]) -> list[Face]:
     """``faces`` without those of ``leaving`` (the very records: a face is itself)."""
     gone = {id(face) for face in leaving}
     return [face for face in faces if id(face) not in gone]
+
+
+def person_distance(person: Person, encoding: np.ndarray,
+                    average: np.ndarray | None = None) -> float:
+    """How far an encoding lies from a person (rule 1): the nearer of their average and their
+    nearest face (second-nearest from CORROBORATED_FROM faces); for a person of CENTRED_FROM
+    looks or more, the farther of the two: a look-alike comes near a few faces of a large
+    person, but not near the middle of them."""
+    average = person.encoding if average is None else average
+    to_average = float(np.linalg.norm(average - encoding))
+    if len(person.faces) >= CENTRED_FROM and looks(person) >= CENTRED_FROM:
+        return max(nearest_of_person(person, encoding), to_average)
+    return min(nearest_of_person(person, encoding), to_average)
+
+
+def looks(person: Person) -> int:
+    """How many tracks a person's faces come from (a face without a track is one)."""
+    return len({(f.source, f.track_id) if f.track_id is not None else id(f)
+                for f in person.faces})
 
 
 def nearest_of_person(person: Person, encoding: np.ndarray) -> float:
