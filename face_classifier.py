@@ -437,7 +437,7 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
         args.capture.mkdir(parents=True, exist_ok=True)
         shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture
         print(f"Captured frames are saved in '{shown}' directory.")
-    classifier = make_classifier(args.threshold, faithful=args.faithful)
+    classifier = make_classifier(args.threshold, faithful=args.faithful, encoder=settings.encoder)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done

@@ -276,6 +276,26 @@ def test_a_one_track_look_alike_near_a_persons_average_but_not_among_their_track
     assert consolidate(looks[:2], (0.175, 0.0, 0.42)) == ["person_02 merged into person_01"]
 
 
+def test_a_one_track_piece_1_3_times_the_spread_away_merges_by_mobilefacenets_ratio_only(
+        db, make_face):
+    # the looks above; a one-track person 0.31 from their average (-t 0.36) and 1.29x their
+    # spread from them: a look-alike by dlib's ratio (1.25), a piece of that person by
+    # MobileFaceNet's (1.35); three looks lie 0.37 from it, so only its own track can match
+    from facesort.records.modes import EncoderKind
+
+    looks = [(0.0, 0.0), (0.35, 0.0), (0.175, 0.303), (0.175, 0.101)]
+    merged = {}
+    for encoder in EncoderKind:
+        db.persons.clear()
+        db.add_person(Person("person_01", [tracked(make_face, n, *at)
+                                           for n, at in enumerate(looks)]))
+        db.add_person(Person("person_02", [tracked(make_face, 99, 0.175, 0.101, 0.31)
+                                           for _ in range(2)]))
+        merged[encoder] = make_classifier(0.36, encoder=encoder).consolidate(db)
+    assert merged == {EncoderKind.DLIB: [],
+                      EncoderKind.MOBILEFACENET: ["person_02 merged into person_01"]}
+
+
 def unfit_face(make_face, *offsets, why="small"):
     face = make_face(*offsets)
     face.unfit = why

@@ -28,7 +28,7 @@ NeighbourClassifier, the default, changes four things:
      of one of them would join the other by rule 1 on their averages: all of them, or three in
      four when the averages are closer than 3/4 of the threshold (MERGE_TRACK_SHARE: one odd
      track does not keep a person in two). A person of one track must also lie within the
-     other's spread (MERGE_SPREAD_RATIO: a look-alike is near one look of theirs, or their
+     other's spread (EncoderDistances.merge_spread_ratio: a look-alike is near one look of theirs, or their
      average, but not among them). Averages of different people come closer than
      their faces do: at -t 0.55 the averages alone merged people. Either one, since which of
      two pieces of one person is the larger is chance. Faces this run left in the unknown pool
@@ -70,6 +70,8 @@ from facesort.records.face import (
     merge_rank,
     same_frame,
 )
+from facesort.records.distances import distances_of
+from facesort.records.modes import EncoderKind
 from person_db import PersonDB
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
@@ -84,13 +86,9 @@ MERGE_CLOSE = 0.75
 MERGE_TRACK_SHARE = 0.75
 # Rule 4 for a person of one track (formed by following alone, never confirmed by distance):
 # it joins a person of MERGE_SPREAD_MIN_TRACKS tracks or more only when its track lies, on
-# average, no further from their tracks than MERGE_SPREAD_RATIO times their own average
-# distance apart: being near their average or one of their looks is not enough. Every rule-4
-# merge of the four dev videos at -S 0.5 and -S 0, measured: correct merges of one-track
-# persons 1.07-1.21; the one wrong merge (Jim Talent's track into Hans Blix, a look-alike
-# 0.43 from his average and 0.38 from one of his faces) 1.29 / 1.35. Pieces of several tracks
-# are left to the other tests: correct merges of those reached 1.30.
-MERGE_SPREAD_RATIO = 1.25
+# average, no further from their tracks than EncoderDistances.merge_spread_ratio times their
+# own average distance apart: being near their average or one of their looks is not enough
+# (docs/tuning.md). Pieces of several tracks are left to the other tests.
 MERGE_SPREAD_MIN_TRACKS = 3
 SPREAD_SAMPLE = 256
 # Rule 1 for a person of this many faces or more: a face must come under -t to two of them
@@ -165,6 +163,7 @@ class NeighbourClassifier:
     """The default rules (see the module docstring); the same ``-t`` as the post."""
 
     similarity_threshold: float = DEFAULT_THRESHOLD
+    merge_spread_ratio: float = distances_of(EncoderKind.DLIB).merge_spread_ratio  # rule 4
 
     def classify_frame(self, faces: list[Face], db: PersonDB,
                        tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
@@ -378,7 +377,8 @@ class NeighbourClassifier:
         tracks = track_averages(person.faces)
         matching = np.array([person_distance(other, track) for track in tracks]
                             ) < self.similarity_threshold
-        if len(tracks) == 1 and not within_spread(tracks[0], track_averages(other.faces)):
+        if len(tracks) == 1 and not within_spread(tracks[0], track_averages(other.faces),
+                                                  self.merge_spread_ratio):
             return False
         return bool(np.mean(matching) >= share)
 
@@ -434,8 +434,8 @@ def track_averages(faces: list[Face]) -> np.ndarray:
     return np.array([mean_encoding(encodings) for encodings in groups.values()])
 
 
-def within_spread(track: np.ndarray, tracks: np.ndarray) -> bool:
-    """Whether a track's average distance to ``tracks`` is at most MERGE_SPREAD_RATIO times
+def within_spread(track: np.ndarray, tracks: np.ndarray, ratio: float) -> bool:
+    """Whether a track's average distance to ``tracks`` is at most ``ratio`` times
     theirs to each other; True below MERGE_SPREAD_MIN_TRACKS of them (too few to say). Their
     spread is measured on at most SPREAD_SAMPLE of them, evenly picked: a person of thousands
     of tracks costs no more than one of a few hundred."""
@@ -447,7 +447,7 @@ def within_spread(track: np.ndarray, tracks: np.ndarray) -> bool:
     apart = np.sqrt(np.maximum(squares[:, None] + squares[None] - 2 * sample @ sample.T, 0))
     np.fill_diagonal(apart, 0)
     spread = apart.sum() / (len(sample) * (len(sample) - 1))
-    return bool(np.linalg.norm(tracks - track, axis=1).mean() <= MERGE_SPREAD_RATIO * spread)
+    return bool(np.linalg.norm(tracks - track, axis=1).mean() <= ratio * spread)
 
 
 def each_near_the_others(encodings: np.ndarray, threshold: float) -> bool:
@@ -458,7 +458,9 @@ def each_near_the_others(encodings: np.ndarray, threshold: float) -> bool:
 Classifier = FaithfulClassifier | NeighbourClassifier
 
 
-def make_classifier(similarity_threshold: float, faithful: bool = False) -> Classifier:
-    """The default rules, or the post's with ``faithful``."""
-    kind = FaithfulClassifier if faithful else NeighbourClassifier
-    return kind(similarity_threshold)
+def make_classifier(similarity_threshold: float, faithful: bool = False,
+                    encoder: EncoderKind = EncoderKind.DLIB) -> Classifier:
+    """The default rules for ``encoder``'s encodings, or the post's with ``faithful``."""
+    if faithful:
+        return FaithfulClassifier(similarity_threshold)
+    return NeighbourClassifier(similarity_threshold, distances_of(encoder).merge_spread_ratio)
