@@ -25,7 +25,7 @@ from face_detector import (
 )
 from facesort.app.models_cli import main as models_main
 from facesort.app.progress import Progress, progress_wanted
-from facesort.app.run import LoopSummary, finish_run, sort_frames
+from facesort.app.run import LoopSummary, Pipeline, finish_run, sort_frames
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
 from facesort.app.view import FrameOutput, StopRequest
 from facesort.cluster.connect import (
@@ -37,13 +37,12 @@ from facesort.cluster.connect import (
 )
 from facesort.cluster.driver import ClusterWork, usage_problem
 from facesort.detection.model_files import ModelError
-from facesort.detection.protocol import Detector, DetectorFactory
+from facesort.detection.protocol import Detector
 from facesort.detection.resnet_encoder import ModelFormatError
-from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, VIDEO_SCALE
+from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
-from facesort.pipeline.faithful import FaithfulPipeline
-from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
+from facesort.pipeline.build import RunPlan, make_pipeline, plan_run
 from facesort.records.distances import distances_of
 from facesort.records.modes import EncoderKind, FaceFinder, SmallFaces
 from facesort.records.source import PHOTO, Sampling, format_time
@@ -349,42 +348,22 @@ def describe_encoder(settings: DetectorSettings) -> str:
     return "dlib ResNet"
 
 
-def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
-                  detector: DetectorSettings = DetectorSettings(),
-                  workers: int = PipelineSettings.workers) -> FacePipeline | FaithfulPipeline:
-    """The original algorithm with --faithful, else detection at intervals and tracking
-    (with ``workers`` worker processes; 0: in this process, as on a cluster's worker).
-
-    With YuNet (``detector``), one pass over the whole colour frame, shrunk when it is
-    larger than yunet.DETECTION_SIDE; with -S > 0 a video's at most at yunet.VIDEO_SCALE
-    (the speed of a sampled run is its detector and encoder); with -S 0 at full size on look
-    frames, which it follows in between, and at most half size between them. No small-face
-    passes, which are HOG's way of finding faces under ~100 px.
-    """
-    if args.faithful:
-        return FaithfulPipeline(make_detector(DetectorSettings(
-            resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
-    settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
-                                switch_distance=max(distances_of(detector.encoder).switch,
-                                                    args.threshold), workers=workers,
-                                labels_in_step=bool(args.display or args.capture))
-    if detector.finder == FaceFinder.YUNET:
-        settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
-                           video_scale=VIDEO_SCALE if args.seconds > 0 else 1.0,
-                           small_faces=SmallFaces.OFF,
-                           between_looks_scale=0.5)
-        # the workers' detectors (the passes apply -r); a partial of a class is picklable
-        make_detector = functools.partial(make_detector, replace(detector, resize_ratio=1.0))
-    return FacePipeline(make_detector, settings, live_files=args.as_live)
+def run_plan(args: argparse.Namespace, detector: DetectorSettings) -> RunPlan:
+    """The flags the pipeline needs, as plain records (built once; sent to cluster workers)."""
+    return plan_run(detector, faithful=args.faithful, resize_ratio=args.resize_ratio,
+                    small_faces=SmallFaces(args.small_faces), threshold=args.threshold,
+                    sampled=args.seconds > 0, labels=bool(args.display or args.capture),
+                    live_files=args.as_live)
 
 
-def start_cluster(args: argparse.Namespace, make_detector: DetectorFactory,
-                  detector: DetectorSettings) -> ClusterWork:
-    """--cluster: the workers build the run's pipeline themselves, from these flags."""
+def start_pipeline(args: argparse.Namespace, plan: RunPlan,
+                   make_detector: Callable[..., Detector]) -> Pipeline:
+    """The run's pipeline here, or --cluster's work: its workers build the plan's pipeline."""
+    if not args.cluster:
+        return make_pipeline(plan, make_detector)
     connection = connect(args.cluster, verbose=args.verbose >= 2)
     print(f"cluster {args.cluster}: {connection.workers} workers")
-    return ClusterWork(connection, functools.partial(make_pipeline, args, detector=detector),
-                       make_detector)
+    return ClusterWork(connection, functools.partial(make_pipeline, plan), make_detector)
 
 
 def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceDetector,
@@ -418,11 +397,11 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     print("face encoder:", describe_encoder(settings))
 
     detector = make_detector(settings)
+    plan = run_plan(args, settings)
     db = PersonDB()
     session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
     try:  # its worker processes start while the result loads
-        pipeline = (start_cluster(args, make_detector, settings) if args.cluster
-                    else make_pipeline(args, make_detector, settings))
+        pipeline = start_pipeline(args, plan, make_detector)
     except BaseException:
         session.close()
         raise
@@ -446,10 +425,7 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     plays_live = args.as_live and not args.faithful
     progress = Progress(None if plays_live else inputs.total_frames,
                         enabled=progress_wanted(args.quiet))
-    if args.cluster:
-        loop = pipeline.sort(inputs, classifier, db, session, progress, stop)
-    else:
-        loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
+    loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
     print(f"total elapsed time: {loop.elapsed_s:.3f} second")
     failure = finish_run(classifier, db, session)
     failure = loop.failure or failure

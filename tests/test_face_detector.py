@@ -75,7 +75,8 @@ def test_the_hog_detector_is_kept_in_the_cache_and_a_damaged_copy_is_rebuilt(
         tmp_path, monkeypatch, portraits):
     import dlib
 
-    from face_detector import cache_dir, frontal_face_detector
+    from face_detector import frontal_face_detector
+    from facesort.detection.model_files import cache_dir
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     built = frontal_face_detector(dlib)
@@ -96,6 +97,7 @@ def test_the_yunet_settings_make_a_picklable_worker_factory_and_say_its_limits(t
     import functools
     import pickle
 
+    from face_detector import HogDetector, YuNetDetector
     from facesort.detection import yunet
     from facesort.records.modes import FaceFinder
 
@@ -103,12 +105,24 @@ def test_the_yunet_settings_make_a_picklable_worker_factory_and_say_its_limits(t
                                 yunet_model=tmp_path / "model.onnx")
     factory = pickle.loads(pickle.dumps(functools.partial(FaceDetector, settings)))
     detector = factory()   # nothing is loaded yet: the model may even be absent here
-    assert detector.settings == settings and detector.uses_yunet
+    assert detector.settings == settings and isinstance(detector, YuNetDetector)
     assert detector.smallest_face(upsample=0) == detector.smallest_face(upsample=1) == 14
     assert detector.min_encode_size() == pytest.approx(yunet.SQUARE_SIDE * 32)
+    assert isinstance(FaceDetector(), HogDetector)
     assert FaceDetector().min_encode_size() == 0   # HOG: every face found is encoded
     with pytest.raises(ValueError):
         FaceDetector(DetectorSettings(finder="cnn"))
+
+
+@pytest.mark.parametrize("field, value", [("score_threshold", 1.5), ("resize_ratio", 0.0),
+                                          ("upsample", -1), ("encoder", "facenet")])
+def test_detector_settings_out_of_bounds_are_refused_in_one_line(field, value):
+    with pytest.raises(ValueError) as refused:
+        DetectorSettings(**{field: value})
+    assert field in str(refused.value) or value in str(refused.value)
+    assert "\n" not in str(refused.value)
+    with pytest.raises(TypeError):  # keyword-only: no setting is given by its place
+        DetectorSettings(1)  # type: ignore[misc]
 
 
 def installed_yunet():

@@ -1,5 +1,6 @@
-"""A run's frame loop: frames from the pipeline, their new faces sorted and written to the
-result, every face shown with its name; then the end of the run (merges, the final save)."""
+"""A run's frame loop: frames from the pipeline (or batches of faces from a cluster's workers,
+facesort.cluster.driver), their new faces sorted and written to the result, every face shown
+with its name; then the end of the run (merges, the final save)."""
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,8 @@ UNSORTED = "unknown"  # the label of a face until its track is sorted (as the po
 
 
 class Pipeline(Protocol):
-    """Frames in, faces out (facesort.pipeline: the default one and --faithful's)."""
+    """Frames in, faces out (facesort.pipeline: the default one and --faithful's; and
+    facesort.cluster.driver.ClusterWork, whose items carry no frame)."""
 
     stats: PipelineStats
 
@@ -63,11 +65,12 @@ def sort_frames(pipeline: Pipeline, inputs: Inputs, classifier: Classifier, db: 
             names = sort_new_faces(found.new_faces, classifier, db, tracks)
             session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
             track_names.update(zip((face.track_id for face in found.new_faces), names))
-            output.show(found.frame, [b.box for b in found.boxes],
-                        [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
-                        frame_stem(found.info.name, found.index, found.info.stem), stop,
-                        capture=found.looked_at)
-            progress.advance(found.info, found.seconds, repr(db))
+            if found.frame is not None:
+                output.show(found.frame, [b.box for b in found.boxes],
+                            [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
+                            frame_stem(found.info.name, found.index, found.info.stem), stop,
+                            capture=found.looked_at)
+            progress.advance(found.info, found.seconds, repr(db), found.frames)
             if stop.requested:  # checked after the frame: a frame handed out is finished
                 break
         last = pipeline.drain()  # faces still being encoded when the frames ran out
