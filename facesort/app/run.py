@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
@@ -14,6 +15,7 @@ from facesort.app.view import FrameOutput, StopRequest
 from facesort.inputs.stream import Inputs
 from facesort.pipeline.frames import FrameFaces, PipelineStats
 from facesort.records.face import Face, frame_stem
+from facesort.records.source import PHOTO, format_time
 from facesort.sorting.classifier import Classifier
 from facesort.sorting.sort_step import TrackMemory, sort_new_faces
 from person_db import PersonDB
@@ -107,3 +109,23 @@ def finish_run(classifier: Classifier, db: PersonDB, session: ResultSession) -> 
     finally:
         session.close()
     return failure
+
+
+def unreadable_message(unreadable: list[str], total: int) -> str:
+    """One line naming the inputs skipped during the run (their warnings may be hidden by -q)."""
+    more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+    return (f"could not read '{unreadable[0]}'{more} ({len(unreadable)} of {total} inputs); "
+            f"the rest was saved")
+
+
+def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
+    """The last line of a run stopped by q, Ctrl-C or SIGTERM, which otherwise ends as a
+    finished run does: where it stopped, so that a rerun can go on with -k, and that the
+    faces found are kept."""
+    if loop.last_frame is None:
+        return f"Stopped before the first frame; the result in '{result_dir}' is as it was."
+    info = loop.last_frame.info
+    where = info.name
+    if info.kind != PHOTO:
+        where += " " + format_time(loop.last_frame.seconds, wall_clock=info.is_camera)
+    return f"Stopped at {where}; the faces found up to there are saved in '{result_dir}'."
