@@ -45,14 +45,15 @@ __all__ = ["ENCODER_MODEL", "HOG_MIN_BOX", "HOG_MIN_BOX_UPSAMPLED", "MIRROR_MARG
            "lazy_image_encoder", "make_encoder", "mirrored_window", "models_dir", "to_rgb"]
 
 
-def FaceDetector(settings: DetectorSettings = DetectorSettings()) -> BaseDetector:  # noqa: N802
+def FaceDetector(  # noqa: N802 (the post's name)
+        settings: DetectorSettings = DetectorSettings()) -> HogDetector | YuNetDetector:
     """The post's FaceDetector: the detector the settings name (HogDetector or
     YuNetDetector), its models loaded on first use. Picklable as a factory (a function, or a
     functools.partial of it), as the worker processes need."""
     return make_detector(settings)
 
 
-def detector_for(encoder: str) -> BaseDetector:
+def detector_for(encoder: str) -> HogDetector | YuNetDetector:
     """A detector whose encoder is ``encoder`` (a result's), for face images without an
     encoding: the models it needs must be installed."""
     if encoder == EncoderKind.MOBILEFACENET:
@@ -66,7 +67,7 @@ def lazy_image_encoder(encoder_of: Callable[[], str]) -> Callable[[np.ndarray], 
     """Encodes face images (encode_face_image) with the encoder ``encoder_of()`` names when
     the first image comes (a result's, known once its encodings are read); no model is
     loaded before."""
-    detectors: dict[str, BaseDetector] = {}
+    detectors: dict[str, HogDetector | YuNetDetector] = {}
 
     def encode(image: np.ndarray) -> np.ndarray:
         encoder = encoder_of()

@@ -43,8 +43,9 @@ def overlap(a, b):
     height = min(a[2], b[2]) - max(a[0], b[0])
     width = min(a[1], b[1]) - max(a[3], b[3])
     inter = max(0, height) * max(0, width)
-    area = lambda box: (box[2] - box[0]) * (box[1] - box[3])
-    return inter / (area(a) + area(b) - inter)
+    area_a = (a[2] - a[0]) * (a[1] - a[3])
+    area_b = (b[2] - b[0]) * (b[1] - b[3])
+    return inter / (area_a + area_b - inter)
 
 
 @pytest.mark.slow

@@ -18,8 +18,9 @@ def choose_detector(*, detector: str, encoder: str, faithful: bool, resize_ratio
                     score_threshold: float) -> DetectorSettings:
     """--detector and --encoder (each a FaceFinder / EncoderKind value, or 'auto'): YuNet and
     MobileFaceNet when asked, or with 'auto' when their models are installed and sound; else
-    dlib's HOG and network (with 'auto', saying why on stderr, once). HOG asked for keeps dlib's encoder unless MobileFaceNet is asked for too
-    (it then finds its landmarks with YuNet). --faithful: HOG and dlib, the post's."""
+    dlib's HOG and network (with 'auto', saying why on stderr, once). HOG asked for keeps
+    dlib's encoder unless MobileFaceNet is asked for too (it then finds its landmarks with
+    YuNet). --faithful: HOG and dlib, the post's."""
     hog = DetectorSettings(resize_ratio=resize_ratio)
     wants_mobilefacenet = encoder == EncoderKind.MOBILEFACENET
     if faithful or (detector == FaceFinder.HOG and not wants_mobilefacenet):

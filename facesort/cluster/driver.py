@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 from facesort.cluster.connect import ClusterError, Connection
 from facesort.cluster.jobs import (
@@ -76,7 +76,7 @@ class ClusterWork:
         self.make_detector = make_detector
         self.batch_faces = batch_faces or BATCH_FACES
         self.stats = PipelineStats()
-        self._running: Iterator[FrameFaces] | None = None
+        self._running: Generator[FrameFaces, None, None] | None = None
 
     def run(self, inputs: Inputs) -> Iterator[FrameFaces]:
         """The faces of every input as the workers send them, renumbered as a local run
@@ -224,7 +224,7 @@ class _Run:
             log.debug("stopping the cluster's jobs failed", exc_info=True)
 
     # --- the inputs, in order -------------------------------------------------------------
-    def faces(self) -> Iterator[FrameFaces]:
+    def faces(self) -> Generator[FrameFaces, None, None]:
         """Every input's faces in order; the jobs are stopped when this ends or is closed
         (the frame loop stops the run by no longer asking)."""
         try:
@@ -238,7 +238,7 @@ class _Run:
         finally:
             self.finish()
 
-    def input_faces(self, job: InputJob) -> Iterator[FrameFaces]:
+    def input_faces(self, job: InputJob) -> Generator[FrameFaces, None, InputEnd]:
         """An input's faces as they come; returns its end."""
         attempts = _Attempts(job)
         held: list[Face] = []  # a photo's faces wait for its end: the same picture twice

@@ -92,7 +92,7 @@ class EncodeQueue:
 
     def collect(self, block: bool, limit: int | None = None) -> list[Face]:
         """Faces whose encodings are back, in the order they were asked for."""
-        faces = []
+        faces: list[Face] = []
         while self._encodings and (limit is None or len(faces) < limit):
             head = self._encodings[0]
             job = self._job_results.get(head.ticket)

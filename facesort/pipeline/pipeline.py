@@ -186,7 +186,8 @@ class FacePipeline:
                 self._end_shot()
             picture = Picture(frame)
             self._follow(picture, index)
-            while self.source.pending and self.source.pending[0].index <= index - self.source.coarse_every:
+            pending = self.source.pending
+            while pending and pending[0].index <= index - self.source.coarse_every:
                 self._apply(self.source.pending.popleft(), index, picture)
             self.planner.plan_ready()
             passes = self.source.schedule.passes(index)

@@ -83,7 +83,8 @@ class PassPlanner:
         # without followers: where the big faces of the frame before were, and the tracks of
         # faces of ~60 px and more (small ones may have moved anywhere near: worth a look)
         pending.followed = [] if following else [
-            t.box for t in self.source.book.tracks if box_size(t.box) >= RELIABLE * self.passes.min_box]
+            t.box for t in self.source.book.tracks
+            if box_size(t.box) >= RELIABLE * self.passes.min_box]
         min_similarity = self.source.book.rules.min_similarity
         for track in self.source.book.tracks:
             here = colour_histogram(pending.frame, track.box)
@@ -173,6 +174,6 @@ class PassPlanner:
             # a region searched at scale k finds faces down to HOG's minimum / k
             coverage = coverage | Coverage(
                 regions=tuple(r.box for r in pending.regions),
-                fine_min=max(settings.fine_min,
-                             RELIABLE * self.passes.min_box / max(r.scale for r in pending.regions)))
+                fine_min=max(settings.fine_min, RELIABLE * self.passes.min_box
+                             / max(r.scale for r in pending.regions)))
         return detections, coverage
