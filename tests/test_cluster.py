@@ -308,3 +308,36 @@ def test_what_a_cluster_cannot_do_is_said_before_the_run():
     assert "--as-live" in cluster_driver.usage_problem(False, None, True, video)
     assert "webcam" in cluster_driver.usage_problem(False, None, False,
                                                     [*video, InputItem("0", CAMERA)])
+
+
+class MadeDetector:
+    """A detector stand-in that counts how many were made (a class: picklable by name)."""
+
+    made = 0
+
+    def __init__(self, settings=None):
+        MadeDetector.made += 1
+
+
+def test_a_worker_makes_each_detector_once_per_thread_and_keeps_them_on_itself(monkeypatch):
+    import threading
+
+    from facesort.cluster.worker import CachedDetectors, detector_cache
+
+    class FakeWorker:   # stands for distributed.Worker: the cache lives on it
+        pass
+
+    monkeypatch.setattr(MadeDetector, "made", 0)
+    worker = FakeWorker()
+    factory = CachedDetectors(MadeDetector, detector_cache(worker))
+    first = factory("a")
+    assert factory("a") is first and factory("b") is not first    # per arguments
+    again = CachedDetectors(MadeDetector, detector_cache(worker))  # the worker's next job
+    assert again("a") is first and MadeDetector.made == 2
+    other = []
+    thread = threading.Thread(target=lambda: other.append(again("a")))
+    thread.start()
+    thread.join()
+    assert other[0] is not first and MadeDetector.made == 3        # per thread
+    fresh = CachedDetectors(MadeDetector, detector_cache(FakeWorker()))
+    assert fresh("a") is not first                                 # per worker process
