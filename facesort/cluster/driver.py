@@ -377,6 +377,9 @@ class _Run:
         with self.frames_lock:
             done = sum(self.frames_done.values())
         if self.info is None:
+            if faces:  # never dropped: a video's info is planned, a photo's comes with its end
+                raise ClusterError(f"faces of '{faces[0].source}' came before their input "
+                                   f"was known; the faces sorted so far were saved")
             return
         frames, self.frames_shown = done - self.frames_shown, done
         yield FrameFaces(self.info, 0, self.seconds, None, [], faces, None, frames=frames)
