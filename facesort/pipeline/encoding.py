@@ -22,6 +22,8 @@ from facesort.tracking.tracker import Track, TrackBook
 
 @dataclass
 class _Encoding:
+    """A face asked of a job of the workers, and where its encoding goes when it is back."""
+
     ticket: int
     slot: int      # its place among the faces of that job
     track: Track

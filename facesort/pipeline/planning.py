@@ -46,7 +46,7 @@ class PassPlanner:
         self.source: SourceState
 
     def start(self, index: int, seconds: float, frame: np.ndarray, picture: Picture | None,
-               passes: Passes) -> None:
+              passes: Passes) -> None:
         """Send the coarse pass of a frame; the fine pass is planned when that is back.
 
         The tracks are taken as they are now, when the frame is read, so that what the
