@@ -9,7 +9,7 @@ SCREENSHOT ?= $(REPORT_RESULT)/screenshot.png
 # a folder holding the model files (yunet_s_640_640.onnx, ...): copied instead of downloaded
 MODELS_FROM ?=
 
-.PHONY: install models demo report test test-fast bench bench-memory bench-cluster eval clean
+.PHONY: install models demo report test test-fast lint bench bench-memory bench-cluster eval clean
 
 install: $(VENV)/.installed models
 
@@ -46,6 +46,11 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not realtime"
+
+# ruff's modest rule set on everything, mypy --strict on facesort/records (pyproject.toml)
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 # resident memory after 1,000 and 10,000 faces (synthetic, no dlib), with autosaves
 bench-memory: install

@@ -12,7 +12,6 @@ import functools
 import logging
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,12 +19,20 @@ from face_detector import (
     DetectorSettings,
     FaceDetector,
     ModelsMissingError,
-    find_mobilefacenet_model,
-    find_yunet_model,
 )
+from facesort.app import parts
+from facesort.app.flags import OneLineParser, number_in
 from facesort.app.models_cli import main as models_main
+from facesort.app.parts import describe_detector, describe_encoder, threshold_notice
 from facesort.app.progress import Progress, progress_wanted
-from facesort.app.run import LoopSummary, finish_run, sort_frames
+from facesort.app.run import (
+    LoopSummary,
+    Pipeline,
+    finish_run,
+    sort_frames,
+    stopped_message,
+    unreadable_message,
+)
 from facesort.app.session import DEFAULT_AUTOSAVE_S, ResultSession, SaveError
 from facesort.app.view import FrameOutput, StopRequest
 from facesort.cluster.connect import (
@@ -37,16 +44,15 @@ from facesort.cluster.connect import (
 )
 from facesort.cluster.driver import ClusterWork, usage_problem
 from facesort.detection.model_files import ModelError
-from facesort.detection.protocol import Detector, DetectorFactory
+from facesort.detection.protocol import Detector
 from facesort.detection.resnet_encoder import ModelFormatError
-from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE, VIDEO_SCALE
+from facesort.detection.yunet import DEFAULT_SCORE_THRESHOLD, DETECTION_SIDE
 from facesort.inputs.stream import MAX_PHOTO_PIXELS, InputConflict, Inputs, megapixels
 from facesort.inputs.video import SourceError, camera_index
-from facesort.pipeline.faithful import FaithfulPipeline
-from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
+from facesort.pipeline.build import RunPlan, make_pipeline, plan_run
 from facesort.records.distances import distances_of
 from facesort.records.modes import EncoderKind, FaceFinder, SmallFaces
-from facesort.records.source import PHOTO, Sampling, format_time
+from facesort.records.source import PHOTO, Sampling
 from facesort.result.lock import ResultInUseError
 from facesort.review.cli import main as review_main
 from facesort.sorting.classifier import make_classifier
@@ -64,31 +70,6 @@ AUTO = "auto"   # --detector: YuNet when its model is installed, else HOG
 
 class UsageError(Exception):
     """The command line cannot work; exit code 2."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line that says where to look next."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def number_in(low: float, high: float, *, low_open: bool = False, high_open: bool = False):
-    """An argparse type: a float within [low, high], each end optionally open."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-        too_low = value <= low if low_open else value < low
-        too_high = value >= high if high_open else value > high
-        if value != value or too_low or too_high:
-            left, right = "(" if low_open else "[", ")" if high_open else "]"
-            raise argparse.ArgumentTypeError(f"{text} is outside {left}{low:g}, {high:g}{right}")
-        return value
-
-    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,125 +253,33 @@ def print_inputs(inputs: Inputs, args: argparse.Namespace) -> None:
         print(f"Detecting will be stopped after {args.stop:g} second.")
 
 
-def unreadable_message(unreadable: list[str], total: int) -> str:
-    """One line naming the inputs skipped during the run (their warnings may be hidden by -q)."""
-    more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
-    return (f"could not read '{unreadable[0]}'{more} ({len(unreadable)} of {total} inputs); "
-            f"the rest was saved")
-
-
-def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
-    """The last line of a run stopped by q, Ctrl-C or SIGTERM, which otherwise ends as a
-    finished run does: where it stopped, so that a rerun can go on with -k, and that the
-    faces found are kept."""
-    if loop.last_frame is None:
-        return f"Stopped before the first frame; the result in '{result_dir}' is as it was."
-    info = loop.last_frame.info
-    where = info.name
-    if info.kind != PHOTO:
-        where += " " + format_time(loop.last_frame.seconds, wall_clock=info.is_camera)
-    return f"Stopped at {where}; the faces found up to there are saved in '{result_dir}'."
-
-
 def choose_detector(args: argparse.Namespace) -> DetectorSettings:
-    """--detector and --encoder: YuNet and MobileFaceNet when asked, or with 'auto' when their
-    models are installed and sound; else dlib's HOG and network (with 'auto', saying why on
-    stderr, once). HOG asked for keeps dlib's encoder unless MobileFaceNet is asked for too
-    (it then finds its landmarks with YuNet). --faithful: HOG and dlib, the post's."""
-    hog = DetectorSettings(resize_ratio=args.resize_ratio)
-    wants_mobilefacenet = args.encoder == EncoderKind.MOBILEFACENET
-    if args.faithful or (args.detector == FaceFinder.HOG and not wants_mobilefacenet):
-        return hog
-    try:
-        yunet_model = find_yunet_model()
-    except ModelError as error:
-        if args.detector == FaceFinder.YUNET or wants_mobilefacenet:
-            raise
-        log.warning("%s; using dlib's HOG detector meanwhile", error)
-        return hog
-    settings = replace(hog, yunet_model=yunet_model)
-    if args.detector != FaceFinder.HOG:
-        settings = replace(settings, finder=FaceFinder.YUNET,
-                           score_threshold=args.detector_threshold)
-    if args.encoder == EncoderKind.DLIB:
-        return settings
-    try:
-        encoder_model = find_mobilefacenet_model()
-    except ModelError as error:
-        if wants_mobilefacenet:
-            raise
-        log.warning("%s; using dlib's encoder meanwhile", error)
-        return settings
-    return replace(settings, encoder=EncoderKind.MOBILEFACENET, encoder_model=encoder_model)
+    """--detector and --encoder (parts.choose_detector)."""
+    return parts.choose_detector(detector=args.detector, encoder=args.encoder,
+                                 faithful=args.faithful, resize_ratio=args.resize_ratio,
+                                 score_threshold=args.detector_threshold)
 
 
-def threshold_notice(threshold: float, encoder: EncoderKind) -> str | None:
-    """A line when -t lies far from the encoder's own default (under half or over 1.5 times
-    it): most likely a distance of the other encoder (the post's -t 0.4 is dlib's)."""
-    default = distances_of(encoder).threshold
-    if default / 2 <= threshold <= 1.5 * default:
-        return None
-    others = [kind for kind in EncoderKind if kind != encoder]
-    hint = " or ".join(f"--encoder {kind.value} (default -t {distances_of(kind).threshold})"
-                       for kind in others)
-    return (f"-t {threshold:g} is far from {encoder.value}'s own default {default}: "
-            f"distances of different encoders differ; for the other's distances use {hint}")
+def run_plan(args: argparse.Namespace, detector: DetectorSettings) -> RunPlan:
+    """The flags the pipeline needs, as plain records (built once; sent to cluster workers)."""
+    return plan_run(detector, faithful=args.faithful, resize_ratio=args.resize_ratio,
+                    small_faces=SmallFaces(args.small_faces), threshold=args.threshold,
+                    sampled=args.seconds > 0, labels=bool(args.display or args.capture),
+                    live_files=args.as_live)
 
 
-def describe_detector(settings: DetectorSettings) -> str:
-    if settings.finder != FaceFinder.YUNET:
-        return "dlib HOG"
-    return f"YuNet, score threshold {settings.score_threshold:g} ({settings.yunet_model})"
-
-
-def describe_encoder(settings: DetectorSettings) -> str:
-    if settings.encoder == EncoderKind.MOBILEFACENET:
-        return f"MobileFaceNet ({settings.encoder_model})"
-    return "dlib ResNet"
-
-
-def make_pipeline(args: argparse.Namespace, make_detector: DetectorFactory,
-                  detector: DetectorSettings = DetectorSettings(),
-                  workers: int = PipelineSettings.workers) -> FacePipeline | FaithfulPipeline:
-    """The original algorithm with --faithful, else detection at intervals and tracking
-    (with ``workers`` worker processes; 0: in this process, as on a cluster's worker).
-
-    With YuNet (``detector``), one pass over the whole colour frame, shrunk when it is
-    larger than yunet.DETECTION_SIDE; with -S > 0 a video's at most at yunet.VIDEO_SCALE
-    (the speed of a sampled run is its detector and encoder); with -S 0 at full size on look
-    frames, which it follows in between, and at most half size between them. No small-face
-    passes, which are HOG's way of finding faces under ~100 px.
-    """
-    if args.faithful:
-        return FaithfulPipeline(make_detector(DetectorSettings(
-            resize_ratio=args.resize_ratio, mirror_average=False, dlib_encoder=True)))
-    settings = PipelineSettings(resize_ratio=args.resize_ratio, small_faces=SmallFaces(args.small_faces),
-                                switch_distance=max(distances_of(detector.encoder).switch,
-                                                    args.threshold), workers=workers,
-                                labels_in_step=bool(args.display or args.capture))
-    if detector.finder == FaceFinder.YUNET:
-        settings = replace(settings, coarse_scale=1.0, coarse_side=DETECTION_SIDE, colour=True,
-                           video_scale=VIDEO_SCALE if args.seconds > 0 else 1.0,
-                           small_faces=SmallFaces.OFF,
-                           between_looks_scale=0.5)
-        # the workers' detectors (the passes apply -r); a partial of a class is picklable
-        make_detector = functools.partial(make_detector, replace(detector, resize_ratio=1.0))
-    return FacePipeline(make_detector, settings, live_files=args.as_live)
-
-
-def start_cluster(args: argparse.Namespace, make_detector: DetectorFactory,
-                  detector: DetectorSettings) -> ClusterWork:
-    """--cluster: the workers build the run's pipeline themselves, from these flags."""
+def start_pipeline(args: argparse.Namespace, plan: RunPlan,
+                   make_detector: Callable[..., Detector]) -> Pipeline:
+    """The run's pipeline here, or --cluster's work: its workers build the plan's pipeline."""
+    if not args.cluster:
+        return make_pipeline(plan, make_detector)
     connection = connect(args.cluster, verbose=args.verbose >= 2)
     print(f"cluster {args.cluster}: {connection.workers} workers")
-    return ClusterWork(connection, functools.partial(make_pipeline, args, detector=detector),
-                       make_detector)
+    return ClusterWork(connection, functools.partial(make_pipeline, plan), make_detector)
 
 
-def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceDetector,
-        on_summary: Callable[[LoopSummary], None] | None = None) -> int:
-    """The whole run; ``make_detector`` makes the detector (called with a DetectorSettings, or
-    with nothing in the worker processes), ``on_summary`` is told how the frame loop went."""
+def open_inputs(args: argparse.Namespace) -> Inputs:
+    """The inputs, once the flags are known to work together (UsageError, one line, if not)."""
     check_result_dir(args.result)
     if args.faithful and args.detector == FaceFinder.YUNET:
         raise UsageError("--faithful uses the post's detector, dlib's HOG: leave out --detector")
@@ -408,6 +297,30 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
                                              inputs.items)
     if problem:
         raise UsageError(problem)
+    return inputs
+
+
+def exit_code(loop: LoopSummary, failure: Exception | None, inputs: Inputs,
+              result_dir: Path) -> int:
+    """The run's last lines (where a stopped run stopped, what failed) and its exit code."""
+    if loop.stopped and loop.failure is None:
+        print(stopped_message(loop, result_dir))
+    if failure is not None:
+        print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    if inputs.unreadable:
+        print(f"face-classifier: error: {unreadable_message(inputs.unreadable, len(inputs.items))}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceDetector,
+        on_summary: Callable[[LoopSummary], None] | None = None) -> int:
+    """The whole run; ``make_detector`` makes the detector (called with a DetectorSettings),
+    ``on_summary`` is told how the frame loop went."""
+    inputs = open_inputs(args)
     settings = choose_detector(args)
     if args.threshold is None:
         args.threshold = distances_of(settings.encoder).threshold
@@ -418,11 +331,11 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     print("face encoder:", describe_encoder(settings))
 
     detector = make_detector(settings)
+    plan = run_plan(args, settings)
     db = PersonDB()
     session = ResultSession(db, args.result, autosave_s=args.autosave)  # one run at a time
     try:  # its worker processes start while the result loads
-        pipeline = (start_cluster(args, make_detector, settings) if args.cluster
-                    else make_pipeline(args, make_detector, settings))
+        pipeline = start_pipeline(args, plan, make_detector)
     except BaseException:
         session.close()
         raise
@@ -437,7 +350,8 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
         args.capture.mkdir(parents=True, exist_ok=True)
         shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture
         print(f"Captured frames are saved in '{shown}' directory.")
-    classifier = make_classifier(args.threshold, faithful=args.faithful, encoder=settings.encoder)
+    classifier = make_classifier(args.threshold, faithful=args.faithful,
+                                 encoder=settings.encoder)
     output = FrameOutput(display=args.display, capture_dir=args.capture)
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
@@ -446,26 +360,13 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     plays_live = args.as_live and not args.faithful
     progress = Progress(None if plays_live else inputs.total_frames,
                         enabled=progress_wanted(args.quiet))
-    if args.cluster:
-        loop = pipeline.sort(inputs, classifier, db, session, progress, stop)
-    else:
-        loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
+    loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
     print(f"total elapsed time: {loop.elapsed_s:.3f} second")
     failure = finish_run(classifier, db, session)
     failure = loop.failure or failure
     if on_summary is not None:
         on_summary(loop)
-    if loop.stopped and loop.failure is None:
-        print(stopped_message(loop, args.result))
-    if failure is not None:
-        print(f"face-classifier: error: stopped early, results so far were saved: {failure}",
-              file=sys.stderr)
-        return EXIT_FAILURE
-    if inputs.unreadable:
-        print(f"face-classifier: error: {unreadable_message(inputs.unreadable, len(inputs.items))}",
-              file=sys.stderr)
-        return EXIT_FAILURE
-    return EXIT_OK
+    return exit_code(loop, failure, inputs, args.result)
 
 
 def main(argv: list[str] | None = None, make_detector: Callable[..., Detector] = FaceDetector,

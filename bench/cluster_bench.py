@@ -11,7 +11,7 @@ the cluster, and what the driver itself can take (issue 13). One run, one table 
    slope (seconds per added input) of each, and the difference.
 3. The driver's own cost: face records as the workers send them (the plain run's real crops,
    synthetic encodings of --people persons), unpickled, renumbered, sorted with the default
-   rules and saved, as the driver does; seconds per 1,000 and 10,000 faces, and the bytes of
+   rules and saved through the run's own frame loop (app.run.sort_frames), as a cluster run's; seconds per 1,000 and 10,000 faces, and the bytes of
    face records per hour of video (from the dev videos' faces).
 Then, from those figures, how many workers like these one driver keeps busy.
 
@@ -136,14 +136,11 @@ def real_faces(result: Path) -> tuple[list[bytes], int]:
     return [(result / name).read_bytes() for name in files], len(files)
 
 
-def driver_cost(crops: list[bytes], faces: int, people: int, batch_faces: int) -> dict:
-    """Part 3: seconds to unpickle, renumber, sort and save ``faces`` face records."""
-    from facesort.app.session import ResultSession
+def face_batches(faces: int, people: int, crops: list[bytes], batch_faces: int) -> list[bytes]:
+    """``faces`` face records as the workers send them, pickled in batches: the real crops,
+    synthetic encodings of ``people`` persons (2% strangers), a track each."""
     from facesort.cluster.jobs import FaceBatch
-    from facesort.records.face import DEFAULT_THRESHOLD, Face
-    from facesort.sorting.classifier import make_classifier
-    from facesort.sorting.sort_step import sort_new_faces
-    from person_db import PersonDB
+    from facesort.records.face import Face
 
     rng = np.random.default_rng(13)
     centres = rng.normal(0.0, 0.1, (people, 128))
@@ -157,26 +154,72 @@ def driver_cost(crops: list[bytes], faces: int, people: int, batch_faces: int) -
                                 "bench.mp4", number, number / FPS,
                                 crop_png=crops[number % len(crops)], track_id=number + 1))
         batches.append(pickle.dumps(FaceBatch("attempt", len(batches), records), protocol=5))
+    return batches
+
+
+class BatchFeed:
+    """The driver's side of a cluster run without the cluster: the batches unpickled and
+    renumbered, handed to the frame loop (app.run.sort_frames) as ClusterWork hands them;
+    ``marks`` when 1,000, ``faces`` - 1,000 and ``faces`` faces were sorted."""
+
+    def __init__(self, batches: list[bytes], faces: int) -> None:
+        from facesort.pipeline.frames import PipelineStats
+
+        self.batches, self.faces = batches, faces
+        self.stats = PipelineStats()
+        self.marks: dict[object, float] = {}
+
+    def run(self, inputs: object):
+        from facesort.pipeline.frames import FrameFaces
+        from facesort.records.source import SourceInfo, SourceKind
+
+        info = SourceInfo("bench.mp4", SourceKind.VIDEO, FPS, self.faces, 640, 360)
+        started, done = time.perf_counter(), 0
+        for data in self.batches:
+            batch = pickle.loads(data)
+            for face in batch.faces:
+                face.track_id += 1000  # the driver's renumbering
+            yield FrameFaces(info, 0, batch.faces[-1].time_s, None, [], batch.faces, None,
+                             frames=len(batch.faces))
+            done += len(batch.faces)  # the loop sorted and stored them before asking again
+            for mark in (1_000, self.faces - 1_000, self.faces):
+                if done >= mark and mark not in self.marks:
+                    self.marks[mark] = time.perf_counter() - started
+
+    def drain(self) -> list:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def driver_cost(crops: list[bytes], faces: int, people: int, batch_faces: int) -> dict:
+    """Part 3: seconds to unpickle, renumber, sort and save ``faces`` face records, through
+    the run's own frame loop."""
+    from facesort.app.progress import Progress
+    from facesort.app.run import sort_frames
+    from facesort.app.session import ResultSession
+    from facesort.app.view import FrameOutput, StopRequest
+    from facesort.records.face import DEFAULT_THRESHOLD
+    from facesort.sorting.classifier import make_classifier
+    from person_db import PersonDB
+
+    batches = face_batches(faces, people, crops, batch_faces)
     sent = sum(len(batch) for batch in batches)
     folder = Path(tempfile.mkdtemp(prefix="cluster-bench-driver-"))
     try:
         db = PersonDB()
         session = ResultSession(db, folder / "r")  # autosaves every 60 s, as a run does
         classifier = make_classifier(DEFAULT_THRESHOLD)
-        marks = {}
+        feed = BatchFeed(batches, faces)
         started = time.perf_counter()
-        done = 0
         with contextlib.redirect_stdout(io.StringIO()):
-            for data in batches:
-                batch = pickle.loads(data)
-                for face in batch.faces:
-                    face.track_id += 1000  # the driver's renumbering
-                sort_new_faces(batch.faces, classifier, db)
-                session.add_faces(batch.faces)
-                done += len(batch.faces)
-                for mark in (1_000, faces - 1_000, faces):
-                    if done >= mark and mark not in marks:
-                        marks[mark] = time.perf_counter() - started
+            loop = sort_frames(feed, None, classifier, db, session,  # type: ignore[arg-type]
+                               FrameOutput(display=False, capture_dir=None),
+                               Progress(None, enabled=False), StopRequest())
+            if loop.failure is not None:
+                raise loop.failure
+            marks = feed.marks
             list(classifier.consolidate(db))  # the end of a run: merges, then the last save
             marks["merged"] = time.perf_counter() - started
             session.save()

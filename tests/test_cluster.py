@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -69,7 +70,8 @@ def cluster():
 
 
 def sorted_faces(monkeypatch):
-    """(file name, track id) of every face handed to the sorting step, by either loop."""
+    """(file name, track id) of every face handed to the sorting step of the frame loop, which
+    a local run and a cluster run both feed."""
     seen = []
 
     def recording(sort):
@@ -79,8 +81,6 @@ def sorted_faces(monkeypatch):
         return sort_new_faces
 
     monkeypatch.setattr(app_run, "sort_new_faces", recording(app_run.sort_new_faces))
-    monkeypatch.setattr(cluster_driver, "sort_new_faces",
-                        recording(cluster_driver.sort_new_faces))
     return seen
 
 
@@ -127,10 +127,10 @@ def test_a_worker_killed_in_the_middle_of_a_video_changes_nothing(
     (faces_csv, encodings), local_faces = local_run
     monkeypatch.setattr(cluster_driver, "BATCH_FACES", 2)  # the first faces come early
     killed = []
-    sort = cluster_driver.sort_new_faces
+    sort = app_run.sort_new_faces
 
     def kill_the_first_videos_worker(faces, classifier, db, tracks=None):
-        if not killed:  # the first batch of the first video is sorted: its worker goes
+        if faces and not killed:  # the first faces of the first video: its worker goes
             busy = [worker for worker, keys in client.processing().items()
                     if any("-0-job-" in key for key in keys)]
             pids = client.run(os.getpid, workers=busy)
@@ -139,7 +139,7 @@ def test_a_worker_killed_in_the_middle_of_a_video_changes_nothing(
                 os.kill(pid, signal.SIGKILL)
         return sort(faces, classifier, db, tracks)
 
-    monkeypatch.setattr(cluster_driver, "sort_new_faces", kill_the_first_videos_worker)
+    monkeypatch.setattr(app_run, "sort_new_faces", kill_the_first_videos_worker)
     seen = sorted_faces(monkeypatch)
     caplog.set_level(logging.WARNING, logger=cluster_driver.__name__)  # -q hides it
     assert run_main(tmp_path / "r", inputs, "--cluster", address) == 0
@@ -183,13 +183,14 @@ def test_when_every_worker_is_gone_the_run_stops_and_what_was_sorted_is_saved(
     monkeypatch.setattr(cluster_driver, "BATCH_FACES", 2)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=logging.CRITICAL) as local:
-        sort = cluster_driver.sort_new_faces
+        sort = app_run.sort_new_faces
 
         def gone_after_the_first_faces(faces, classifier, db, tracks=None):
-            local.scale(0)
+            if faces:
+                local.scale(0)
             return sort(faces, classifier, db, tracks)
 
-        monkeypatch.setattr(cluster_driver, "sort_new_faces", gone_after_the_first_faces)
+        monkeypatch.setattr(app_run, "sort_new_faces", gone_after_the_first_faces)
         code = run_main(tmp_path / "r", inputs, "--cluster", local.scheduler_address)
     err = capsys.readouterr().err
     assert code == 1
@@ -200,21 +201,27 @@ def test_when_every_worker_is_gone_the_run_stops_and_what_was_sorted_is_saved(
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_workers_tasks_and_saves(cluster, inputs, tmp_path, monkeypatch):
+def test_ctrl_c_stops_the_workers_tasks_and_saves(cluster, inputs, tmp_path, monkeypatch,
+                                                   capsys):
     address, client = cluster
     monkeypatch.setattr(cluster_driver, "BATCH_FACES", 2)
-    sort = cluster_driver.sort_new_faces
+    sort = app_run.sort_new_faces
     calls = []
 
     def interrupted(faces, classifier, db, tracks=None):
-        calls.append(len(faces))
-        if len(calls) == 1:
-            os.kill(os.getpid(), signal.SIGINT)  # the session turns it into a stop request
+        if faces:
+            calls.append(len(faces))
+            if len(calls) == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # the session turns it into a stop request
         return sort(faces, classifier, db, tracks)
 
-    monkeypatch.setattr(cluster_driver, "sort_new_faces", interrupted)
+    monkeypatch.setattr(app_run, "sort_new_faces", interrupted)
     assert run_main(tmp_path / "r", inputs, "--cluster", address) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
     assert 1 <= len(load_result(tmp_path / "r").faces) < 20
+    # where it stopped, as a local run says it (issue 27: it said "before the first frame")
+    assert re.fullmatch(rf"Stopped at {re.escape(inputs[0])} 0:0\d\.\d; the faces found up "
+                        rf"to there are saved in '{re.escape(str(tmp_path / 'r'))}'\.", last), last
     deadline = time.monotonic() + 10  # the workers see the run's stop event
     while any(client.processing().values()) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -301,3 +308,36 @@ def test_what_a_cluster_cannot_do_is_said_before_the_run():
     assert "--as-live" in cluster_driver.usage_problem(False, None, True, video)
     assert "webcam" in cluster_driver.usage_problem(False, None, False,
                                                     [*video, InputItem("0", CAMERA)])
+
+
+class MadeDetector:
+    """A detector stand-in that counts how many were made (a class: picklable by name)."""
+
+    made = 0
+
+    def __init__(self, settings=None):
+        MadeDetector.made += 1
+
+
+def test_a_worker_makes_each_detector_once_per_thread_and_keeps_them_on_itself(monkeypatch):
+    import threading
+
+    from facesort.cluster.worker import CachedDetectors, detector_cache
+
+    class FakeWorker:   # stands for distributed.Worker: the cache lives on it
+        pass
+
+    monkeypatch.setattr(MadeDetector, "made", 0)
+    worker = FakeWorker()
+    factory = CachedDetectors(MadeDetector, detector_cache(worker))
+    first = factory("a")
+    assert factory("a") is first and factory("b") is not first    # per arguments
+    again = CachedDetectors(MadeDetector, detector_cache(worker))  # the worker's next job
+    assert again("a") is first and MadeDetector.made == 2
+    other = []
+    thread = threading.Thread(target=lambda: other.append(again("a")))
+    thread.start()
+    thread.join()
+    assert other[0] is not first and MadeDetector.made == 3        # per thread
+    fresh = CachedDetectors(MadeDetector, detector_cache(FakeWorker()))
+    assert fresh("a") is not first                                 # per worker process

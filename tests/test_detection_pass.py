@@ -237,3 +237,12 @@ def test_appearance_tells_one_face_from_another():
     one, same, two = (colour_histogram(frame, (0, x + 100, 100, x)) for x in (0, 100, 200))
     assert similarity(one, same) == pytest.approx(1.0)
     assert similarity(one, two) < similarity(one, same)
+
+
+@pytest.mark.parametrize("field, value", [("coarse_scale", 0.0), ("video_scale", 1.5),
+                                          ("motion_threshold", 300), ("min_box", 0.0)])
+def test_pass_settings_out_of_bounds_are_refused_in_one_line(field, value):
+    with pytest.raises(ValueError, match=f"PassSettings.{field} = "):
+        PassSettings(**{field: value})
+    with pytest.raises(TypeError):   # keyword-only
+        PassSettings(0.5)  # type: ignore[misc]

@@ -43,8 +43,9 @@ def overlap(a, b):
     height = min(a[2], b[2]) - max(a[0], b[0])
     width = min(a[1], b[1]) - max(a[3], b[3])
     inter = max(0, height) * max(0, width)
-    area = lambda box: (box[2] - box[0]) * (box[1] - box[3])
-    return inter / (area(a) + area(b) - inter)
+    area_a = (a[2] - a[0]) * (a[1] - a[3])
+    area_b = (b[2] - b[0]) * (b[1] - b[3])
+    return inter / (area_a + area_b - inter)
 
 
 @pytest.mark.slow
@@ -75,7 +76,8 @@ def test_the_hog_detector_is_kept_in_the_cache_and_a_damaged_copy_is_rebuilt(
         tmp_path, monkeypatch, portraits):
     import dlib
 
-    from face_detector import cache_dir, frontal_face_detector
+    from face_detector import frontal_face_detector
+    from facesort.detection.model_files import cache_dir
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     built = frontal_face_detector(dlib)
@@ -96,6 +98,7 @@ def test_the_yunet_settings_make_a_picklable_worker_factory_and_say_its_limits(t
     import functools
     import pickle
 
+    from face_detector import HogDetector, YuNetDetector
     from facesort.detection import yunet
     from facesort.records.modes import FaceFinder
 
@@ -103,12 +106,24 @@ def test_the_yunet_settings_make_a_picklable_worker_factory_and_say_its_limits(t
                                 yunet_model=tmp_path / "model.onnx")
     factory = pickle.loads(pickle.dumps(functools.partial(FaceDetector, settings)))
     detector = factory()   # nothing is loaded yet: the model may even be absent here
-    assert detector.settings == settings and detector.uses_yunet
+    assert detector.settings == settings and isinstance(detector, YuNetDetector)
     assert detector.smallest_face(upsample=0) == detector.smallest_face(upsample=1) == 14
     assert detector.min_encode_size() == pytest.approx(yunet.SQUARE_SIDE * 32)
+    assert isinstance(FaceDetector(), HogDetector)
     assert FaceDetector().min_encode_size() == 0   # HOG: every face found is encoded
     with pytest.raises(ValueError):
         FaceDetector(DetectorSettings(finder="cnn"))
+
+
+@pytest.mark.parametrize("field, value", [("score_threshold", 1.5), ("resize_ratio", 0.0),
+                                          ("upsample", -1), ("encoder", "facenet")])
+def test_detector_settings_out_of_bounds_are_refused_in_one_line(field, value):
+    with pytest.raises(ValueError) as refused:
+        DetectorSettings(**{field: value})
+    assert field in str(refused.value) or value in str(refused.value)
+    assert "\n" not in str(refused.value)
+    with pytest.raises(TypeError):  # keyword-only: no setting is given by its place
+        DetectorSettings(1)  # type: ignore[misc]
 
 
 def installed_yunet():

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from facesort.app.flags import OneLineParser
 from facesort.detection.model_files import (
     MODELS,
     ModelDamagedError,
@@ -18,13 +19,6 @@ from facesort.detection.model_files import (
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROG = "face-classifier models"
 HOG, DLIB_ENCODER = "dlib HOG", "dlib ResNet (face_recognition_models)"
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line that says where to look next."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,9 +1,11 @@
-"""A run's frame loop: frames from the pipeline, their new faces sorted and written to the
-result, every face shown with its name; then the end of the run (merges, the final save)."""
+"""A run's frame loop: frames from the pipeline (or batches of faces from a cluster's workers,
+facesort.cluster.driver), their new faces sorted and written to the result, every face shown
+with its name; then the end of the run (merges, the final save)."""
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
@@ -13,6 +15,7 @@ from facesort.app.view import FrameOutput, StopRequest
 from facesort.inputs.stream import Inputs
 from facesort.pipeline.frames import FrameFaces, PipelineStats
 from facesort.records.face import Face, frame_stem
+from facesort.records.source import PHOTO, format_time
 from facesort.sorting.classifier import Classifier
 from facesort.sorting.sort_step import TrackMemory, sort_new_faces
 from person_db import PersonDB
@@ -23,7 +26,8 @@ UNSORTED = "unknown"  # the label of a face until its track is sorted (as the po
 
 
 class Pipeline(Protocol):
-    """Frames in, faces out (facesort.pipeline: the default one and --faithful's)."""
+    """Frames in, faces out (facesort.pipeline: the default one and --faithful's; and
+    facesort.cluster.driver.ClusterWork, whose items carry no frame)."""
 
     stats: PipelineStats
 
@@ -63,11 +67,12 @@ def sort_frames(pipeline: Pipeline, inputs: Inputs, classifier: Classifier, db: 
             names = sort_new_faces(found.new_faces, classifier, db, tracks)
             session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
             track_names.update(zip((face.track_id for face in found.new_faces), names))
-            output.show(found.frame, [b.box for b in found.boxes],
-                        [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
-                        frame_stem(found.info.name, found.index, found.info.stem), stop,
-                        capture=found.looked_at)
-            progress.advance(found.info, found.seconds, repr(db))
+            if found.frame is not None:
+                output.show(found.frame, [b.box for b in found.boxes],
+                            [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
+                            frame_stem(found.info.name, found.index, found.info.stem), stop,
+                            capture=found.looked_at)
+            progress.advance(found.info, found.seconds, repr(db), found.frames)
             if stop.requested:  # checked after the frame: a frame handed out is finished
                 break
         last = pipeline.drain()  # faces still being encoded when the frames ran out
@@ -104,3 +109,23 @@ def finish_run(classifier: Classifier, db: PersonDB, session: ResultSession) -> 
     finally:
         session.close()
     return failure
+
+
+def unreadable_message(unreadable: list[str], total: int) -> str:
+    """One line naming the inputs skipped during the run (their warnings may be hidden by -q)."""
+    more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+    return (f"could not read '{unreadable[0]}'{more} ({len(unreadable)} of {total} inputs); "
+            f"the rest was saved")
+
+
+def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
+    """The last line of a run stopped by q, Ctrl-C or SIGTERM, which otherwise ends as a
+    finished run does: where it stopped, so that a rerun can go on with -k, and that the
+    faces found are kept."""
+    if loop.last_frame is None:
+        return f"Stopped before the first frame; the result in '{result_dir}' is as it was."
+    info = loop.last_frame.info
+    where = info.name
+    if info.kind != PHOTO:
+        where += " " + format_time(loop.last_frame.seconds, wall_clock=info.is_camera)
+    return f"Stopped at {where}; the faces found up to there are saved in '{result_dir}'."

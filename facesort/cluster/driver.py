@@ -1,6 +1,6 @@
 """The driver's side of --cluster: the inputs go to the workers as jobs, one per input, and
-their faces are sorted here, input after input in command-line order, with the frame loop's
-sorting step, while the workers go on with the next inputs.
+their faces come back here, input after input in command-line order, to the run's one frame
+loop (app.run.sort_frames), which sorts them while the workers go on with the next inputs.
 
 What stays here: the result's lock, the sorting (sequential by design), the saves and the
 report. Faces arrive in batches (jobs.py); each input's track ids are renumbered as a local run
@@ -21,12 +21,9 @@ import os
 import threading
 import time
 import uuid
-from typing import Any
 
-from facesort.app.progress import Progress
-from facesort.app.run import LoopSummary
-from facesort.app.session import ResultSession
-from facesort.app.view import StopRequest
+from typing import Any, Generator, Iterator
+
 from facesort.cluster.connect import ClusterError, Connection
 from facesort.cluster.jobs import (
     FaceBatch,
@@ -39,12 +36,9 @@ from facesort.cluster.jobs import (
 from facesort.cluster.worker import run_job, unreadable_input
 from facesort.detection.protocol import DetectorFactory
 from facesort.inputs.stream import InputItem, Inputs
-from facesort.pipeline.frames import PipelineStats
+from facesort.pipeline.frames import FrameFaces, PipelineStats
 from facesort.records.face import Face
 from facesort.records.source import CAMERA, PHOTO, SourceInfo
-from facesort.sorting.classifier import Classifier
-from facesort.sorting.sort_step import TrackMemory, sort_new_faces
-from person_db import PersonDB
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +66,8 @@ def usage_problem(display: bool, capture: object, live: bool,
 
 
 class ClusterWork:
-    """The per-input work of a run on a Dask cluster, and the sorting of its faces here."""
+    """The per-input work of a run on a Dask cluster: a pipeline for the frame loop whose
+    items are the faces the workers send (no frame to show), in input order."""
 
     def __init__(self, connection: Connection, make_pipeline: PipelineMaker,
                  make_detector: DetectorFactory, batch_faces: int | None = None) -> None:
@@ -81,32 +76,23 @@ class ClusterWork:
         self.make_detector = make_detector
         self.batch_faces = batch_faces or BATCH_FACES
         self.stats = PipelineStats()
+        self._running: Generator[FrameFaces, None, None] | None = None
+
+    def run(self, inputs: Inputs) -> Iterator[FrameFaces]:
+        """The faces of every input as the workers send them, renumbered as a local run
+        numbers them; an item also while waiting, so that the loop can stop the run."""
+        self._running = _Run(self, inputs).faces()
+        return self._running
+
+    def drain(self) -> list[Face]:
+        """Nothing is left: an input's faces all come through ``run``."""
+        return []
 
     def close(self) -> None:
+        """Stop the jobs still running (closing ``run``'s items), then leave the cluster."""
+        if self._running is not None:
+            self._running.close()
         self.connection.close()
-
-    def sort(self, inputs: Inputs, classifier: Classifier, db: PersonDB,
-             session: ResultSession, progress: Progress, stop: StopRequest) -> LoopSummary:
-        """The faces of every input, sorted into ``db`` in input order as the workers send
-        them; returns how it went, as the frame loop does (app.run.sort_frames).
-
-        An error ends it early and is returned, not raised: what was sorted is kept. The
-        cluster connection and the progress bar are closed on the way out.
-        """
-        started = time.time()
-        failure = None
-        run = _Run(self, inputs, classifier, db, session, progress, stop)
-        try:
-            run.start()
-            run.sort_all()
-        except Exception as error:  # keep what was sorted, then report
-            failure = error
-            log.debug("the cluster run failed", exc_info=True)
-        finally:
-            run.finish()
-            progress.close()
-            self.close()
-        return LoopSummary(time.time() - started, failure, self.stats, stop.requested, None)
 
 
 class _Attempts:
@@ -166,17 +152,10 @@ class _Attempts:
 class _Run:
     """One run's jobs, queues and progress on the cluster."""
 
-    def __init__(self, work: ClusterWork, inputs: Inputs, classifier: Classifier,
-                 db: PersonDB, session: ResultSession, progress: Progress,
-                 stop: StopRequest) -> None:
+    def __init__(self, work: ClusterWork, inputs: Inputs) -> None:
         self.work = work
         self.client = work.connection.client
         self.inputs = inputs
-        self.classifier = classifier
-        self.db = db
-        self.session = session
-        self.progress = progress
-        self.stop = stop
         name = uuid.uuid4().hex[:12]
         cwd = os.getcwd()
         self.jobs = [InputJob(name, number, item, inputs.sampling, work.make_pipeline,
@@ -187,7 +166,6 @@ class _Run:
         self.queues: dict[int, Any] = {}
         self.stop_event: Any = None
         self.track_offset = 0            # track ids drawn by the inputs sorted so far
-        self.tracks = TrackMemory()      # where the faces of each track went
         self.photo_stems: set[str] = set()
         self.frames_done: dict[int, int] = {}   # input -> frames looked at, by any attempt
         self.frames_lock = threading.Lock()
@@ -246,27 +224,30 @@ class _Run:
             log.debug("stopping the cluster's jobs failed", exc_info=True)
 
     # --- the inputs, in order -------------------------------------------------------------
-    def sort_all(self) -> None:
-        for job in self.jobs:
-            if job.item.info is not None:
-                self.info, self.seconds = job.item.info, 0.0
-            end = self.sort_input(job)
-            if end is None:  # stopped
-                return
-            self.end_input(job, end)
-        self.show_progress()
+    def faces(self) -> Generator[FrameFaces, None, None]:
+        """Every input's faces in order; the jobs are stopped when this ends or is closed
+        (the frame loop stops the run by no longer asking)."""
+        try:
+            self.start()
+            for job in self.jobs:
+                if job.item.info is not None:
+                    self.info, self.seconds = job.item.info, 0.0
+                end = yield from self.input_faces(job)
+                self.end_input(job, end)
+            yield from self.progress_item([])
+        finally:
+            self.finish()
 
-    def sort_input(self, job: InputJob) -> InputEnd | None:
-        """Sort an input's faces as they come; its end, or None when the run is stopped."""
+    def input_faces(self, job: InputJob) -> Generator[FrameFaces, None, InputEnd]:
+        """An input's faces as they come; returns its end."""
         attempts = _Attempts(job)
         held: list[Face] = []  # a photo's faces wait for its end: the same picture twice
         queue = self.queues[job.number]
         while attempts.end is None:
-            if self.stop.requested:
-                return None
             items = self.scheduler(queue.get, batch=True)
             if not items:
                 self.wait_a_little(job, attempts)
+                yield from self.progress_item([])  # the loop may stop the run here
                 continue
             for item in items:
                 attempt, _ = attempt_and_batch(item.key)
@@ -279,8 +260,7 @@ class _Run:
                 if job.item.kind == PHOTO:
                     held += faces
                 else:
-                    self.sort_faces(faces)
-                self.show_progress()
+                    yield from self.progress_item(self.renumbered(faces))
         end = attempts.end
         if job.item.kind == PHOTO and end.info is not None:
             if end.info.stem in self.photo_stems:  # as Inputs.sources skips it in a local run
@@ -288,27 +268,25 @@ class _Run:
                 return dataclasses.replace(end, track_ids=0)
             self.photo_stems.add(end.info.stem)
             self.info = end.info
-            self.sort_faces(held)
+            yield from self.progress_item(self.renumbered(held))
         return end
 
-    def sort_faces(self, faces: list[Face]) -> None:
-        """The frame loop's sorting step, on faces renumbered as a local run numbers them."""
+    def renumbered(self, faces: list[Face]) -> list[Face]:
+        """Faces with the track ids a local run gives them (this input's ids come after
+        those the inputs before it drew)."""
         for face in faces:
             if face.track_id is not None:
                 face.track_id += self.track_offset
         if faces:
             self.seconds = faces[-1].time_s or 0.0
-        sort_new_faces(faces, self.classifier, self.db, self.tracks)
-        self.session.add_faces(faces)  # their images go to disk now; autosave when due
+        return faces
 
     def end_input(self, job: InputJob, end: InputEnd) -> None:
         self.track_offset += end.track_ids
         if end.info is None:
             log.warning("skipping %s: a worker could not read it", job.item.text)
             self.inputs.unreadable.append(job.item.text)
-        for field in dataclasses.fields(PipelineStats):
-            setattr(self.work.stats, field.name,
-                    getattr(self.work.stats, field.name) + getattr(end.stats, field.name))
+        self.work.stats.add(end.stats)
         with self.frames_lock:
             self.frames_done[job.number] = end.frames
         future = self.futures.pop(job.number)
@@ -320,7 +298,7 @@ class _Run:
         """A batch's faces from the worker that holds them; None if they died with it."""
         waited = time.monotonic()
         while item.status not in ("finished", "lost", "cancelled", "error"):
-            if self.stop.requested or time.monotonic() - waited > FETCH_PATIENCE_S:
+            if time.monotonic() - waited > FETCH_PATIENCE_S:
                 return None
             time.sleep(POLL_S)
         if item.status != "finished":
@@ -332,8 +310,7 @@ class _Run:
             return None
 
     def wait_a_little(self, job: InputJob, attempts: _Attempts) -> None:
-        """Nothing came: show the workers' progress, look at their health, wait."""
-        self.show_progress()
+        """Nothing came: look at the workers' health, wait."""
         if time.monotonic() - self.last_health >= HEALTH_EVERY_S:
             self.last_health = time.monotonic()
             self.check_health(job, attempts)
@@ -394,10 +371,15 @@ class _Run:
             number = message["input"]
             self.frames_done[number] = max(self.frames_done.get(number, 0), message["frames"])
 
-    def show_progress(self) -> None:
+    def progress_item(self, faces: list[Face]) -> Iterator[FrameFaces]:
+        """The faces for the frame loop, with the frames the workers did since the last item
+        (none before the first input is known: a photo's is known at its end)."""
         with self.frames_lock:
             done = sum(self.frames_done.values())
-        if self.info is not None and done > self.frames_shown:
-            self.progress.advance(self.info, self.seconds, repr(self.db),
-                                  frames=done - self.frames_shown)
-            self.frames_shown = done
+        if self.info is None:
+            if faces:  # never dropped: a video's info is planned, a photo's comes with its end
+                raise ClusterError(f"faces of '{faces[0].source}' came before their input "
+                                   f"was known; the faces sorted so far were saved")
+            return
+        frames, self.frames_shown = done - self.frames_shown, done
+        yield FrameFaces(self.info, 0, self.seconds, None, [], faces, None, frames=frames)

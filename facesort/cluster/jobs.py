@@ -23,7 +23,7 @@ from facesort.records.source import Sampling, SourceInfo
 
 class PipelineMaker(Protocol):
     """Builds a run's pipeline from a detector factory and a number of worker processes
-    (face_classifier.make_pipeline with the run's flags); sent to the workers, so picklable."""
+    (pipeline.build.make_pipeline with the run's RunPlan); sent to the workers, so picklable."""
 
     def __call__(self, make_detector: Callable[..., object], workers: int): ...
 

@@ -3,9 +3,8 @@ back in batches while it runs (see jobs.py), progress reported, a stop obeyed.
 
 The pipeline runs in the Dask worker's own process (its jobs inline: ``workers=0``): Dask
 runs one worker process per core already. Each worker thread loads the models once and
-keeps them for the next inputs: ``CachedDetectors`` holds them in this module, per process
-and thread. That is the one piece of module state of the project, and it lives only in the
-worker processes, where nothing else runs (the driver never calls it).
+keeps them for the next inputs: ``CachedDetectors`` holds them on the Dask worker object
+itself (``DetectorCache``), per thread; this module keeps no state.
 """
 from __future__ import annotations
 
@@ -32,8 +31,25 @@ log = logging.getLogger(__name__)
 REPORT_EVERY_S = 0.5    # progress to the driver, and a look at whether it asks to stop
 SEND_EVERY_S = 2.0      # faces waiting longer than this go in a batch, however few
 
-_detectors: dict[tuple[bytes, int], Detector] = {}  # (factory and its arguments, thread)
-_detectors_lock = threading.Lock()
+CACHE_ATTRIBUTE = "facesort_detectors"   # where a Dask worker keeps its DetectorCache
+
+
+class DetectorCache:
+    """The detectors a worker process made, by factory, arguments and thread."""
+
+    def __init__(self) -> None:
+        self.detectors: dict[tuple[bytes, int], Detector] = {}
+        self.lock = threading.Lock()
+
+
+def detector_cache(worker: Any) -> DetectorCache:
+    """The worker's DetectorCache, made on its first job (two jobs starting at once may each
+    make one: one is kept, the other's detectors are made again, once)."""
+    cache = getattr(worker, CACHE_ATTRIBUTE, None)
+    if cache is None:
+        cache = DetectorCache()
+        setattr(worker, CACHE_ATTRIBUTE, cache)
+    return cache
 
 
 @dataclass(frozen=True)
@@ -41,16 +57,17 @@ class CachedDetectors:
     """A detector factory that makes each detector once per worker process and thread."""
 
     make_detector: DetectorFactory
+    cache: DetectorCache
 
     def __call__(self, *args: Any) -> Detector:
         try:
             key = (pickle.dumps((self.make_detector, args)), threading.get_ident())
         except (pickle.PicklingError, TypeError, AttributeError):  # a lambda: made anew each time
             return self.make_detector(*args)
-        with _detectors_lock:
-            if key not in _detectors:
-                _detectors[key] = self.make_detector(*args)
-            return _detectors[key]
+        with self.cache.lock:
+            if key not in self.cache.detectors:
+                self.cache.detectors[key] = self.make_detector(*args)
+            return self.cache.detectors[key]
 
 
 class NamedInputs(Inputs):
@@ -91,7 +108,8 @@ def run_job(job: InputJob) -> int:
     client = get_client()
     sender = _BatchSender(job, client, Queue(job.queue, client=client), worker.address)
     stop = Event(job.stop_event, client=client)
-    pipeline = job.make_pipeline(CachedDetectors(job.make_detector), workers=0)
+    pipeline = job.make_pipeline(CachedDetectors(job.make_detector, detector_cache(worker)),
+                                 workers=0)
     inputs = NamedInputs(job.item, job.path, job.sampling)
     info, frames, highest = None, 0, 0
     last_report = time.monotonic()

@@ -35,11 +35,8 @@ WINDOW_MARGIN = 0.5
 WINDOW_SIDE = 320
 LANDMARK_SCORE = 0.3         # YuNet's score for a face already found: take what it sees
 LANDMARK_IOU = 0.3           # its square must overlap the box this much to be the same face
-# The network's output is scaled to unit length; its length before is how clearly it made the
-# face out. LFW subjects (1,158 photos of 500 people): 1st percentile 13.0, median 17.2; the
-# stage clip's performer 12.2-17.3; its dim, blurred audience faces 7.2-9.5, which lay
-# 0.5-1.0 apart across different people and made one "person" of a man and a woman; a clear
-# but enlarged (soft) face of the motion dev video 9.7-10.0 (docs/tuning.md).
+# the network's output length before scaling says how clearly it made the face out: dim,
+# blurred faces fall under this and mix people (docs/tuning.md)
 MIN_CLARITY = 9.6
 
 
@@ -107,12 +104,8 @@ class MobileFaceNetEncoder:
     """
 
     name = "mobilefacenet"
-    # It misses small and doubtful faces rather than mixing them (issue 25: faces shrunk to
-    # ~26 px matched their own full-size photos at a true-match rate of 0.63 with 7e-5 false
-    # matches), so it encodes smaller and less sure faces than dlib's (32 px, 0.88). Small-face
-    # dev video (make_video.py --tile-scale 0.25, -S 0.5): faces kept and sorted, B-cubed F1
-    # 0.845 at 32 px and 0.88, 0.907 at 24 px, 0.964 at 24 px and 0.80 (precision 1.0 each);
-    # the motion dev pair at -S 0.5: F1 0.986 -> 0.993 (docs/tuning.md).
+    # it misses small and doubtful faces rather than mixing them, so it encodes smaller and
+    # less sure faces than dlib's (docs/tuning.md)
     min_size = 24
     min_score = 0.80
 

@@ -33,6 +33,7 @@ from facesort.detection.regions import (
 from facesort.detection.yunet import detection_scale
 from facesort.imaging import face_in_crop, to_grey, to_rgb
 from facesort.records.box import Box, contains, grow, iou, share_inside
+from facesort.records.bounds import bounded, check_bounds
 from facesort.records.face import Unfit
 
 MOTION_SCALE = 0.25     # motion is judged on a quarter-size grey frame
@@ -47,25 +48,29 @@ MIN_MARGIN = 40           # pixels of context HOG needs around a face
 ALIGN = 10                # fine pieces start on this grid (see fine_job)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PassSettings:
-    """Scales of the two passes; ``resize_ratio`` is -r, applied on top of both."""
+    """Scales of the two passes; ``resize_ratio`` is -r, applied on top of both. Bounds beside
+    each field, checked when made."""
 
-    coarse_scale: float = 0.5
-    resize_ratio: float = 1.0
-    motion_threshold: int = 24         # grey levels of change that count as motion
+    coarse_scale: float = bounded(0.5, 1e-3, 1.0)
+    resize_ratio: float = bounded(1.0, 1e-6, 4.0)
+    motion_threshold: int = bounded(24, 0, 255)   # grey levels of change that count as motion
     # regions are searched a little closer than the original's whole frame (2x): faces of
     # 30-36 px, at HOG's limit there, are found wherever the region's edges fall
-    region_scale: float = 2.4
+    region_scale: float = bounded(2.4, 0.1, 8.0)
     # the detector's smallest face boxes (Detector.smallest_face) at upsample 0 and 1: dlib
     # HOG's measured ~50 and ~24 px (so ~100 px on a half-size frame)
-    min_box: float = 50.0
-    min_box_upsampled: float = 24.0
+    min_box: float = bounded(50.0, 1.0, 1000.0)
+    min_box_upsampled: float = bounded(24.0, 1.0, 1000.0)
     colour: bool = False     # the coarse pass sends colour, not grey (YuNet: far fewer in grey)
     # > 0: the coarse pass's scale follows the frame (for_frame): 1 up to this longer side, and
     # frames larger than that shrunk to it (YuNet: yunet.DETECTION_SIDE); 0: coarse_scale
-    coarse_side: int = 0
-    video_scale: float = 1.0  # with coarse_side: a video's frames at most at this scale
+    coarse_side: int = bounded(0, 0, 100_000)
+    video_scale: float = bounded(1.0, 1e-3, 1.0)  # with coarse_side: a video's at most this
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
     def for_frame(self, width: int, height: int, photo: bool = False) -> PassSettings:
         """These settings for the frames of one input (its coarse_scale, with coarse_side)."""

@@ -35,8 +35,14 @@ class Encoder(Protocol):
     lazily, once per encoder. Encodings of different encoders are not comparable."""
 
     name: str   # records.modes.EncoderKind's value: a result remembers it
-    min_size: float    # faces smaller (YuNet's box side, px) are not encoded: not fit to sort
-    min_score: float   # nor faces YuNet scores lower
+
+    @property
+    def min_size(self) -> float:
+        """Faces smaller (YuNet's box side, px) are not encoded: not fit to sort."""
+
+    @property
+    def min_score(self) -> float:
+        """Nor faces YuNet scores lower."""
 
     def warm_up(self) -> None:
         """Load the model now rather than on the first face."""

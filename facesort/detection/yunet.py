@@ -28,75 +28,37 @@ from facesort.records.face import Unfit
 
 MODEL = MODELS["yunet"]     # its file name, size and sha256: any other file is refused
 
-# Scores below this are dropped. On 100 WIDER FACE validation photos (bench/detector_bench.py,
-# valid faces >= 16 px, IoU >= 0.4): 0.70 finds 66.2% with 16 false detections, 0.74 62.5% / 5,
-# 0.75 61.1% / 4, 0.76 59.4% / 3, 0.80 51.5% / 1. Looked at, the 4 left at 0.75 are real faces
-# whose box misses the label or that are unlabelled; the non-faces seen (hands, hair, a statue,
-# a fist on the stage clip at 0.74) all scored below 0.75. The goal: <= 5 false, >= 55% recall.
+# scores below this are dropped: <= 5 false detections, >= 55% recall on WIDER FACE
+# (docs/tuning.md)
 DEFAULT_SCORE_THRESHOLD = 0.75
-# Faces scored below this are followed and drawn but not encoded. On the motion dev video
-# (devm-a, -S 0, 631 faces saved at 0.75) the faces that are no tile's subject (backs of heads,
-# ears, people half hidden behind the subject: 114) scored a median 0.87, the subjects' 0.93
-# (10th percentile 0.92); at 0.88 60% of the former and 4% of the latter are left out, and the
-# former no longer make a "person" of odd faces that draws real ones in: motion pair F1 at
-# -S 0.5 / 0: 0.982 / 0.958 at 0.75 (no yaw limit); with the yaw limit 1.0, 0.980 / 0.964 at
-# 0.85, 0.982 / 0.972 at 0.88, 0.984 / 0.975 at 0.90; 0.986 / 0.977 at 0.88 with no limit. On the stage clip the performer scores 0.90-0.92, dim faces behind the
-# pianist 0.77-0.84 (followed, not encoded).
+# faces scored lower are followed and drawn but not encoded: mostly backs of heads, ears and
+# half-hidden faces, which make odd persons (docs/tuning.md)
 MIN_ENCODE_SCORE = 0.88
 NMS_THRESHOLD = 0.3         # OpenCV's default: overlapping boxes of one face are merged
 TOP_K = 5000                # boxes kept before NMS: OpenCV's default, far above any crowd
 
-# dlib_square(): YuNet's box reaches from forehead to chin, dlib's 5-point aligner and encoder
-# were trained on HOG's tighter square, set lower on the face. On 179 LFW faces found by both
-# (bench/detector_bench.py --encoding) the encoding from this square lies a median 0.044 from
-# the one from HOG's own box (90th percentile 0.072), as close as HOG's box moved by 2 px
-# (0.041); YuNet's own box gives 0.066. The aligner makes the exact values matter little:
-# sides 0.90-1.06 and drops 0-0.08 all gave medians of 0.040-0.044.
+# dlib_square(): YuNet's box reaches from forehead to chin, dlib's aligner was trained on
+# HOG's tighter square, set lower on the face; this one encodes as HOG's does (docs/tuning.md)
 SQUARE_SIDE = 0.98          # side of the square / sqrt(width * height) of YuNet's box
 SQUARE_DROP = 0.04          # the square's centre lies this many box heights below the box's
 
-# Faces to trust for forming persons (bench/detector_bench.py --encoding). 168 LFW faces of 12
-# people, each shrunk to a size: the share whose encoding lies further than 0.44 (the project's
-# -t) from its person's mean of frontal full-size faces is 0.6% at full size (~64 px), 1.2% at
-# 60 px, 1.8% at 40, 3.6% at 32, 6.0% at 28, 15.5% at 24, 39% at 20, 78% at 16.
+# smaller faces' encodings stray from their person's too often to form persons (docs/tuning.md)
 MIN_ENCODE_SIZE = 32        # px, sqrt(width * height) of the YuNet box
-# Turned faces: up to |yaw| 1.15 none of the LFW faces (14 past 0.6: at most 0.43) nor the
-# clip's performer (10 past 0.6: at most 0.40) lay further than 0.44 from their person's mean
-# of frontal faces (frontal faces themselves: median 0.31). Obama in the clip's audience,
-# |yaw| 1.3-3.8 (3/4 view to profile), lay 0.52-0.59 from his frontal photos (n=21; dim, hand at the chin). At 32 px, LFW faces past |yaw| 0.6
-# split at 14% against 3% for frontal ones: few turned faces were at hand, so this is a bound.
-# Profiles (|yaw| past 2: the nose tip beyond an eye by half their distance) are not encoded:
-# on the motion dev pair (-S 0.5 / 0, with MIN_ENCODE_SCORE) the limit 1.0 lost recall: F1
-# 0.982 / 0.972, against 0.986 / 0.977 with no limit; 2.0 gave 0.986 at -S 0.5.
+# profiles' encodings lie too far from their person's; a lower limit lost recall (docs/tuning.md)
 MAX_ENCODE_YAW = 2.0        # |yaw_proxy|: the nose tip past an eye: a profile
-# A face whose box reaches past the image's edge by more than this share of its side is cut
-# by the frame: its encoding is of half a face. On the dev library (LFW photos, 150 px,
-# centred on their subject) such faces of the people beside the subject made "persons" of
-# half-faces of many people (docs/tuning.md).
+# a box past the image's edge by more than this share of its side is half a face, and
+# half-faces made persons of many people (docs/tuning.md)
 MAX_CUT = 0.1
 
-# Detection cost grows with the pixels: a 1920x1080 frame takes ~120 ms on one core, at
-# scale 0.75 ~73 ms, at 0.5 ~26-36 ms. YuNet finds LFW faces shrunk to 16 px 53% of the time,
-# 20 px 91%, 24 px 98%. Detecting a 1080p frame at DETECTION_SIDE px (scale 0.5) thus keeps
-# faces of 48 px and up, loses some of 32-40 px (found 53-91%), and mostly ones under 32 px,
-# too small to encode well anyway (MIN_ENCODE_SIZE); scale 0.75 keeps the 32 px ones (98%).
+# detection cost grows with the pixels; at this side a 1080p frame keeps the faces big enough
+# to encode (docs/tuning.md)
 DETECTION_SIDE = 960        # px, the longer side detection needs for frames larger than this
-# Sampled video frames (-S > 0) are searched at most at this scale: a face just big enough to
-# encode (MIN_ENCODE_SIZE) is then 24 px, where YuNet finds 98% of LFW faces; faces under
-# ~19 px (~14 px at full size), too small to encode, are no longer found and drawn. A 960x540
-# frame costs 14 ms of one core instead of 25 ms, the largest share of a run at -S 0.5 after
-# the encodings. Measured on the dev pairs at -S 0.5: F1 0.982 / 0.992 (slideshow / motion)
-# against 0.982 / 0.990 at full size. At -S 0 it split a person more on each pair (F1 0.974 /
-# 0.972 against 0.984 / 0.993; each a pair of persons whose averages lie near -t, so perhaps
-# chance), and there the looks stay at full size. Photos are searched at full size (up to
-# DETECTION_SIDE): each is looked at once.
+# sampled video frames (-S > 0) at most at this scale: a face just big enough to encode is
+# still found (24 px), for ~half the detection time; -S 0 and photos at full size
+# (docs/tuning.md)
 VIDEO_SCALE = 0.75
 
-# The smallest face found (bench/detector_bench.py --smallest): the 180 LFW dev faces shrunk so
-# that the side of their dlib_square is N px, each on a plain 320x240 frame, at the default
-# score threshold: 10 px 1%, 12 px 13%, 14 px 45%, 16 px 73%, 18 px 84%, 20 px 94%, 24 px 96%,
-# 28 px 100%. HOG's figures (face_detector.HOG_MIN_BOX) are its smallest boxes seen; YuNet's
-# fade out smoothly, so this is where half of them are found.
+# where half of the LFW faces shrunk to this side are still found (docs/tuning.md)
 MIN_FACE = 14               # px, the side of dlib_square, in pixels of the image searched
 
 RIGHT_EYE, LEFT_EYE, NOSE, RIGHT_MOUTH, LEFT_MOUTH = (slice(5 + 2 * i, 7 + 2 * i) for i in range(5))

@@ -1,4 +1,5 @@
-"""What a pipeline hands the frame loop: one FrameFaces per frame, and its statistics."""
+"""What a pipeline hands the frame loop: one FrameFaces per frame (or, from a cluster, per
+batch of faces), and its statistics."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,11 +26,12 @@ class FrameFaces:
     info: SourceInfo                 # the input it is a frame of
     index: int
     seconds: float
-    frame: np.ndarray = field(repr=False)
+    frame: np.ndarray | None = field(repr=False)  # None: faces from a cluster's workers
     boxes: list[TrackedBox]
     new_faces: list[Face]            # encoded since the last FrameFaces: classify and save these
     detected_index: int | None       # the newest frame whose detection pass is reflected here
     looked_at: bool = True           # False: a live frame only shown, not analysed
+    frames: int = 1                  # frames done since the last one (a cluster's: 0 or more)
 
 
 @dataclass
@@ -45,3 +47,8 @@ class PipelineStats:
     encoded: int = 0
     unfit: int = 0                   # faces kept unfit to sort (one per track never fit)
     tracks: int = 0                  # tracks started (faces followed)
+
+    def add(self, other: PipelineStats) -> None:
+        """Count ``other``'s work in (a cluster's inputs, each done by some worker)."""
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))

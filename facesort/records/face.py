@@ -88,6 +88,8 @@ class Person:
 
     def distance_statistics(self) -> tuple[float, float, float]:
         """Min, mean and max distance of this person's faces to their average."""
+        if self.encoding is None:
+            raise ValueError("a person without faces has no distances")
         distances = face_distance(self.encoding_matrix(), self.encoding)
         return float(distances.min()), float(distances.mean()), float(distances.max())
 
@@ -159,14 +161,16 @@ def distances_to_the_others_average(encodings: np.ndarray) -> np.ndarray:
     others = (encodings.sum(axis=0) - encodings) / (len(encodings) - 1)
     if is_unit_length(encodings[0]):
         others /= np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-12)
-    return np.linalg.norm(encodings - others, axis=1)
+    distances: np.ndarray = np.linalg.norm(encodings - others, axis=1)
+    return distances
 
 
 def face_distance(encodings: np.ndarray, encoding: np.ndarray) -> np.ndarray:
     """Euclidean distance from each row of ``encodings`` to ``encoding``."""
     if len(encodings) == 0:
         return np.empty(0)
-    return np.linalg.norm(np.asarray(encodings) - encoding, axis=1)
+    distances: np.ndarray = np.linalg.norm(np.asarray(encodings) - encoding, axis=1)
+    return distances
 
 
 def frame_stem(source: str, frame: int | None, stem: str = "") -> str:
