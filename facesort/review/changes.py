@@ -152,8 +152,11 @@ def check_name(name: str, taken: Collection[str] = ()) -> None:
         raise ChangeError(f"{name!r}: a name cannot contain control characters")
     if name.startswith("."):
         raise ChangeError(f"{name!r}: a name cannot start with '.' (hidden folders are no persons)")
-    if len(name) > MAX_NAME_LENGTH or len(name.encode("utf-8")) > MAX_NAME_BYTES:
+    if len(name) > MAX_NAME_LENGTH:
         raise ChangeError(f"a name can have at most {MAX_NAME_LENGTH} characters")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ChangeError(f"a name can have at most {MAX_NAME_BYTES} bytes in UTF-8 (this one "
+                          f"has {len(name.encode('utf-8'))}: letters outside ASCII take 2-4)")
     if name.casefold() == UNKNOWNS:
         raise ChangeError(f"'{UNKNOWNS}' is the folder of unknown faces, not a person's name "
                           "(move the faces there instead)")
