@@ -429,8 +429,9 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     try:
         db.load(args.result, encode_image=detector.encode_face_image,
                 encoder=settings.encoder.value)
-    except BaseException:
+    except BaseException:  # the lock too: tests and benches call main in one process
         pipeline.close()
+        session.close()
         raise
     db.print_persons()
     if args.capture:

@@ -136,6 +136,20 @@ def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path, demo_videos, mo
         "face-classifier: interrupted; the result is as the last save left it"]
 
 
+def test_a_load_that_fails_lets_go_of_the_result(tmp_path, demo_videos, monkeypatch, capsys):
+    from facesort.result.lock import lock_result
+    from person_db import PersonDB
+
+    def failing_load(self, *args, **kwargs):
+        raise RuntimeError("a bug while loading")
+
+    monkeypatch.setattr(PersonDB, "load", failing_load)
+    with pytest.raises(RuntimeError) as raised:  # its traceback keeps the run's objects alive
+        run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r")
+    lock_result(tmp_path / "r").close()  # ResultInUseError while the run's session holds it
+    del raised
+
+
 def test_a_stopped_photo_is_named_without_a_time_and_a_webcam_at_its_clock_time(tmp_path):
     from facesort.app.run import LoopSummary
     from facesort.pipeline.frames import FrameFaces, PipelineStats
