@@ -84,17 +84,21 @@ def test_a_section_per_person_with_counts_first_and_last_seen(tmp_path, make_fac
     sample_result(tmp_path, make_face)
     page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     assert "<b>" not in page and "Kim &quot;K&quot; &lt;b&gt;&amp; co #1 100%" in page
-    sections = re.findall(r'<section id="([^"]+)">\s*<h2>.*?</span>(.*?)</h2>\s*'
-                          r'<p class="facts">(.*?)</p>', page, re.S)
+    sections = re.findall(r'<section id="([^"]+)">\s*<h2><span class="swatch"[^>]*></span>'
+                          r'([^<]*)</h2>\s*<p class="facts">(.*?)</p>', page, re.S)
     assert [(anchor, facts) for anchor, _, facts in sections] == [
         ("person-1", "14 faces · 1 appearance in 1 video · first seen clip.mp4 at 0:00.0 · "
                      "last seen clip.mp4 at 0:00.5"),
-        ("person-2", "2 faces · 1 appearance in 1 video · first seen clip.mp4 at 0:00.6 · "
-                     "last seen clip.mp4 at 0:00.6"),
         ("unknowns", "1 face · 1 appearance in 1 video · first seen clip.mp4 at 0:00.6 · "
                      "last seen clip.mp4 at 0:00.6")]
-    assert [title for _, title, _ in sections][1:] == ["person_02", "Unknown faces"]
-    assert "2 persons, 16 known faces, 1 unknown faces" in page
+    assert [title for _, title, _ in sections][1:] == ["Unknown faces"]
+    # bob, seen in 2 faces, is folded with those seen once or twice: a card of his own
+    card = re.search(r'<figure class="card" id="person-2">(.*?)</figure>', page, re.S).group(1)
+    assert ("<strong>person_02</strong><br>2 faces · 1 appearance in 1 video · first seen "
+            "clip.mp4 at 0:00.6 · last seen clip.mp4 at 0:00.6") in card
+    assert "Seen once or twice <span class=\"count\">(1 person, 2 faces)</span>" in page
+    assert '<a href="#seen-few">1 person seen once or twice</a>' in page
+    assert "2 persons, 16 known faces, 1 unknown face " in page
 
 
 def test_webcam_times_are_shown_as_the_clock(tmp_path, make_face):
@@ -113,7 +117,9 @@ def test_photos_only_give_no_chart_and_are_listed(tmp_path, make_face):
     db.save(tmp_path)
     page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     assert "data:image/png" not in page and "Nobody was seen in a video or webcam yet" in page
-    assert "2 faces · in 2 photos" in page and "Photos: album/IMG_0.jpg, album/IMG_1.jpg" in page
+    assert "2 faces · in 2 photos" in page
+    assert ('Photos: <span title="album/IMG_0.jpg">IMG_0.jpg</span>, '
+            '<span title="album/IMG_1.jpg">IMG_1.jpg</span>') in page  # the path on hover
 
 
 def test_an_empty_result_still_gets_a_report(tmp_path):
@@ -140,7 +146,9 @@ def test_the_report_renders_in_chromium_with_every_image(tmp_path, make_face):
     assert len(images) == 5
     assert all(image.loaded for image in images), images
     assert images[0].src.startswith("data:image/png") and images[0].width == 960
-    assert sorted((i.width, i.height) for i in images[1:]) == [(768, 256)] * 4
+    # pages as large as their faces need: 12 and 2 faces of the first, bob's 2, 1 unknown
+    assert sorted((i.width, i.height) for i in images[1:]) == [
+        (128, 128), (256, 128), (256, 128), (768, 256)]
     # a page whose montage is gone shows as broken: the check can fail
     next(result.glob("montage.person_02-*.png")).unlink()
     broken = [i for i in loaded_images(result / REPORT_HTML, find_chromium()) if not i.loaded]
@@ -177,3 +185,21 @@ def test_faces_unfit_to_sort_are_counted_by_reason_and_shown_with_it(tmp_path, m
 def test_without_unfit_faces_the_report_has_no_such_section(tmp_path, make_face):
     sample_result(tmp_path, make_face)
     assert 'id="unfit"' not in (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+
+
+def test_tables_show_a_sources_file_name_its_path_on_hover_and_its_kind_in_words(tmp_path,
+                                                                                 make_face):
+    db = PersonDB()
+    faces = [make_face(0.0, 0.01 * k) for k in range(3)]
+    long_path = "/home/someone/Videos/holidays 2024/day three/the beach at noon.mp4"
+    for face in faces:
+        face.source = long_path
+    db.new_person(faces)
+    db.save(tmp_path)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    table = re.search(r'<table class="persons">(.*?)</table>', page, re.S).group(1)
+    shown = '<span title="/home/someone/Videos/holidays 2024/day three/the beach at noon.mp4">'
+    assert f"<td>{shown}the beach at noon.mp4</span> at 0:00.0</td>" in table
+    assert long_path not in re.sub(r'title="[^"]*"', "", page)  # only ever on hover
+    sources = page.split("<h2>Sources</h2>")[1]
+    assert "<td>video</td>" in sources and "SourceKind" not in page

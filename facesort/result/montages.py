@@ -1,4 +1,5 @@
-"""The montage pages: a person's faces as 128x128 tiles, 6x2 per page, redrawn as they change."""
+"""The montage pages: a person's faces as 128x128 tiles, 6x2 per page (fewer faces, a smaller page),
+redrawn as they change."""
 from __future__ import annotations
 
 import logging
@@ -75,8 +76,10 @@ def write_montage_page(path: Path, face_images: list[Path]) -> None:
 
     images = [storage.read_image(image) for image in face_images]
     images = [image for image in images if image is not None]
-    if images:
-        page, = imutils.build_montages(images, MONTAGE_TILE, MONTAGE_GRID)
+    if images:  # a page of fewer faces is only as large as they need, not a black block
+        columns = min(MONTAGE_GRID[0], len(images))
+        grid = (columns, -(-len(images) // columns))
+        page, = imutils.build_montages(images, MONTAGE_TILE, grid)
         storage.write_image(path, page)
 
 

@@ -42,7 +42,8 @@ from person_db import PersonDB
 SET_ASIDE_INDEX = "set-aside.json"
 MAX_NAME_LENGTH = 100          # characters; a montage page adds 15 to the folder's name
 MAX_NAME_BYTES = 200           # file systems allow 255 bytes a name
-TOOL_FILES = {ENCODINGS_FILE, LEGACY_ENCODINGS_FILE, FACES_CSV, "appearances.csv", "report.html"}
+TOOL_FILES = {ENCODINGS_FILE, LEGACY_ENCODINGS_FILE, FACES_CSV, "appearances.csv", "report.html",
+              "distances.csv"}
 
 EncodeImage = Callable[[np.ndarray], np.ndarray]
 
