@@ -47,6 +47,7 @@ from facesort.pipeline.pipeline import FacePipeline, PipelineSettings
 from facesort.records.distances import distances_of
 from facesort.records.modes import EncoderKind, FaceFinder, SmallFaces
 from facesort.records.source import PHOTO, Sampling, format_time
+from facesort.result.layout import UNKNOWNS
 from facesort.result.lock import ResultInUseError
 from facesort.review.cli import main as review_main
 from facesort.sorting.classifier import make_classifier
@@ -259,7 +260,7 @@ def print_inputs(inputs: Inputs, args: argparse.Namespace) -> None:
             continue
         info = item.info
         print("source", item.text)
-        print(f"original: {info.width}x{info.height}, {info.fps:f} frame/sec")
+        print(f"original: {info.width}x{info.height}, {round(info.fps, 2):g} frame/sec")
         if args.resize_ratio != 1.0:
             print(f"RESIZE_RATIO: {args.resize_ratio:g} -> "
                   f"{int(info.width * args.resize_ratio)}x{int(info.height * args.resize_ratio)}")
@@ -434,6 +435,9 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
         session.close()
         raise
     db.print_persons()
+    unknowns = args.result / UNKNOWNS  # always there, as the post's: the user drags faces in
+    if not (unknowns.exists() or unknowns.is_symlink()):
+        unknowns.mkdir()
     if args.capture:
         args.capture.mkdir(parents=True, exist_ok=True)
         shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture

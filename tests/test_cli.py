@@ -78,7 +78,8 @@ def test_display_without_a_screen_is_a_usage_error(tmp_path, demo_videos):
 
 def summary_counts(stdout):
     """(persons, known faces, unknown faces) of the last summary a run printed."""
-    found = re.findall(r"^(\d+) persons, (\d+) known faces, (\d+) unknown faces", stdout, re.M)
+    found = re.findall(r"^(\d+) persons?, (\d+) known faces?, (\d+) unknown faces?", stdout,
+                       re.M)
     return tuple(map(int, found[-1]))
 
 

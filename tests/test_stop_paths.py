@@ -63,6 +63,8 @@ def test_the_end_of_the_video_saves(tmp_path, demo_videos, monkeypatch, capsys):
     assert len(load_result(tmp_path / "r").faces) == 8  # one frame a second, 8 seconds
     assert "2 persons, 8 known faces, 0 unknown faces" in output.out
     assert "Stopped" not in output.out  # a finished run does not say it was stopped
+    assert (tmp_path / "r" / "unknowns").is_dir()  # made, though empty, as the post does
+    assert "original: 640x360, 25 frame/sec" in output.out
 
 
 def test_an_error_in_the_loop_saves_then_says_one_line_and_exits_1(tmp_path, demo_videos,
