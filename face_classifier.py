@@ -124,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-k", "--skip", type=number_in(0, float("inf")), default=0,
                         help="skip detecting for # seconds from the start of each video or webcam")
     parser.add_argument("-d", "--display", action="store_true",
-                        help="display the frame in real time, with a box and a name on each face "
-                             "(press q to stop)")
+                        help="display the frame in real time, with a box and a name on each face; "
+                             "a video file plays at its own pace (press f in the window for full "
+                             "speed, q to stop)")
     parser.add_argument("-c", "--capture", nargs="?", const=DEFAULT_CAPTURE, metavar="DIR",
                         help="save the frames with faces, annotated, in the DIR directory "
                              f"(default: '{DEFAULT_CAPTURE}' in the current directory; the "

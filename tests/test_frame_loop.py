@@ -36,7 +36,7 @@ class Recorder:
     def __init__(self):
         self.drawn = []
 
-    def show(self, frame, boxes, names, stem, stop, capture=True):
+    def show(self, frame, boxes, names, stem, stop, capture=True, info=None, seconds=0.0):
         self.drawn.append(list(zip(boxes, names)))
 
     def close(self):

@@ -66,7 +66,7 @@ def sort_frames(pipeline: Pipeline, inputs: Inputs, classifier: Classifier, db: 
             output.show(found.frame, [b.box for b in found.boxes],
                         [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
                         frame_stem(found.info.name, found.index, found.info.stem), stop,
-                        capture=found.looked_at)
+                        capture=found.looked_at, info=found.info, seconds=found.seconds)
             progress.advance(found.info, found.seconds, repr(db))
             if stop.requested:  # checked after the frame: a frame handed out is finished
                 break

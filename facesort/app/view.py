@@ -1,19 +1,25 @@
 """What the user sees of a run: each face with its name drawn on the frame, in the -d window
-and the -c folder; and the request to stop ('q', Ctrl-C, SIGTERM)."""
+(a video file played at its own pace, 'f' for full speed) and the -c folder; and the request to
+stop ('q', Ctrl-C, SIGTERM)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
 
 from facesort import storage
 from facesort.records.box import Box
+from facesort.records.source import VIDEO, SourceInfo
 
 BOX_COLOR = (0, 0, 255)  # BGR red, as in the post
 LABEL_FONT = cv2.FONT_HERSHEY_DUPLEX
 WINDOW = "Frame"
+STOP_KEY, FULL_SPEED_KEY = ord("q"), ord("f")
+MAX_LAG_S = 0.5  # further behind the video's clock (a slow pass): catch up, do not rush
 
 
 @dataclass
@@ -60,15 +66,41 @@ def label_origin(box: Box, text: tuple[int, int, int], frame_size: tuple[int, in
 
 
 @dataclass
+class Pace:
+    """Keeps a video file's frames on its own clock in the window (a webcam, or a file played
+    --as-live, comes at its own pace already); 'f' turns it off for the rest of the run."""
+
+    clock: Callable[[], float] = time.monotonic
+    full_speed: bool = False
+    _anchor: tuple[str, float, float] | None = None  # source, its time, the clock's then
+
+    def delay_ms(self, info: SourceInfo | None, seconds: float) -> int:
+        """How long to keep the window waiting before the next frame, at least 1 ms."""
+        if self.full_speed or info is None or info.kind != VIDEO:
+            return 1
+        now = self.clock()
+        if self._anchor is None or self._anchor[0] != info.name or seconds < self._anchor[1]:
+            self._anchor = (info.name, seconds, now)
+        due = self._anchor[2] + seconds - self._anchor[1]
+        if now - due > MAX_LAG_S:
+            self._anchor = (info.name, seconds, now)
+            return 1
+        return max(1, round((due - now) * 1000))
+
+
+@dataclass
 class FrameOutput:
     """Where annotated frames go: the -d window and the -c directory."""
 
     display: bool
     capture_dir: Path | None
     captures: int = 0
+    pace: Pace = field(default_factory=Pace)
 
     def show(self, frame: np.ndarray, boxes: list[Box], names: list[str], stem: str,
-             stop: StopRequest, capture: bool = True) -> None:
+             stop: StopRequest, capture: bool = True, info: SourceInfo | None = None,
+             seconds: float = 0.0) -> None:
+        """Draw the faces on ``frame``, the ``seconds``-th second of ``info``; save and show it."""
         capture = capture and self.capture_dir is not None and bool(boxes)
         if not (self.display or capture):
             return
@@ -79,8 +111,11 @@ class FrameOutput:
             self.captures += 1
         if self.display:
             cv2.imshow(WINDOW, frame)
-            if cv2.waitKey(1) & 0xFF == ord("q"):
+            key = cv2.waitKey(self.pace.delay_ms(info, seconds)) & 0xFF
+            if key == STOP_KEY:
                 stop.request()
+            elif key == FULL_SPEED_KEY:
+                self.pace.full_speed = True
 
     def close(self) -> None:
         if self.display:
