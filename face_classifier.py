@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find the faces in video files, photos or a webcam and sort them into "
                     "persons, including people never seen before. Results go to --result: a "
                     "folder of face images per person, which you may rename and correct between "
-                    "runs, and report.html, who was seen when.")
+                    "runs, and report.html, who was seen when.",
+        epilog="Then: 'face-classifier review [--result DIR]' opens the result in a local web "
+               "page, to rename, merge and move persons and faces and act on suggestions "
+               "(docs/review.md); 'face-classifier models [install]' lists or installs the face "
+               "models.")
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="video files, photos or folders of photos, read in turn; or '0' "
                              "(a camera index) for a webcam. A photo of more than "

@@ -454,6 +454,8 @@ def test_the_help_gives_the_score_threshold_and_its_measured_default():
     assert "--detector {auto,hog,yunet}" in text and "--detector-threshold SCORE" in text
     assert "default=0.75: measured on 100 WIDER FACE photos" in text
     assert "HOG only" in text   # --small-faces
+    assert "face-classifier review [--result DIR]" in text  # the review page, found from here
+    assert "press f in the window for full speed" in text   # -d plays a file at its pace
     assert_one_line_error(run_cli("x.mp4", "--detector-threshold", "1.5"), 2,
                           "detector-threshold", "outside")
 

@@ -263,3 +263,18 @@ def test_a_face_unfit_to_sort_says_why_on_its_tile(tmp_path):
     assert unfit_name not in {s["face"] for s in state["suggestions"]["unknowns"]}
     script = (STATIC / "review.js").read_text()
     assert "face.unfit" in script and "not fit to sort" in script
+
+
+def test_a_result_it_cannot_write_is_one_line_and_exit_2_as_for_the_main_command(tmp_path):
+    result = tmp_path / "result"
+    build_result(result)
+    (result / LOCK_FILE).unlink(missing_ok=True)
+    (result / LOCK_FILE).mkdir()  # the lock cannot be made (root may write anywhere else)
+    before = tree(result)
+    completed = subprocess.run(
+        [sys.executable, "-m", "facesort.review.cli", "--result", str(result), "--no-browser"],
+        cwd=PROJECT, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert_one_line_error(completed, 2, f"--result '{result}'", "cannot use this result")
+    assert "http://" not in completed.stdout  # no page served that would wait for nothing
+    assert tree(result) == before

@@ -61,6 +61,10 @@ LOCK_POLICY = ("Each change holds the result's lock only while it is saved, as a
 EncodeImage = Callable  # image -> encoding, for faces the user added without one
 
 
+class UnusableResult(Exception):
+    """The result directory cannot be locked or read (not writable, damaged): nothing to serve."""
+
+
 class Review:
     """The review of one result directory: loads it under its lock, makes changes, and keeps
     the last state it loaded (shown while a run holds the lock)."""
@@ -99,15 +103,16 @@ class Review:
         except (changes.ChangeError, OSError) as error:  # not writable, a damaged journal...
             reason = getattr(error, "strerror", None) or error
             return self._read_only(f"cannot use this result: {reason}",
-                                   f"cannot use this result now: {reason}")
+                                   f"cannot use this result now: {reason}", unusable=True)
         self._state = self._describe(db, set_aside, dismissed)
         return self._state
 
-    def _read_only(self, first_time: str, later: str) -> dict:
-        """The last state loaded, if any, with why it cannot be changed now."""
+    def _read_only(self, first_time: str, later: str, unusable: bool = False) -> dict:
+        """The last state loaded, if any, with why it cannot be changed now (``unusable``: not
+        because a run holds it, which ends; the result cannot be written or read)."""
         if self._state is None:
             return {"busy": first_time, "loaded": False, "result": str(self.result_dir),
-                    "lock_policy": LOCK_POLICY}
+                    "lock_policy": LOCK_POLICY, "unusable": unusable}
         return {**self._state, "busy": later}
 
     def _describe(self, db: PersonDB, set_aside: dict[str, dict], dismissed: set[str]) -> dict:
@@ -321,8 +326,10 @@ def serve(result_dir: Path, port: int = 0, open_browser: bool = False,
           encode_image: EncodeImage | None = None) -> None:
     """Serve the review of ``result_dir`` until Ctrl-C; print its URL first."""
     review = Review(Path(result_dir), encode_image)
-    server = ReviewServer(review, port)
     state = review.state()
+    if state.get("unusable"):  # as the main command: fail at once, not serve a page that waits
+        raise UnusableResult(state["busy"])
+    server = ReviewServer(review, port)
     print(f"Reviewing '{result_dir}': {state.get('summary') or 'not loaded yet'}")
     if state.get("busy"):
         print(f"review: {state['busy']}")

@@ -89,7 +89,10 @@ function render(newState) {
   poll(readOnly);
   if (readOnly) banner("busy", state.busy);
   else if ($("banner").className === "busy") banner("", "");
-  if (!state.loaded) { $("summary").textContent = "waiting for the run to end"; return; }
+  if (!state.loaded) {
+    $("summary").textContent = state.unusable ? "this result cannot be used" : "waiting for the run to end";
+    return;
+  }
   $("summary").textContent = state.summary;
   const faces = state.persons.reduce((n, p) => n + p.faces.length, state.unknowns.length);
   lazy = faces > LAZY_FROM ? "lazy" : "eager";
