@@ -278,3 +278,26 @@ def test_a_result_it_cannot_write_is_one_line_and_exit_2_as_for_the_main_command
     assert_one_line_error(completed, 2, f"--result '{result}'", "cannot use this result")
     assert "http://" not in completed.stdout  # no page served that would wait for nothing
     assert tree(result) == before
+
+
+def test_a_tile_is_a_small_jpeg_of_the_face_and_the_face_itself_stays_whole(served):
+    import cv2
+    import numpy as np
+
+    server, result = served
+    token = server.token
+    name = "clip_f000025_0.png"
+    request(server, "GET", f"/api/state?token={token}")  # the page loads the state first
+    path = next(result.glob(f"*/{name}"))
+    original = path.read_bytes()
+    status, whole = request(server, "GET", f"/api/face?name={name}&token={token}")
+    assert status == 200 and whole == original
+    big = np.random.default_rng(1).integers(0, 255, (600, 450, 3), np.uint8)  # a 3x face crop
+    storage.write_image(path, big)
+    status, tile = request(server, "GET", f"/api/face?name={name}&token={token}&thumb=1")
+    assert status == 200 and tile[:2] == b"\xff\xd8"   # a JPEG
+    shown = cv2.imdecode(np.frombuffer(tile, np.uint8), cv2.IMREAD_COLOR)
+    assert shown.shape == (228, 171, 3)               # its longer side 228 px, as drawn
+    assert abs(float(shown.mean()) - float(big.mean())) < 3  # the same picture, smaller
+    status, refused = request(server, "GET", f"/api/face?name={name}&thumb=1")
+    assert status == 403 and isinstance(refused, dict)  # a tile needs the token too

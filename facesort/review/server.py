@@ -33,6 +33,7 @@ from facesort.records.source import CAMERA, PHOTO, format_time, source_kind
 from facesort.report import suggestions
 from facesort.result.dismissals import read_dismissed
 from facesort.review import changes
+from facesort.review.thumbnails import Thumbnails
 from facesort.sorting.classifier import is_automatic, merge_rank
 from person_db import PersonDB
 
@@ -188,7 +189,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if url.path == "/api/state":
                 self._send_json(200, self.server.review.state())
             else:
-                self._send_face(query.get("name", [""])[0])
+                self._send_face(query.get("name", [""])[0], thumb="thumb" in query)
         else:
             self._send_json(404, {"error": "not found"})
 
@@ -256,11 +257,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _send_page(self, name: str, content_type: str) -> None:
         self._send(200, content_type, (STATIC / name).read_bytes(), cache="no-store")
 
-    def _send_face(self, name: str) -> None:
+    def _send_face(self, name: str, thumb: bool = False) -> None:
+        """The face image; with ``thumb``, a small JPEG of it (the page's tiles)."""
         data = read_face_image(self.server.review.result_dir, name,
                                self.server.review.image_folder(name))
         if data is None:
             self._send_json(404, {"error": "no such face"})
+            return
+        small = self.server.thumbnails.of(name, data) if thumb else None
+        if small is not None:
+            self._send(200, "image/jpeg", small, cache="private, max-age=600")
             return
         content_type = IMAGE_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
         self._send(200, content_type, data, cache="private, max-age=600")
@@ -312,6 +318,7 @@ class ReviewServer(http.server.ThreadingHTTPServer):
     def __init__(self, review: Review, port: int = 0, token: str | None = None) -> None:
         super().__init__((HOST, port), Handler)
         self.review = review
+        self.thumbnails = Thumbnails()
         self.token = token or secrets.token_urlsafe(32)
         port = self.server_address[1]
         self.hosts = {f"{HOST}:{port}", f"localhost:{port}"}

@@ -31,6 +31,7 @@ function el(tag, props = {}, ...children) {
 
 const $ = (id) => document.getElementById(id);
 const imageUrl = (face) => `${face.img}&token=${encodeURIComponent(TOKEN)}`;
+const thumbUrl = (face) => `${imageUrl(face)}&thumb=1`;  // a small JPEG: tiles load at once
 const fixed = (x) => (x == null ? "" : Number(x).toFixed(3));
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -134,7 +135,7 @@ function faceNamed(name) {
 
 function thumbs(faces, count = 3) {
   return el("span", {class: "thumbs"}, ...faces.slice(0, count).map(
-    (face) => el("img", {src: imageUrl(face), alt: face.name, title: face.name, loading: lazy})));
+    (face) => el("img", {src: thumbUrl(face), alt: face.name, title: face.name, loading: lazy})));
 }
 
 function renderSuggestions() {
@@ -226,12 +227,13 @@ function fillFaces(box, faces, folder) {
   box.replaceChildren();
   for (const face of faces) {
     const source = face.source.split(/[\\/]/).pop();  // the file's name; its folder in the title
-    const where = [source, face.when].filter(Boolean).join(" at ");
     const title = [face.name, [face.source, face.when].filter(Boolean).join(" at ")].join("\n");
     const figure = el("figure", {class: "face", role: "checkbox", tabIndex: 0, "data-face": face.name,
                                  "aria-checked": String(selection.has(face.name)), title},
-      el("img", {src: imageUrl(face), alt: face.name, loading: lazy}),
-      el("figcaption", {}, el("div", {class: "file", text: face.name}), el("div", {text: where}),
+      el("img", {src: thumbUrl(face), alt: face.name, loading: lazy, width: 114, height: 114}),
+      // the time first, whole; the names after it, cut to the tile when too long
+      el("figcaption", {}, el("div", {class: "when", text: face.when || (face.source ? "photo" : "added by you")}),
+        el("div", {class: "source", text: source}), el("div", {class: "file", text: face.name}),
         // a face the tool never sorts, and why (faces.csv's unfit column)
         face.unfit ? el("div", {class: "unfit", text: `not fit to sort: ${face.unfit}`}) : null));
     const toggle = () => {
