@@ -448,7 +448,7 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
         shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture
         print(f"Captured frames are saved in '{shown}' directory.")
     classifier = make_classifier(args.threshold, faithful=args.faithful)
-    output = FrameOutput(display=args.display, capture_dir=args.capture)
+    output = FrameOutput(display=args.display, capture_dir=args.capture, live_files=args.as_live)
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")

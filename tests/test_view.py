@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
+from facesort.app.on_screen import OnScreen
 from facesort.app.view import draw_face
+from facesort.pipeline.frames import FrameFaces, TrackedBox
 
 WIDTH, HEIGHT = 320, 180
 
@@ -67,10 +69,10 @@ def play(monkeypatch, info, times, keys=None, work_s=0.0):
     output = view.FrameOutput(display=True, capture_dir=None,
                               pace=view.Pace(clock=lambda: window.now))
     stop = view.StopRequest()
-    for seconds in times:
+    for index, seconds in enumerate(times):
         window.now += work_s  # the pipeline's time for the frame
-        output.show(np.zeros((20, 20, 3), np.uint8), [], [], "x", stop, info=info,
-                    seconds=seconds)
+        found = FrameFaces(info, index, seconds, np.zeros((20, 20, 3), np.uint8), [], [], None)
+        output.show(found, [], "x", stop)
     return window, stop
 
 
@@ -105,3 +107,37 @@ def test_a_webcam_and_a_slow_run_are_not_held_back(monkeypatch):
     # a pipeline slower than the video: no waiting, and no rush once it is faster again
     window, _ = play(monkeypatch, source(VIDEO), [0, 0.5, 1.0, 1.5], work_s=1.0)
     assert window.waits == [1, 1, 1, 1]
+
+
+def scene(background, face=None, box=(40, 100, 100, 40)):
+    """A 320x180 frame of one colour, with a 'face' (a patch of two colours) in ``box``."""
+    frame = np.full((HEIGHT, WIDTH, 3), background, np.uint8)
+    if face is not None:
+        top, right, bottom, left = box
+        frame[top:bottom, left:right] = face
+        frame[top:(top + bottom) // 2, left:right] = (30, 60, 200)
+    return frame
+
+
+def test_a_live_frame_shows_a_box_only_where_its_face_still_is():
+    from facesort.records.source import CAMERA, SourceInfo
+
+    camera = SourceInfo(name="camera0@20250101-000000", kind=CAMERA, width=WIDTH,
+                        height=HEIGHT, fps=25.0, frame_count=0)
+    face, other = (40, 60, 220), (200, 40, 40)
+    on_screen = OnScreen()
+    box = TrackedBox((40, 100, 100, 40), track_id=1)
+
+    def visible(index, frame, detected):
+        return on_screen.visible(FrameFaces(camera, index, index / 25, frame, [box], [],
+                                            detected, looked_at=False))
+
+    shot_a = scene((90, 160, 90), face)
+    assert visible(0, shot_a, None) == [False]     # nothing detected yet
+    assert visible(5, shot_a, 2) == [True]         # the pass of frame 2, the face still there
+    assert visible(6, scene((90, 160, 90)), 2) == [False]   # the face left: its box goes
+    assert visible(7, shot_a, 2) == [True]                  # and comes back with it
+    cut = scene((240, 240, 240), other)          # a cut to another shot, another face there
+    assert visible(8, cut, 2) == [False]           # the pass of frame 2 predates the cut
+    assert visible(12, cut, 6) == [False]
+    assert visible(20, cut, 9) == [True]           # a pass after the cut found a face there

@@ -63,10 +63,8 @@ def sort_frames(pipeline: Pipeline, inputs: Inputs, classifier: Classifier, db: 
             names = sort_new_faces(found.new_faces, classifier, db, tracks)
             session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
             track_names.update(zip((face.track_id for face in found.new_faces), names))
-            output.show(found.frame, [b.box for b in found.boxes],
-                        [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
-                        frame_stem(found.info.name, found.index, found.info.stem), stop,
-                        capture=found.looked_at, info=found.info, seconds=found.seconds)
+            output.show(found, [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
+                        frame_stem(found.info.name, found.index, found.info.stem), stop)
             progress.advance(found.info, found.seconds, repr(db))
             if stop.requested:  # checked after the frame: a frame handed out is finished
                 break

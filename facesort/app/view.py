@@ -1,6 +1,7 @@
 """What the user sees of a run: each face with its name drawn on the frame, in the -d window
 (a video file played at its own pace, 'f' for full speed) and the -c folder; and the request to
-stop ('q', Ctrl-C, SIGTERM)."""
+stop ('q', Ctrl-C, SIGTERM). A live frame shows only the boxes whose face is still there
+(app.on_screen)."""
 from __future__ import annotations
 
 import time
@@ -12,6 +13,8 @@ import cv2
 import numpy as np
 
 from facesort import storage
+from facesort.app.on_screen import OnScreen
+from facesort.pipeline.frames import FrameFaces
 from facesort.records.box import Box
 from facesort.records.source import VIDEO, SourceInfo
 
@@ -67,8 +70,8 @@ def label_origin(box: Box, text: tuple[int, int, int], frame_size: tuple[int, in
 
 @dataclass
 class Pace:
-    """Keeps a video file's frames on its own clock in the window (a webcam, or a file played
-    --as-live, comes at its own pace already); 'f' turns it off for the rest of the run."""
+    """Keeps a video file's frames on its own clock in the window (not a live source: it comes
+    at its own pace); 'f' turns it off for the rest of the run."""
 
     clock: Callable[[], float] = time.monotonic
     full_speed: bool = False
@@ -90,20 +93,27 @@ class Pace:
 
 @dataclass
 class FrameOutput:
-    """Where annotated frames go: the -d window and the -c directory."""
+    """Where annotated frames go: the -d window and the -c directory. ``live_files``: video
+    files are played live (--as-live), as webcams are."""
 
     display: bool
     capture_dir: Path | None
     captures: int = 0
     pace: Pace = field(default_factory=Pace)
+    live_files: bool = False
+    on_screen: OnScreen = field(default_factory=OnScreen)
 
-    def show(self, frame: np.ndarray, boxes: list[Box], names: list[str], stem: str,
-             stop: StopRequest, capture: bool = True, info: SourceInfo | None = None,
-             seconds: float = 0.0) -> None:
-        """Draw the faces on ``frame``, the ``seconds``-th second of ``info``; save and show it."""
-        capture = capture and self.capture_dir is not None and bool(boxes)
+    def show(self, found: FrameFaces, names: list[str], stem: str, stop: StopRequest) -> None:
+        """Draw the faces of ``found`` with their ``names`` on its frame; save and show it."""
+        capture = found.looked_at and self.capture_dir is not None and bool(found.boxes)
         if not (self.display or capture):
             return
+        frame, boxes = found.frame, [tracked.box for tracked in found.boxes]
+        live = found.info.is_camera or (self.live_files and found.info.kind == VIDEO)
+        if live:
+            shown = self.on_screen.visible(found)
+            boxes, names = [b for b, ok in zip(boxes, shown) if ok], [
+                n for n, ok in zip(names, shown) if ok]
         for box, name in zip(boxes, names):
             draw_face(frame, box, name)
         if capture:
@@ -111,7 +121,8 @@ class FrameOutput:
             self.captures += 1
         if self.display:
             cv2.imshow(WINDOW, frame)
-            key = cv2.waitKey(self.pace.delay_ms(info, seconds)) & 0xFF
+            # a live source comes at its own pace: waiting here would only drop its frames
+            key = cv2.waitKey(1 if live else self.pace.delay_ms(found.info, found.seconds)) & 0xFF
             if key == STOP_KEY:
                 stop.request()
             elif key == FULL_SPEED_KEY:
