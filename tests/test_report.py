@@ -89,15 +89,12 @@ def test_a_section_per_person_with_counts_first_and_last_seen(tmp_path, make_fac
     assert [(anchor, facts) for anchor, _, facts in sections] == [
         ("person-1", "14 faces · 1 appearance in 1 video · first seen clip.mp4 at 0:00.0 · "
                      "last seen clip.mp4 at 0:00.5"),
+        ("person-2", "2 faces · 1 appearance in 1 video · first seen clip.mp4 at 0:00.6 · "
+                     "last seen clip.mp4 at 0:00.6"),
         ("unknowns", "1 face · 1 appearance in 1 video · first seen clip.mp4 at 0:00.6 · "
                      "last seen clip.mp4 at 0:00.6")]
-    assert [title for _, title, _ in sections][1:] == ["Unknown faces"]
-    # bob, seen in 2 faces, is folded with those seen once or twice: a card of his own
-    card = re.search(r'<figure class="card" id="person-2">(.*?)</figure>', page, re.S).group(1)
-    assert ("<strong>person_02</strong><br>2 faces · 1 appearance in 1 video · first seen "
-            "clip.mp4 at 0:00.6 · last seen clip.mp4 at 0:00.6") in card
-    assert "Seen once or twice <span class=\"count\">(1 person, 2 faces)</span>" in page
-    assert '<a href="#seen-few">1 person seen once or twice</a>' in page
+    assert [title for _, title, _ in sections][1:] == ["person_02", "Unknown faces"]
+    assert 'id="seen-few"' not in page  # two persons: nothing to fold
     assert "2 persons, 16 known faces, 1 unknown face " in page
 
 
@@ -118,7 +115,7 @@ def test_photos_only_give_no_chart_and_are_listed(tmp_path, make_face):
     page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     assert "data:image/png" not in page and "Nobody was seen in a video or webcam yet" in page
     assert "2 faces · in 2 photos" in page
-    assert ('Photos: <span title="album/IMG_0.jpg">IMG_0.jpg</span>, '
+    assert ('<p>Photos: <span title="album/IMG_0.jpg">IMG_0.jpg</span>, '
             '<span title="album/IMG_1.jpg">IMG_1.jpg</span>') in page  # the path on hover
 
 
@@ -203,3 +200,24 @@ def test_tables_show_a_sources_file_name_its_path_on_hover_and_its_kind_in_words
     assert long_path not in re.sub(r'title="[^"]*"', "", page)  # only ever on hover
     sources = page.split("<h2>Sources</h2>")[1]
     assert "<td>video</td>" in sources and "SourceKind" not in page
+
+
+def test_a_library_folds_the_persons_seen_once_or_twice_under_one_heading(tmp_path, make_face):
+    db = PersonDB()
+    for number in range(30):  # 10 persons of 3-5 faces, 20 strangers seen once or twice
+        faces = 3 + number % 3 if number < 10 else 1 + number % 2
+        db.new_person([make_face(float(number), 0.01 * k) for k in range(faces)])
+    db.save(tmp_path)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    before, fold = page.split('<section id="seen-few">')
+    fold = fold.split("</section>")[0]
+    assert "Seen once or twice <span class=\"count\">(20 persons, 30 faces)</span>" in fold
+    assert '<a href="#seen-few">20 persons seen once or twice</a>' in before
+    assert "<details>" in fold and fold.count('<figure class="card"') == 20
+    main_table = re.search(r'<table class="persons">(.*?)</table>', before, re.S).group(1)
+    assert main_table.count("<tr>") == 1 + 10           # the people who matter, up front
+    assert before.count("<section id=\"person-") == 10
+    linked = set(re.findall(r'href="#(person-\d+)"', page))
+    anchors = set(re.findall(r'id="(person-\d+)"', page))
+    assert linked == anchors and len(anchors) == 30     # every person reachable from a table
+    assert all('loading="lazy"' in tag for tag in re.findall(r"<img class=\"montage\"[^>]*>", page))

@@ -28,6 +28,7 @@ from facesort.report.appearances import (
 from facesort.report.review_section import review_section
 from facesort.report.sections import (
     FEW_FACES,
+    FOLD_FROM,
     Shown,
     counted,
     few_faces_section,
@@ -231,8 +232,9 @@ def persons_part(result_dir: Path, db: Roster, by_person: dict[str, list[Appeara
     unknown faces."""
     shown = [Shown(p, by_person.get(p.name, []), f"person-{number}", colors[p.name])
              for number, p in enumerate(persons_shown(db), 1)]
-    many = [item for item in shown if len(item.person.faces) > FEW_FACES]
-    few = [item for item in shown if len(item.person.faces) <= FEW_FACES]
+    folding = len(shown) > FOLD_FROM
+    many = [item for item in shown if not folding or len(item.person.faces) > FEW_FACES]
+    few = [item for item in shown if folding and len(item.person.faces) <= FEW_FACES]
     parts = ["<h2>Persons</h2>"]
     if not shown:
         parts.append("<p>No persons yet.</p>")

@@ -21,7 +21,8 @@ from facesort.result.montages import MONTAGE_GRID, MONTAGE_TILE, montage_pages
 MAX_LISTED = 25          # appearances or photos listed under a person
 MAX_UNFIT_SHOWN = 120    # faces unfit to sort shown; all are in faces.csv
 FEW_FACES = 2            # persons with at most this many faces are folded (Immich's "minimum
-                         # faces"): strangers in the background do not bury the people that matter
+FOLD_FROM = 20           # faces") when there are more persons than this: strangers in the
+                         # background do not bury the people that matter
 ADDED_BY_HAND = "(added by hand)"
 
 e = html.escape

@@ -178,29 +178,67 @@ function fillList(list, items, emptyText, describe, accept) {
   }
 }
 
+const FEW_FACES = 2;              // persons with at most this many faces are folded apart,
+const FOLD_FROM = 20;             // when there are more persons than this
+const EAGER_OPTIONS = 200;        // with more persons, a merge list is filled when opened
+let foldOpen = false;             // the fold stays as the user left it across renders
+
 function renderPersons() {
   const box = $("persons");
   box.replaceChildren();
   $("person-count").textContent = `(${state.persons.length})`;
+  const folding = state.persons.length > FOLD_FROM;
+  const few = folding ? state.persons.filter((p) => p.faces.length <= FEW_FACES) : [];
   for (const person of state.persons) {
-    const others = state.persons.filter((p) => p.name !== person.name);
-    const mergeTarget = el("select", {class: "merge-target", "aria-label": `merge ${person.name} into`},
-      ...others.map((p) => el("option", {value: p.name, text: p.name})));
-    const name = el("span", {class: "name", text: person.name});
-    const head = el("div", {class: "person-head"}, name,
-      el("span", {class: "count", text: plural(person.faces.length, "face")}),
-      person.automatic ? null : el("span", {class: "user-named", text: "named by you"}),
-      el("span", {class: "tools changes"},
-        el("button", {type: "button", class: "rename", text: "Rename",
-                      onclick: () => startRename(head, name, person.name)}),
-        others.length ? el("label", {text: "merge into "}, mergeTarget) : null,
-        others.length ? el("button", {type: "button", class: "merge", text: "Merge",
-          title: "All its faces join the chosen person, whose name stays",
-          onclick: () => send({action: "merge", kept: mergeTarget.value, absorbed: person.name})}) : null));
-    const faces = el("div", {class: "faces", "data-person": person.name});
-    fillFaces(faces, person.faces, person.name);
-    box.append(el("div", {class: "person", "data-person": person.name}, head, faces));
+    if (!folding || person.faces.length > FEW_FACES) box.append(personBlock(person));
   }
+  if (!few.length) return;
+  // strangers in the background, seen once or twice, do not bury the people that matter
+  const faces = few.reduce((n, p) => n + p.faces.length, 0);
+  const fold = el("details", {id: "seen-few"},
+    el("summary", {text: `Seen once or twice: ${plural(few.length, "person")}, ${plural(faces, "face")}`}));
+  fold.open = foldOpen || few.some((p) => p.faces.some((f) => selection.has(f.name)));
+  fold.addEventListener("toggle", () => { foldOpen = fold.open; });
+  fold.append(...few.map(personBlock));  // their images load only once it is open
+  box.append(fold);
+}
+
+function mergeList(person) {
+  const select = el("select", {class: "merge-target", "aria-label": `merge ${person.name} into`});
+  const fill = () => {
+    if (select.options.length > 1 || state.persons.length < 2) return;
+    const chosen = select.value;
+    select.replaceChildren(...state.persons.filter((p) => p.name !== person.name)
+      .map((p) => el("option", {value: p.name, text: p.name})));
+    if (chosen) select.value = chosen;
+  };
+  // a thousand persons would make a million options: the list is made when it is opened
+  if (state.persons.length <= EAGER_OPTIONS) fill();
+  else {
+    const first = state.persons.find((p) => p.name !== person.name);
+    if (first) select.append(el("option", {value: first.name, text: first.name}));
+    for (const kind of ["focus", "pointerdown"]) select.addEventListener(kind, fill);
+  }
+  return select;
+}
+
+function personBlock(person) {
+  const others = state.persons.length > 1;
+  const mergeTarget = mergeList(person);
+  const name = el("span", {class: "name", text: person.name});
+  const head = el("div", {class: "person-head"}, name,
+    el("span", {class: "count", text: plural(person.faces.length, "face")}),
+    person.automatic ? null : el("span", {class: "user-named", text: "named by you"}),
+    el("span", {class: "tools changes"},
+      el("button", {type: "button", class: "rename", text: "Rename",
+                    onclick: () => startRename(head, name, person.name)}),
+      others ? el("label", {text: "merge into "}, mergeTarget) : null,
+      others ? el("button", {type: "button", class: "merge", text: "Merge",
+        title: "All its faces join the chosen person, whose name stays",
+        onclick: () => send({action: "merge", kept: mergeTarget.value, absorbed: person.name})}) : null));
+  const faces = el("div", {class: "faces", "data-person": person.name});
+  fillFaces(faces, person.faces, person.name);
+  return el("div", {class: "person", "data-person": person.name}, head, faces);
 }
 
 function startRename(head, nameNode, oldName) {
