@@ -39,6 +39,7 @@ from facesort.report.sections import (
 )
 from facesort.report.terminal import summary_line, write_distances_csv
 from facesort.result.layout import UNKNOWNS
+from facesort.result.montages import montage_pages
 
 log = logging.getLogger(__name__)
 
@@ -243,10 +244,11 @@ def persons_part(result_dir: Path, db: Roster, by_person: dict[str, list[Appeara
     if few:
         parts.append(f'<p class="facts"><a href="#seen-few">{counted(len(few), "person")} '
                      f"seen once or twice</a> ({FEW_FACES} faces at most) are listed apart.</p>")
-    parts += [person_section(result_dir, item) for item in many]
-    parts.append(few_faces_section(result_dir, few))
+    pages = montage_pages(result_dir)
+    parts += [person_section(pages, item) for item in many]
+    parts.append(few_faces_section(pages, few))
     if db.unknown.faces:
         unknowns = Shown(db.unknown, by_person.get(UNKNOWNS, []), "unknowns", UNKNOWN_COLOR)
-        parts.append(person_section(result_dir, unknowns, title="Unknown faces"))
+        parts.append(person_section(pages, unknowns, title="Unknown faces"))
         parts.append(unfit_section(db.unknown))
     return "\n".join(parts)

@@ -80,11 +80,11 @@ def persons_table(shown: list[Shown]) -> str:
     return "\n".join(rows)
 
 
-def montage_images(result_dir: Path, person: Person) -> list[str]:
-    """The person's montage pages, each sized as drawn, loaded when scrolled to."""
+def montage_images(pages: dict[str, list[str]], person: Person) -> list[str]:
+    """The person's montage ``pages``, each sized as drawn, loaded when scrolled to."""
     per_page = MONTAGE_GRID[0] * MONTAGE_GRID[1]
     images = []
-    for number, page in enumerate(montage_pages(result_dir, person.name)):
+    for number, page in enumerate(pages.get(person.name, [])):
         faces = max(1, min(per_page, len(person.faces) - number * per_page))
         columns = min(MONTAGE_GRID[0], faces)
         rows = -(-faces // MONTAGE_GRID[0])
@@ -108,8 +108,9 @@ def person_facts(person: Person, seen: list[Appearance]) -> list[str]:
     return facts
 
 
-def person_section(result_dir: Path, item: Shown, title: str | None = None) -> str:
-    """A person's montage pages, counts, first and last sight, and appearances."""
+def person_section(pages: dict[str, list[str]], item: Shown, title: str | None = None) -> str:
+    """A person's montage ``pages`` (montages.montage_pages), counts, first and last sight,
+    and appearances."""
     person, seen = item.person, item.seen
     timed = [a for a in seen if source_kind(a.source) != PHOTO]
     photos = sorted({a.source for a in seen if source_kind(a.source) == PHOTO})
@@ -117,7 +118,7 @@ def person_section(result_dir: Path, item: Shown, title: str | None = None) -> s
              f'<h2><span class="swatch" style="background:{item.color}"></span>'
              f"{e(title or person.name)}</h2>",
              f'<p class="facts">{" · ".join(person_facts(person, seen))}</p>',
-             *montage_images(result_dir, person)]
+             *montage_images(pages, person)]
     if timed and person.name != UNKNOWNS:
         lines.append('<div class="wide"><table><tr><th>source</th><th>from</th><th>to</th>'
                      "<th>faces</th></tr>")
@@ -138,7 +139,7 @@ def person_section(result_dir: Path, item: Shown, title: str | None = None) -> s
     return "\n".join(lines)
 
 
-def few_faces_section(result_dir: Path, few: list[Shown]) -> str:
+def few_faces_section(pages: dict[str, list[str]], few: list[Shown]) -> str:
     """The persons seen once or twice, under one heading that gives their counts, folded: a
     compact card each (name, facts, faces), reachable from their own table."""
     if not few:
@@ -154,7 +155,7 @@ def few_faces_section(result_dir: Path, few: list[Shown]) -> str:
         photos = sorted({a.source for a in item.seen if source_kind(a.source) == PHOTO})
         listed = f"<br>Photos: {', '.join(place(p) for p in photos)}" if photos else ""
         lines += [f'<figure class="card" id="{item.anchor}">',
-                  *montage_images(result_dir, item.person),
+                  *montage_images(pages, item.person),
                   f'<figcaption><span class="swatch" style="background:{item.color}"></span>'
                   f"<strong>{e(item.person.name)}</strong><br>"
                   f"{' · '.join(person_facts(item.person, item.seen))}{listed}"

@@ -83,8 +83,12 @@ def write_montage_page(path: Path, face_images: list[Path]) -> None:
         storage.write_image(path, page)
 
 
-def montage_pages(result_dir: Path, name: str) -> list[str]:
-    """File names of a person's montage pages in ``result_dir``, in page order."""
-    prefix = f"montage.{name}-"
-    return sorted(path.name for path in result_dir.glob("montage.*.png")
-                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
+def montage_pages(result_dir: Path) -> dict[str, list[str]]:
+    """Each person's montage page file names in ``result_dir``, in page order: one listing of
+    the folder for all of them (a library's result has thousands of files)."""
+    pages: dict[str, list[str]] = {}
+    for path in result_dir.glob("montage.*.png"):
+        match = MONTAGE_PAGE.fullmatch(path.name)
+        if match:
+            pages.setdefault(match.group(1), []).append(path.name)
+    return {name: sorted(files) for name, files in pages.items()}
