@@ -76,6 +76,9 @@ class Review:
         self._lock = threading.Lock()  # one load or change at a time (they share the flock)
         self._state: dict | None = None
         self._images: dict[str, str] = {}  # face file name -> folder it lies in
+        self._loads = 0                    # loads so far: the suggestions' generation
+        self._asked: tuple | None = None   # what the suggestions of the last load are made of
+        self._found: dict | None = None    # and those suggestions, once asked for
 
     def state(self) -> dict:
         """The result as it is now; the last one loaded, marked busy, while a run holds it."""
@@ -88,6 +91,17 @@ class Review:
             said = changes.apply_change(self.result_dir, change, self.encode_image)
             print(f"review: {said}", flush=True)
             return said, self._load()
+
+    def suggestions(self) -> dict:
+        """The suggestions for the result as last loaded, made on first asking: on a library's
+        thousand persons they take seconds, and the page shows the persons meanwhile."""
+        with self._lock:
+            if self._found is None and self._asked is not None:
+                persons, unknown, dismissed, distances = self._asked
+                found = suggestions.suggest(persons, unknown, dismissed, distances)
+                self._found = {kind: [{**asdict(s), "key": s.key} for s in getattr(found, kind)]
+                               for kind in ("merges", "unknowns", "misplaced")}
+            return {"generation": self._loads, **(self._found or {})}
 
     def image_folder(self, name: str) -> str | None:
         return self._images.get(name)
@@ -126,17 +140,16 @@ class Review:
             images[name] = changes.SET_ASIDE
         self._images = images
         distances = distances_of(db.encoder)   # those of the encoder of its encodings
-        found = suggestions.suggest(persons, db.unknown, dismissed, distances)
+        self._loads += 1
+        self._asked, self._found = (persons, db.unknown, dismissed, distances), None
         return {
-            "loaded": True, "busy": None, "result": str(self.result_dir),
+            "loaded": True, "busy": None, "result": str(self.result_dir), "generation": self._loads,
             "summary": repr(db), "lock_policy": LOCK_POLICY, "threshold": distances.threshold,
             "persons": [{"name": p.name, "automatic": is_automatic(p),
                          "faces": [face_json(f) for f in p.faces]} for p in persons],
             "unknowns": [face_json(f) for f in db.unknown.faces],
             "set_aside": [{**set_aside_json(name, entry), "from": str(entry.get("person", ""))}
                           for name, entry in sorted(set_aside.items())],
-            "suggestions": {kind: [{**asdict(s), "key": s.key} for s in getattr(found, kind)]
-                            for kind in ("merges", "unknowns", "misplaced")},
         }
 
 
@@ -165,7 +178,8 @@ def when(source: str, time_s: float | None) -> str:
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """GET /, /review.js, /review.css: the page; GET /api/state, /api/face; POST /api/change."""
+    """GET /, /review.js, /review.css: the page; GET /api/state, /api/suggestions, /api/face;
+    POST /api/change."""
 
     server: "ReviewServer"
     protocol_version = "HTTP/1.1"
@@ -182,12 +196,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path in PAGES:
             self._send_page(*PAGES[url.path])
-        elif url.path in ("/api/state", "/api/face"):
+        elif url.path in ("/api/state", "/api/suggestions", "/api/face"):
             query = parse_qs(url.query, errors="surrogateescape")
             if not self._token_ok(query.get("token", [""])[0]):
                 return
             if url.path == "/api/state":
                 self._send_json(200, self.server.review.state())
+            elif url.path == "/api/suggestions":
+                self._send_json(200, self.server.review.suggestions())
             else:
                 self._send_face(query.get("name", [""])[0], thumb="thumb" in query)
         else:

@@ -82,6 +82,9 @@ function poll(on) {
 
 // --- the page --------------------------------------------------------------------------
 function render(newState) {
+  if (state && state.suggestions && newState.generation === state.generation) {
+    newState.suggestions = state.suggestions;  // the same load: its suggestions stand
+  }
   state = newState;
   $("result").textContent = state.result || "";
   $("lock-policy").textContent = state.lock_policy || "";
@@ -138,8 +141,36 @@ function thumbs(faces, count = 3) {
     (face) => el("img", {src: thumbUrl(face), alt: face.name, title: face.name, loading: lazy})));
 }
 
+// the suggestions come apart from the state: on a thousand persons they take seconds, and the
+// persons are shown meanwhile
+let suggestionsOf = null;         // the state generation whose suggestions were asked for
+
+async function loadSuggestions(generation) {
+  suggestionsOf = generation;
+  try {
+    const response = await fetch(`/api/suggestions?token=${encodeURIComponent(TOKEN)}`, {cache: "no-store"});
+    const found = await response.json();
+    if (!response.ok || found.generation !== state.generation) return;  // a newer state is coming
+    state.suggestions = found;
+    renderSuggestions();
+    for (const control of document.querySelectorAll("#suggestions .changes button")) {
+      control.disabled = Boolean(state.busy);
+    }
+  } catch (error) {
+    banner("error", `The suggestions did not come (${error.message}): reload to try again.`);
+  }
+}
+
 function renderSuggestions() {
   const s = state.suggestions;
+  if (!s) {
+    $("suggestion-count").textContent = "(finding them\u2026)";
+    for (const id of ["merge-suggestions", "unknown-suggestions", "misplaced-suggestions"]) {
+      $(id).replaceChildren(el("li", {class: "none", text: "Finding suggestions\u2026"}));
+    }
+    if (suggestionsOf !== state.generation) loadSuggestions(state.generation);
+    return;
+  }
   $("suggestion-count").textContent = `(${s.merges.length + s.unknowns.length + s.misplaced.length})`;
   fillList($("merge-suggestions"), s.merges, "No two persons look like one.", (m) => [
     thumbs(facesOf(m.kept)), el("span", {class: "who", text: m.kept}), "and",
