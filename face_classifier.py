@@ -61,6 +61,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEFAULT_CAPTURE = "captures"  # -c without a folder; beside --result, never inside it (a folder
                               # of images there would be loaded as a person)
 AUTO = "auto"   # --detector: YuNet when its model is installed, else HOG
+EPILOG = ("Then: 'face-classifier review [--result DIR]' opens the result in a local web page, to "
+          "rename, merge and move persons and faces and act on suggestions (docs/review.md); "
+          "'face-classifier models [install]' lists or installs the face models.")
 
 
 class UsageError(Exception):
@@ -99,10 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "persons, including people never seen before. Results go to --result: a "
                     "folder of face images per person, which you may rename and correct between "
                     "runs, and report.html, who was seen when.",
-        epilog="Then: 'face-classifier review [--result DIR]' opens the result in a local web "
-               "page, to rename, merge and move persons and faces and act on suggestions "
-               "(docs/review.md); 'face-classifier models [install]' lists or installs the face "
-               "models.")
+        epilog=EPILOG)
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="video files, photos or folders of photos, read in turn; or '0' "
                              "(a camera index) for a webcam. A photo of more than "
@@ -298,6 +298,14 @@ def stopped_message(loop: LoopSummary, result_dir: Path) -> str:
     return f"Stopped at {where}; the faces found up to there are saved in '{result_dir}'."
 
 
+def make_unknowns(result_dir: Path) -> None:
+    """unknowns/ is always there, as the post's, for the user to drag faces into (a file or a
+    link of that name is the user's: left alone)."""
+    unknowns = result_dir / UNKNOWNS
+    if not (unknowns.exists() or unknowns.is_symlink()):
+        unknowns.mkdir()
+
+
 def choose_detector(args: argparse.Namespace) -> DetectorSettings:
     """--detector and --encoder: YuNet and MobileFaceNet when asked, or with 'auto' when their
     models are installed and sound; else dlib's HOG and network (with 'auto', saying why on
@@ -440,9 +448,7 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
         session.close()
         raise
     db.print_persons()
-    unknowns = args.result / UNKNOWNS  # always there, as the post's: the user drags faces in
-    if not (unknowns.exists() or unknowns.is_symlink()):
-        unknowns.mkdir()
+    make_unknowns(args.result)
     if args.capture:
         args.capture.mkdir(parents=True, exist_ok=True)
         shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture
