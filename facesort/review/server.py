@@ -31,6 +31,7 @@ from facesort.records.distances import distances_of
 from facesort.records.face import Face
 from facesort.records.source import CAMERA, PHOTO, format_time, source_kind
 from facesort.report import suggestions
+from facesort.report.terminal import summary_line
 from facesort.result.dismissals import read_dismissed
 from facesort.review import changes
 from facesort.review.thumbnails import Thumbnails
@@ -144,7 +145,8 @@ class Review:
         self._asked, self._found = (persons, db.unknown, dismissed, distances), None
         return {
             "loaded": True, "busy": None, "result": str(self.result_dir), "generation": self._loads,
-            "summary": repr(db), "lock_policy": LOCK_POLICY, "threshold": distances.threshold,
+            "summary": summary_line(db), "lock_policy": LOCK_POLICY,
+            "threshold": distances.threshold,
             "persons": [{"name": p.name, "automatic": is_automatic(p),
                          "faces": [face_json(f) for f in p.faces]} for p in persons],
             "unknowns": [face_json(f) for f in db.unknown.faces],
