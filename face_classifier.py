@@ -53,6 +53,7 @@ from facesort.pipeline.build import RunPlan, make_pipeline, plan_run
 from facesort.records.distances import distances_of
 from facesort.records.modes import EncoderKind, FaceFinder, SmallFaces
 from facesort.records.source import PHOTO, Sampling
+from facesort.result.layout import UNKNOWNS
 from facesort.result.lock import ResultInUseError
 from facesort.review.cli import main as review_main
 from facesort.sorting.classifier import make_classifier
@@ -66,6 +67,9 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEFAULT_CAPTURE = "captures"  # -c without a folder; beside --result, never inside it (a folder
                               # of images there would be loaded as a person)
 AUTO = "auto"   # --detector: YuNet when its model is installed, else HOG
+EPILOG = ("Then: 'face-classifier review [--result DIR]' opens the result in a local web page, to "
+          "rename, merge and move persons and faces and act on suggestions (docs/review.md); "
+          "'face-classifier models [install]' lists or installs the face models.")
 
 
 class UsageError(Exception):
@@ -78,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find the faces in video files, photos or a webcam and sort them into "
                     "persons, including people never seen before. Results go to --result: a "
                     "folder of face images per person, which you may rename and correct between "
-                    "runs, and report.html, who was seen when.")
+                    "runs, and report.html, who was seen when.",
+        epilog=EPILOG)
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="video files, photos or folders of photos, read in turn; or '0' "
                              "(a camera index) for a webcam. A photo of more than "
@@ -104,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-k", "--skip", type=number_in(0, float("inf")), default=0,
                         help="skip detecting for # seconds from the start of each video or webcam")
     parser.add_argument("-d", "--display", action="store_true",
-                        help="display the frame in real time, with a box and a name on each face "
-                             "(press q to stop)")
+                        help="display the frame in real time, with a box and a name on each face; "
+                             "a video file plays at its own pace (press f in the window for full "
+                             "speed, q to stop)")
     parser.add_argument("-c", "--capture", nargs="?", const=DEFAULT_CAPTURE, metavar="DIR",
                         help="save the frames with faces, annotated, in the DIR directory "
                              f"(default: '{DEFAULT_CAPTURE}' in the current directory; the "
@@ -240,7 +246,7 @@ def print_inputs(inputs: Inputs, args: argparse.Namespace) -> None:
             continue
         info = item.info
         print("source", item.text)
-        print(f"original: {info.width}x{info.height}, {info.fps:f} frame/sec")
+        print(f"original: {info.width}x{info.height}, {round(info.fps, 2):g} frame/sec")
         if args.resize_ratio != 1.0:
             print(f"RESIZE_RATIO: {args.resize_ratio:g} -> "
                   f"{int(info.width * args.resize_ratio)}x{int(info.height * args.resize_ratio)}")
@@ -251,6 +257,14 @@ def print_inputs(inputs: Inputs, args: argparse.Namespace) -> None:
     print("similarity threshold:", args.threshold)
     if args.stop > 0:
         print(f"Detecting will be stopped after {args.stop:g} second.")
+
+
+def make_unknowns(result_dir: Path) -> None:
+    """unknowns/ is always there, as the post's, for the user to drag faces into (a file or a
+    link of that name is the user's: left alone)."""
+    unknowns = result_dir / UNKNOWNS
+    if not (unknowns.exists() or unknowns.is_symlink()):
+        unknowns.mkdir()
 
 
 def choose_detector(args: argparse.Namespace) -> DetectorSettings:
@@ -342,17 +356,19 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     try:
         db.load(args.result, encode_image=detector.encode_face_image,
                 encoder=settings.encoder.value)
-    except BaseException:
+    except BaseException:  # the lock too: tests and benches call main in one process
         pipeline.close()
+        session.close()
         raise
     db.print_persons()
+    make_unknowns(args.result)
     if args.capture:
         args.capture.mkdir(parents=True, exist_ok=True)
         shown = args.capture.absolute() if args.capture == Path(DEFAULT_CAPTURE) else args.capture
         print(f"Captured frames are saved in '{shown}' directory.")
     classifier = make_classifier(args.threshold, faithful=args.faithful,
                                  encoder=settings.encoder)
-    output = FrameOutput(display=args.display, capture_dir=args.capture)
+    output = FrameOutput(display=args.display, capture_dir=args.capture, live_files=args.as_live)
     stop = StopRequest()
     session.stop_on_signals(stop.request)  # until the final save and summary are done
     print("Press q to stop detecting..." if args.display else "Press ^C to stop detecting...")

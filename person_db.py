@@ -20,9 +20,10 @@ import numpy as np
 from face_detector import lazy_image_encoder
 from facesort import storage
 from facesort.inputs.video import quiet_opencv
-from facesort.records.face import Face, Person, face_distance
+from facesort.records.face import Face, Person
 from facesort.records.source import IMAGE_SUFFIXES
 from facesort.report.html import write_report
+from facesort.report.terminal import print_persons
 from facesort.result import journal
 from facesort.result.faces_csv import (
     faces_csv_text,
@@ -112,23 +113,8 @@ class PersonDB:
         return (f"{len(self.persons)} persons, {known} known faces, "
                 f"{len(self.unknown.faces)} unknown faces")
 
-    # --- the summary the post prints -----------------------------------------------------
-    def distance_table(self) -> list[str]:
-        """One line per person: distances to every person's average, then its own spread."""
-        persons = sorted((p for p in self.persons if p.faces), key=lambda p: p.name)
-        averages = np.array([p.encoding for p in persons])
-        lines = []
-        for person in persons:
-            distances = " ".join(f"{d:5.3f}" for d in face_distance(averages, person.encoding))
-            low, mean, high = person.distance_statistics()
-            lines.append(f"{person.name:10} [ {distances} ] {low:.3f}, {mean:.3f}, {high:.3f}, "
-                         f"{len(person.faces)} faces")
-        return lines
-
     def print_persons(self) -> None:
-        print(self)
-        for line in self.distance_table():
-            print(line)
+        print_persons(self)
 
     # --- loading -------------------------------------------------------------------------
     def load(self, result_dir: Path,

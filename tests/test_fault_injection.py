@@ -57,8 +57,11 @@ def left_behind(result):
 def summary_of(loaded):
     folders = list(loaded.folders().values())
     known = [f for f in folders if f != "unknowns"]
-    return (f"{len(set(known))} persons, {len(known)} known faces, "
-            f"{folders.count('unknowns')} unknown faces")
+    def said(number, noun):
+        return f"{number} {noun}{'' if number == 1 else 's'}"
+
+    return (f"{said(len(set(known)), 'person')}, {said(len(known), 'known face')}, "
+            f"{said(folders.count('unknowns'), 'unknown face')}")
 
 
 def sort_like_a_user(result, rng):

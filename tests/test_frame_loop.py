@@ -36,8 +36,8 @@ class Recorder:
     def __init__(self):
         self.drawn = []
 
-    def show(self, frame, boxes, names, stem, stop, capture=True):
-        self.drawn.append(list(zip(boxes, names)))
+    def show(self, found, names, stem, stop):
+        self.drawn.append(list(zip([b.box for b in found.boxes], names)))
 
     def close(self):
         pass

@@ -34,3 +34,20 @@ def test_stale_pages_go_but_a_users_look_alike_file_stays(tmp_path, make_face):
     reloaded.save(tmp_path)
     assert sorted(p.name for p in tmp_path.glob("montage.*.png")) == [
         "montage.grace-00.png", "montage.trip-2019.png"]
+
+
+def test_a_page_of_few_faces_is_only_as_large_as_they_need(tmp_path):
+    import cv2
+    import numpy as np
+
+    from facesort.result.montages import write_montage_page
+
+    faces = []
+    for number in range(2):
+        faces.append(tmp_path / f"f{number}.png")
+        cv2.imwrite(str(faces[-1]), np.full((60, 60, 3), 200, np.uint8))
+    write_montage_page(tmp_path / "two.png", faces)
+    page = cv2.imread(str(tmp_path / "two.png"))
+    assert page.shape == (128, 256, 3) and page.min() > 100  # two tiles, no black block
+    write_montage_page(tmp_path / "eight.png", faces * 4)
+    assert cv2.imread(str(tmp_path / "eight.png")).shape == (256, 768, 3)  # 6 + 2 tiles

@@ -36,8 +36,8 @@ def read_rows(result_dir):
 def test_save_writes_folders_montages_encodings_and_an_index(tmp_path, make_face):
     saved_db(tmp_path, make_face, sizes=(13, 2))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "appearances.csv", ENCODINGS_FILE, FACES_CSV, "montage.person_01-00.png",
-        "montage.person_01-01.png", "montage.person_02-00.png", "montage.unknowns-00.png",
+        "appearances.csv", "distances.csv", ENCODINGS_FILE, FACES_CSV,
+        "montage.person_01-00.png", "montage.person_01-01.png", "montage.person_02-00.png", "montage.unknowns-00.png",
         "person_01", "person_02", "report.html", "unknowns"]
     assert len(list((tmp_path / "person_01").iterdir())) == 13
     rows = read_rows(tmp_path)

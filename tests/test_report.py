@@ -84,8 +84,8 @@ def test_a_section_per_person_with_counts_first_and_last_seen(tmp_path, make_fac
     sample_result(tmp_path, make_face)
     page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     assert "<b>" not in page and "Kim &quot;K&quot; &lt;b&gt;&amp; co #1 100%" in page
-    sections = re.findall(r'<section id="([^"]+)">\s*<h2>.*?</span>(.*?)</h2>\s*'
-                          r'<p class="facts">(.*?)</p>', page, re.S)
+    sections = re.findall(r'<section id="([^"]+)">\s*<h2><span class="swatch"[^>]*></span>'
+                          r'([^<]*)</h2>\s*<p class="facts">(.*?)</p>', page, re.S)
     assert [(anchor, facts) for anchor, _, facts in sections] == [
         ("person-1", "14 faces · 1 appearance in 1 video · first seen clip.mp4 at 0:00.0 · "
                      "last seen clip.mp4 at 0:00.5"),
@@ -94,7 +94,8 @@ def test_a_section_per_person_with_counts_first_and_last_seen(tmp_path, make_fac
         ("unknowns", "1 face · 1 appearance in 1 video · first seen clip.mp4 at 0:00.6 · "
                      "last seen clip.mp4 at 0:00.6")]
     assert [title for _, title, _ in sections][1:] == ["person_02", "Unknown faces"]
-    assert "2 persons, 16 known faces, 1 unknown faces" in page
+    assert 'id="seen-few"' not in page  # two persons: nothing to fold
+    assert "2 persons, 16 known faces, 1 unknown face " in page
 
 
 def test_webcam_times_are_shown_as_the_clock(tmp_path, make_face):
@@ -113,7 +114,9 @@ def test_photos_only_give_no_chart_and_are_listed(tmp_path, make_face):
     db.save(tmp_path)
     page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     assert "data:image/png" not in page and "Nobody was seen in a video or webcam yet" in page
-    assert "2 faces · in 2 photos" in page and "Photos: album/IMG_0.jpg, album/IMG_1.jpg" in page
+    assert "2 faces · in 2 photos" in page
+    assert ('<p>Photos: <span title="album/IMG_0.jpg">IMG_0.jpg</span>, '
+            '<span title="album/IMG_1.jpg">IMG_1.jpg</span>') in page  # the path on hover
 
 
 def test_an_empty_result_still_gets_a_report(tmp_path):
@@ -140,7 +143,9 @@ def test_the_report_renders_in_chromium_with_every_image(tmp_path, make_face):
     assert len(images) == 5
     assert all(image.loaded for image in images), images
     assert images[0].src.startswith("data:image/png") and images[0].width == 960
-    assert sorted((i.width, i.height) for i in images[1:]) == [(768, 256)] * 4
+    # pages as large as their faces need: 12 and 2 faces of the first, bob's 2, 1 unknown
+    assert sorted((i.width, i.height) for i in images[1:]) == [
+        (128, 128), (256, 128), (256, 128), (768, 256)]
     # a page whose montage is gone shows as broken: the check can fail
     next(result.glob("montage.person_02-*.png")).unlink()
     broken = [i for i in loaded_images(result / REPORT_HTML, find_chromium()) if not i.loaded]
@@ -177,3 +182,42 @@ def test_faces_unfit_to_sort_are_counted_by_reason_and_shown_with_it(tmp_path, m
 def test_without_unfit_faces_the_report_has_no_such_section(tmp_path, make_face):
     sample_result(tmp_path, make_face)
     assert 'id="unfit"' not in (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+
+
+def test_tables_show_a_sources_file_name_its_path_on_hover_and_its_kind_in_words(tmp_path,
+                                                                                 make_face):
+    db = PersonDB()
+    faces = [make_face(0.0, 0.01 * k) for k in range(3)]
+    long_path = "/home/someone/Videos/holidays 2024/day three/the beach at noon.mp4"
+    for face in faces:
+        face.source = long_path
+    db.new_person(faces)
+    db.save(tmp_path)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    table = re.search(r'<table class="persons">(.*?)</table>', page, re.S).group(1)
+    shown = '<span title="/home/someone/Videos/holidays 2024/day three/the beach at noon.mp4">'
+    assert f"<td>{shown}the beach at noon.mp4</span> at 0:00.0</td>" in table
+    assert long_path not in re.sub(r'title="[^"]*"', "", page)  # only ever on hover
+    sources = page.split("<h2>Sources</h2>")[1]
+    assert "<td>video</td>" in sources and "SourceKind" not in page
+
+
+def test_a_library_folds_the_persons_seen_once_or_twice_under_one_heading(tmp_path, make_face):
+    db = PersonDB()
+    for number in range(30):  # 10 persons of 3-5 faces, 20 strangers seen once or twice
+        faces = 3 + number % 3 if number < 10 else 1 + number % 2
+        db.new_person([make_face(float(number), 0.01 * k) for k in range(faces)])
+    db.save(tmp_path)
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    before, fold = page.split('<section id="seen-few">')
+    fold = fold.split("</section>")[0]
+    assert "Seen once or twice <span class=\"count\">(20 persons, 30 faces)</span>" in fold
+    assert '<a href="#seen-few">20 persons seen once or twice</a>' in before
+    assert "<details>" in fold and fold.count('<figure class="card"') == 20
+    main_table = re.search(r'<table class="persons">(.*?)</table>', before, re.S).group(1)
+    assert main_table.count("<tr>") == 1 + 10           # the people who matter, up front
+    assert before.count("<section id=\"person-") == 10
+    linked = set(re.findall(r'href="#(person-\d+)"', page))
+    anchors = set(re.findall(r'id="(person-\d+)"', page))
+    assert linked == anchors and len(anchors) == 30     # every person reachable from a table
+    assert all('loading="lazy"' in tag for tag in re.findall(r"<img class=\"montage\"[^>]*>", page))

@@ -40,6 +40,7 @@ def page(tmp_path, monkeypatch):
     try:
         browser.open(server.url)
         browser.wait_until("document.querySelectorAll('.face').length === 15")
+        suggestions_ready(browser)  # they push the persons down as they come: clicks wait
         yield browser, result, encodings
     finally:
         browser.close()
@@ -63,6 +64,12 @@ def done(browser, message):
     }})()""")
 
 
+def suggestions_ready(browser):
+    """Wait for the suggestions of the page's state (they come after it)."""
+    browser.wait_until("!document.getElementById('suggestion-count').textContent"
+                       ".includes('finding')")
+
+
 def css(text):
     return json.dumps(text)[1:-1]
 
@@ -83,7 +90,8 @@ def test_review_in_the_browser_changes_the_result_on_disk(page):
         return all.every(i => i.complete) && [all.length, all.filter(i => i.naturalWidth > 0).length];
     })()""")
     assert images[0] > 15 and images[0] == images[1], "every face image loads"
-    assert browser.evaluate("document.querySelectorAll('#merge-suggestions li[data-kind]').length") == 1
+    assert browser.wait_until(  # the suggestions come after the persons
+        "document.querySelectorAll('#merge-suggestions li[data-kind]').length") == 1
 
     # a screenshot with a face selected: the bar at the bottom shows what can be done with it
     browser.click(f'.face[data-face="{STRAY}"]')
@@ -112,6 +120,7 @@ def test_review_in_the_browser_changes_the_result_on_disk(page):
         f"!!document.querySelector('.faces[data-person=\"Carl\"] .face[data-face=\"{STRAY}\"]')")
 
     # accept a suggestion: person_01 and person_02 are one
+    suggestions_ready(browser)
     browser.click('#merge-suggestions li[data-kind="merge"] .accept')
     done(browser, "person_02 merged into person_01")
 
@@ -128,11 +137,14 @@ def test_review_in_the_browser_changes_the_result_on_disk(page):
         f"!!document.querySelector('#set-aside .face[data-face=\"{FAR_UNKNOWN}\"]')")
 
     # dismiss what is left of the suggestions: none comes back after a reload
+    suggestions_ready(browser)
     while browser.evaluate("document.querySelectorAll('li[data-kind] .dismiss').length"):
         browser.click("li[data-kind] .dismiss")
         done(browser, "suggestion dismissed")
+        suggestions_ready(browser)
     browser.open(browser.evaluate("location.href"))
     browser.wait_until("document.querySelectorAll('.face').length === 15")
+    suggestions_ready(browser)
     assert browser.evaluate("document.querySelectorAll('li[data-kind]').length") == 0
 
     # the result on disk, as the next run loads it

@@ -71,6 +71,7 @@ BAD_NAMES = {
     "Unknowns": "unknown faces", "montage.x": "tool's own files",
     "montage.person_02-00.png": "tool's own files", "faces.csv": "tool's own files",
     "x" * 101: "at most 100 characters", "é" * 101: "at most 100 characters",
+    "한" * 70: "at most 200 bytes",  # 70 characters, 210 bytes
     " anna": "space", "person_02": "already exists", "ANNA": "already exists",
     "person_03": "already exists",
 }

@@ -255,11 +255,68 @@ def test_a_face_unfit_to_sort_says_why_on_its_tile(tmp_path):
     unfit = next(line for line in lines if line.startswith("unknowns,"))
     (result / FACES_CSV).write_text("\n".join(
         line + "small" if line == unfit else line for line in lines) + "\n")   # its unfit column
-    state = Review(result).state()
+    review = Review(result)
+    state = review.state()
     tiles = {face["name"]: face["unfit"] for face in state["unknowns"]}
     assert sorted(tiles.values(), key=str) == [None, "small"]
     assert all(face["unfit"] is None for p in state["persons"] for face in p["faces"])
     unfit_name = next(name for name, why in tiles.items() if why)
-    assert unfit_name not in {s["face"] for s in state["suggestions"]["unknowns"]}
+    found = review.suggestions()
+    assert found["generation"] == state["generation"]
+    assert unfit_name not in {s["face"] for s in found["unknowns"]}
     script = (STATIC / "review.js").read_text()
     assert "face.unfit" in script and "not fit to sort" in script
+
+
+def test_a_result_it_cannot_write_is_one_line_and_exit_2_as_for_the_main_command(tmp_path):
+    result = tmp_path / "result"
+    build_result(result)
+    (result / LOCK_FILE).unlink(missing_ok=True)
+    (result / LOCK_FILE).mkdir()  # the lock cannot be made (root may write anywhere else)
+    before = tree(result)
+    completed = subprocess.run(
+        [sys.executable, "-m", "facesort.review.cli", "--result", str(result), "--no-browser"],
+        cwd=PROJECT, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert_one_line_error(completed, 2, f"--result '{result}'", "cannot use this result")
+    assert "http://" not in completed.stdout  # no page served that would wait for nothing
+    assert tree(result) == before
+
+
+def test_a_tile_is_a_small_jpeg_of_the_face_and_the_face_itself_stays_whole(served):
+    import cv2
+    import numpy as np
+
+    server, result = served
+    token = server.token
+    name = "clip_f000025_0.png"
+    request(server, "GET", f"/api/state?token={token}")  # the page loads the state first
+    path = next(result.glob(f"*/{name}"))
+    original = path.read_bytes()
+    status, whole = request(server, "GET", f"/api/face?name={name}&token={token}")
+    assert status == 200 and whole == original
+    big = np.random.default_rng(1).integers(0, 255, (600, 450, 3), np.uint8)  # a 3x face crop
+    storage.write_image(path, big)
+    status, tile = request(server, "GET", f"/api/face?name={name}&token={token}&thumb=1")
+    assert status == 200 and tile[:2] == b"\xff\xd8"   # a JPEG
+    shown = cv2.imdecode(np.frombuffer(tile, np.uint8), cv2.IMREAD_COLOR)
+    assert shown.shape == (228, 171, 3)               # its longer side 228 px, as drawn
+    assert abs(float(shown.mean()) - float(big.mean())) < 3  # the same picture, smaller
+    status, refused = request(server, "GET", f"/api/face?name={name}&thumb=1")
+    assert status == 403 and isinstance(refused, dict)  # a tile needs the token too
+
+
+def test_the_suggestions_come_apart_from_the_state_and_follow_each_load(served):
+    server, result = served
+    status, state = request(server, "GET", f"/api/state?token={server.token}")
+    assert status == 200 and "suggestions" not in state  # the persons at once
+    status, found = request(server, "GET", f"/api/suggestions?token={server.token}")
+    assert status == 200 and found["generation"] == state["generation"]
+    assert [(m["kept"], m["absorbed"]) for m in found["merges"]] == [("person_01", "person_02")]
+    status, answer = change(server, server.token, action="merge", kept="person_01",
+                            absorbed="person_02")
+    assert status == 200 and answer["state"]["generation"] > state["generation"]
+    status, after = request(server, "GET", f"/api/suggestions?token={server.token}")
+    assert after["generation"] == answer["state"]["generation"] and after["merges"] == []
+    status, refused = request(server, "GET", "/api/suggestions?token=wrong")
+    assert status == 403

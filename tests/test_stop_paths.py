@@ -63,6 +63,8 @@ def test_the_end_of_the_video_saves(tmp_path, demo_videos, monkeypatch, capsys):
     assert len(load_result(tmp_path / "r").faces) == 8  # one frame a second, 8 seconds
     assert "2 persons, 8 known faces, 0 unknown faces" in output.out
     assert "Stopped" not in output.out  # a finished run does not say it was stopped
+    assert (tmp_path / "r" / "unknowns").is_dir()  # made, though empty, as the post does
+    assert "original: 640x360, 25 frame/sec" in output.out
 
 
 def test_an_error_in_the_loop_saves_then_says_one_line_and_exits_1(tmp_path, demo_videos,
@@ -134,6 +136,20 @@ def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path, demo_videos, mo
     assert code == 130
     assert output.err.strip().splitlines() == [
         "face-classifier: interrupted; the result is as the last save left it"]
+
+
+def test_a_load_that_fails_lets_go_of_the_result(tmp_path, demo_videos, monkeypatch, capsys):
+    from facesort.result.lock import lock_result
+    from person_db import PersonDB
+
+    def failing_load(self, *args, **kwargs):
+        raise RuntimeError("a bug while loading")
+
+    monkeypatch.setattr(PersonDB, "load", failing_load)
+    with pytest.raises(RuntimeError) as raised:  # its traceback keeps the run's objects alive
+        run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r")
+    lock_result(tmp_path / "r").close()  # ResultInUseError while the run's session holds it
+    del raised
 
 
 def test_a_stopped_photo_is_named_without_a_time_and_a_webcam_at_its_clock_time(tmp_path):

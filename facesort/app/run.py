@@ -16,6 +16,7 @@ from facesort.inputs.stream import Inputs
 from facesort.pipeline.frames import FrameFaces, PipelineStats
 from facesort.records.face import Face, frame_stem
 from facesort.records.source import PHOTO, format_time
+from facesort.report.terminal import summary_line
 from facesort.sorting.classifier import Classifier
 from facesort.sorting.sort_step import TrackMemory, sort_new_faces
 from person_db import PersonDB
@@ -68,18 +69,16 @@ def sort_frames(pipeline: Pipeline, inputs: Inputs, classifier: Classifier, db: 
             session.add_faces(found.new_faces)  # their images go to disk now; autosave when due
             track_names.update(zip((face.track_id for face in found.new_faces), names))
             if found.frame is not None:
-                output.show(found.frame, [b.box for b in found.boxes],
-                            [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
-                            frame_stem(found.info.name, found.index, found.info.stem), stop,
-                            capture=found.looked_at)
-            progress.advance(found.info, found.seconds, repr(db), found.frames)
+                output.show(found, [track_names.get(b.track_id, UNSORTED) for b in found.boxes],
+                            frame_stem(found.info.name, found.index, found.info.stem), stop)
+            progress.advance(found.info, found.seconds, summary_line(db), found.frames)
             if stop.requested:  # checked after the frame: a frame handed out is finished
                 break
         last = pipeline.drain()  # faces still being encoded when the frames ran out
         sort_new_faces(last, classifier, db, tracks)
         session.add_faces(last)
         if found is not None:
-            progress.describe(found.info, found.seconds, repr(db))
+            progress.describe(found.info, found.seconds, summary_line(db))
     except Exception as error:  # keep what was collected, then report
         failure = error
         log.debug("the frame loop failed", exc_info=True)

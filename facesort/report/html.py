@@ -14,7 +14,6 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
 from facesort import storage
 from facesort.records.face import Person, Roster
@@ -27,7 +26,19 @@ from facesort.report.appearances import (
     sightings_of,
 )
 from facesort.report.review_section import review_section
-from facesort.result.layout import FACES_CSV, UNKNOWNS
+from facesort.report.sections import (
+    FEW_FACES,
+    FOLD_FROM,
+    Shown,
+    counted,
+    few_faces_section,
+    person_section,
+    persons_table,
+    sources_section,
+    unfit_section,
+)
+from facesort.report.terminal import summary_line, write_distances_csv
+from facesort.result.layout import UNKNOWNS
 from facesort.result.montages import montage_pages
 
 log = logging.getLogger(__name__)
@@ -35,8 +46,6 @@ log = logging.getLogger(__name__)
 REPORT_HTML = "report.html"
 MAX_CHART_SOURCES = 8    # videos and webcam sessions drawn; all are in appearances.csv
 MAX_CHART_ROWS = 30      # persons per source drawn, those with the most faces first
-MAX_LISTED = 25          # appearances or photos listed under a person
-MAX_UNFIT_SHOWN = 120    # faces unfit to sort shown; all are in faces.csv
 CHART_WIDTH_IN, CHART_DPI = 9.6, 100
 ROW_IN, GAP_IN, TOP_IN, BOTTOM_IN, LEFT_IN = 0.3, 0.65, 0.3, 0.35, 1.7  # chart layout, inches
 UNKNOWN_COLOR = "#9e9e9e"
@@ -54,7 +63,16 @@ h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #c
 img { max-width: 100%; height: auto; }
 img.montage { display: block; margin: 0.5em 0; border: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.5em 0; }
-th, td { text-align: left; padding: 0.2em 0.8em 0.2em 0; border-bottom: 1px solid #eee; }
+th, td { text-align: left; padding: 0.2em 0.8em 0.2em 0; border-bottom: 1px solid #eee;
+         overflow-wrap: anywhere; }
+.wide { max-width: 100%; overflow-x: auto; }
+span[title] { text-decoration: underline dotted #999; }
+.count { color: #777; font-weight: normal; font-size: 0.8em; }
+details summary { cursor: pointer; color: #1f4fa0; margin: 0.5em 0; }
+.cards { display: flex; flex-wrap: wrap; gap: 0.8em; }
+figure.card { margin: 0; padding: 0.4em; border: 1px solid #ddd; border-radius: 4px;
+              max-width: 270px; font-size: 0.85em; color: #444; }
+figure.card img.montage { max-width: 256px; margin: 0 0 0.3em; }
 td.n { text-align: right; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.4em; }
 figure.unfit { display: inline-block; margin: 0 0.4em 0.6em 0; text-align: center;
@@ -73,6 +91,7 @@ def write_report(result_dir: Path, db: Roster) -> None:
     chart = timeline_png(found, colors)
     page = report_html(result_dir, db, found, chart, colors, written_at=time.time())
     storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode("utf-8", "surrogateescape"))
+    write_distances_csv(result_dir, db)
     log.info("%s and %s written", result_dir / REPORT_HTML, result_dir / APPEARANCES_CSV)
 
 
@@ -84,12 +103,6 @@ def person_colors(db: Roster) -> dict[str, str]:
     """One colour per person, the same in the chart and on the page."""
     named = {p.name: PALETTE[i % len(PALETTE)] for i, p in enumerate(persons_shown(db))}
     return {**named, UNKNOWNS: UNKNOWN_COLOR}
-
-
-def first_and_last(seen: list[Appearance]) -> tuple[str, str]:
-    """Where a person was first and last seen: in videos if any, else in photos."""
-    timed = [a for a in seen if source_kind(a.source) != PHOTO] or seen
-    return (when(timed[0]), when(timed[-1], end=True)) if timed else ("", "")
 
 
 # --- the chart ---------------------------------------------------------------------------
@@ -166,11 +179,12 @@ def _draw_timeline(panels: list[tuple[str, list[Appearance]]], colors: dict[str,
             if camera:
                 ax.xaxis.set_major_formatter(FuncFormatter(
                     lambda x, _, o=origin: time.strftime("%H:%M:%S", time.localtime(o + x))))
-                title = f"{source}  (webcam, from {format_time(origin, wall_clock=True)})"
+                since = format_time(origin, wall_clock=True)
+                title = f"{Path(source).name}  (webcam, from {since})"
             else:
                 ax.xaxis.set_major_formatter(FuncFormatter(
                     lambda x, _: format_time(x).rsplit(".", 1)[0]))
-                title = f"{source}  (video time)"
+                title = f"{Path(source).name}  (video time)"
             ax.set_title(title, loc="left", fontsize=9)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
@@ -178,28 +192,13 @@ def _draw_timeline(panels: list[tuple[str, list[Appearance]]], colors: dict[str,
 
 
 # --- the page ----------------------------------------------------------------------------
-def when(appearance: Appearance, end: bool = False) -> str:
-    """Where and when, for a reader: "clip.mp4 at 1:02.5"; a photo is just its name."""
-    kind = source_kind(appearance.source)
-    if kind == PHOTO:
-        return appearance.source
-    seconds = appearance.end_s if end else appearance.start_s
-    return f"{appearance.source} at {format_time(seconds, wall_clock=kind == CAMERA)}"
-
-
-def counted(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
 def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: bytes | None,
                 colors: dict[str, str], written_at: float) -> str:
     """The whole page: summary, timeline, a section per person, the unknowns, the sources."""
     e = html.escape
-    persons = persons_shown(db)
     by_person: dict[str, list[Appearance]] = {}
     for appearance in found:
         by_person.setdefault(appearance.person, []).append(appearance)
-    anchors = {p.name: f"person-{number}" for number, p in enumerate(persons, 1)}
 
     parts = [
         "<!DOCTYPE html>",
@@ -208,7 +207,7 @@ def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: by
         f"<title>face-classifier: {e(result_dir.name or str(result_dir))}</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>Who was there, and when</h1>",
-        f'<p class="facts">{e(repr(db))} &middot; written '
+        f'<p class="facts">{e(summary_line(db))} &middot; written '
         f'{e(format_time(written_at, wall_clock=True))} by face-classifier</p>',
         "<h2>Timeline</h2>",
     ]
@@ -221,119 +220,35 @@ def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: by
     else:
         parts.append("<p>Nobody was seen in a video or webcam yet.</p>")
 
-    parts.append("<h2>Persons</h2>")
-    if persons:
-        parts.append("<table><tr><th>person</th><th>faces</th><th>appearances</th>"
-                     "<th>photos</th><th>first seen</th><th>last seen</th></tr>")
-        for person in persons:
-            seen = by_person.get(person.name, [])
-            photos = sum(source_kind(a.source) == PHOTO for a in seen)
-            first, last = first_and_last(seen)
-            parts.append(
-                f'<tr><td><span class="swatch" style="background:{colors[person.name]}"></span>'
-                f'<a href="#{anchors[person.name]}">{e(person.name)}</a></td>'
-                f'<td class="n">{len(person.faces)}</td>'
-                f'<td class="n">{len(seen) - photos}</td><td class="n">{photos}</td>'
-                f"<td>{e(first)}</td><td>{e(last)}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append("<p>No persons yet.</p>")
-
-    for person in persons:
-        parts.append(person_section(result_dir, person, by_person.get(person.name, []),
-                                    anchors[person.name], colors[person.name]))
-    if db.unknown.faces:
-        parts.append(person_section(result_dir, db.unknown, by_person.get(UNKNOWNS, []),
-                                    "unknowns", UNKNOWN_COLOR, title="Unknown faces"))
-        parts.append(unfit_section(db.unknown))
+    parts.append(persons_part(result_dir, db, by_person, colors))
     parts.append(review_section(result_dir, db))  # suggestions and the distance table
     parts.append(sources_section(db))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def person_section(result_dir: Path, person: Person, seen: list[Appearance], anchor: str,
-                   color: str, title: str | None = None) -> str:
-    """A person's montage pages, counts, first and last sight, and appearances."""
-    e = html.escape
-    timed = [a for a in seen if source_kind(a.source) != PHOTO]
-    photos = sorted({a.source for a in seen if source_kind(a.source) == PHOTO})
-    facts = [counted(len(person.faces), "face")]
-    if timed:
-        videos = counted(len({a.source for a in timed}), "video")
-        facts.append(f"{counted(len(timed), 'appearance')} in {videos}")
-        facts.append(f"first seen {when(timed[0])}")
-        facts.append(f"last seen {when(timed[-1], end=True)}")
-    if photos:
-        facts.append(f"in {counted(len(photos), 'photo')}")
-    lines = [f'<section id="{anchor}">',
-             f'<h2><span class="swatch" style="background:{color}"></span>'
-             f"{e(title or person.name)}</h2>",
-             f'<p class="facts">{e(" · ".join(facts))}</p>']
-    for number, page in enumerate(montage_pages(result_dir, person.name), 1):
-        lines.append(f'<img class="montage" src="{quote(page, errors="surrogateescape")}" '
-                     f'alt="faces of {e(person.name)}, page {number}">')
-    if timed and person.name != UNKNOWNS:
-        lines.append("<table><tr><th>source</th><th>from</th><th>to</th><th>faces</th></tr>")
-        for a in timed[:MAX_LISTED]:
-            camera = source_kind(a.source) == CAMERA
-            lines.append(f"<tr><td>{e(a.source)}</td>"
-                         f"<td>{e(format_time(a.start_s, wall_clock=camera))}</td>"
-                         f"<td>{e(format_time(a.end_s, wall_clock=camera))}</td>"
-                         f'<td class="n">{a.faces}</td></tr>')
-        lines.append("</table>")
-        if len(timed) > MAX_LISTED:
-            lines.append(f"<p>and {len(timed) - MAX_LISTED} more in {APPEARANCES_CSV}</p>")
-    if photos:
-        shown = ", ".join(e(p) for p in photos[:MAX_LISTED])
-        more = f" and {len(photos) - MAX_LISTED} more" if len(photos) > MAX_LISTED else ""
-        lines.append(f"<p>Photos: {shown}{more}</p>")
-    lines.append("</section>")
-    return "\n".join(lines)
-
-
-def unfit_section(unknown: Person) -> str:
-    """The unknown faces not fit to sort (Face.unfit): how many for each reason, and the
-    faces with theirs. They are kept for the user to see, never put in a person by the tool."""
-    e = html.escape
-    unfit = [face for face in unknown.faces if face.unfit]
-    if not unfit:
-        return ""
-    reasons = Counter(face.unfit for face in unfit)
-    said = ", ".join(f"{count} {e(reason)}" for reason, count in sorted(reasons.items()))
-    lines = ['<section id="unfit">', "<h2>Faces not fit to sort</h2>",
-             f'<p class="facts">{counted(len(unfit), "face")} in {UNKNOWNS}/ whose encoding '
-             f"is not trusted: {said}. The tool never puts them in a person; move one into a "
-             "person's folder to give it to them.</p>"]
-    for face in unfit[:MAX_UNFIT_SHOWN]:
-        src = quote(f"{UNKNOWNS}/{face.file_name}", errors="surrogateescape")
-        lines.append(f'<figure class="unfit"><img src="{src}" alt="{e(face.file_name)}" '
-                     f'title="{e(face.file_name)}" loading="lazy">'
-                     f"<figcaption>{e(face.unfit)}</figcaption></figure>")
-    if len(unfit) > MAX_UNFIT_SHOWN:
-        lines.append(f"<p>and {len(unfit) - MAX_UNFIT_SHOWN} more in {FACES_CSV} "
-                     "(its unfit column)</p>")
-    lines.append("</section>")
-    return "\n".join(lines)
-
-
-def sources_section(db: Roster) -> str:
-    """Every source with its number of faces and of persons, as faces.csv records them."""
-    e = html.escape
-    faces: Counter[str] = Counter()
-    persons: dict[str, set[str]] = {}
-    for person, face in db.all_faces():
-        source = face.source or "(added by hand)"
-        faces[source] += 1
-        if person.name != UNKNOWNS:
-            persons.setdefault(source, set()).add(person.name)
-    if not faces:
-        return ""
-    lines = ["<h2>Sources</h2>", "<table><tr><th>source</th><th>kind</th><th>faces</th>"
-             "<th>persons</th></tr>"]
-    for source in sorted(faces):
-        kind = "" if source == "(added by hand)" else source_kind(source)
-        lines.append(f"<tr><td>{e(source)}</td><td>{kind}</td><td class='n'>{faces[source]}</td>"
-                     f"<td class='n'>{len(persons.get(source, ()))}</td></tr>")
-    lines.append("</table>")
-    return "\n".join(lines)
+def persons_part(result_dir: Path, db: Roster, by_person: dict[str, list[Appearance]],
+                 colors: dict[str, str]) -> str:
+    """The persons table and their sections, those seen once or twice folded apart; then the
+    unknown faces."""
+    shown = [Shown(p, by_person.get(p.name, []), f"person-{number}", colors[p.name])
+             for number, p in enumerate(persons_shown(db), 1)]
+    folding = len(shown) > FOLD_FROM
+    many = [item for item in shown if not folding or len(item.person.faces) > FEW_FACES]
+    few = [item for item in shown if folding and len(item.person.faces) <= FEW_FACES]
+    parts = ["<h2>Persons</h2>"]
+    if not shown:
+        parts.append("<p>No persons yet.</p>")
+    if many:
+        parts.append(persons_table(many))
+    if few:
+        parts.append(f'<p class="facts"><a href="#seen-few">{counted(len(few), "person")} '
+                     f"seen once or twice</a> ({FEW_FACES} faces at most) are listed apart.</p>")
+    pages = montage_pages(result_dir)
+    parts += [person_section(pages, item) for item in many]
+    parts.append(few_faces_section(pages, few))
+    if db.unknown.faces:
+        unknowns = Shown(db.unknown, by_person.get(UNKNOWNS, []), "unknowns", UNKNOWN_COLOR)
+        parts.append(person_section(pages, unknowns, title="Unknown faces"))
+        parts.append(unfit_section(db.unknown))
+    return "\n".join(parts)

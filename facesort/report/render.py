@@ -78,6 +78,7 @@ def loaded_images(report: Path, chromium: str) -> list[LoadedImage]:
     base = f'<base href="{html.escape(report.resolve().parent.as_uri())}/">'
     page = page.replace("<head>", "<head>" + base, 1)
     page = page.replace("</body>", CHECK_SCRIPT + "</body>", 1)
+    page = page.replace('loading="lazy"', 'loading="eager"')  # every image, not those in view
     with tempfile.TemporaryDirectory(prefix="report-check-") as folder:
         copy = Path(folder) / REPORT_HTML
         copy.write_text(page, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The montage pages: a person's faces as 128x128 tiles, 6x2 per page, redrawn as they change."""
+"""The montage pages: a person's faces as 128x128 tiles, 6x2 per page (fewer faces, a smaller page),
+redrawn as they change."""
 from __future__ import annotations
 
 import logging
@@ -75,13 +76,19 @@ def write_montage_page(path: Path, face_images: list[Path]) -> None:
 
     images = [storage.read_image(image) for image in face_images]
     images = [image for image in images if image is not None]
-    if images:
-        page, = imutils.build_montages(images, MONTAGE_TILE, MONTAGE_GRID)
+    if images:  # a page of fewer faces is only as large as they need, not a black block
+        columns = min(MONTAGE_GRID[0], len(images))
+        grid = (columns, -(-len(images) // columns))
+        page, = imutils.build_montages(images, MONTAGE_TILE, grid)
         storage.write_image(path, page)
 
 
-def montage_pages(result_dir: Path, name: str) -> list[str]:
-    """File names of a person's montage pages in ``result_dir``, in page order."""
-    prefix = f"montage.{name}-"
-    return sorted(path.name for path in result_dir.glob("montage.*.png")
-                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
+def montage_pages(result_dir: Path) -> dict[str, list[str]]:
+    """Each person's montage page file names in ``result_dir``, in page order: one listing of
+    the folder for all of them (a library's result has thousands of files)."""
+    pages: dict[str, list[str]] = {}
+    for path in result_dir.glob("montage.*.png"):
+        match = MONTAGE_PAGE.fullmatch(path.name)
+        if match:
+            pages.setdefault(match.group(1), []).append(path.name)
+    return {name: sorted(files) for name, files in pages.items()}

@@ -42,7 +42,8 @@ from person_db import PersonDB
 SET_ASIDE_INDEX = "set-aside.json"
 MAX_NAME_LENGTH = 100          # characters; a montage page adds 15 to the folder's name
 MAX_NAME_BYTES = 200           # file systems allow 255 bytes a name
-TOOL_FILES = {ENCODINGS_FILE, LEGACY_ENCODINGS_FILE, FACES_CSV, "appearances.csv", "report.html"}
+TOOL_FILES = {ENCODINGS_FILE, LEGACY_ENCODINGS_FILE, FACES_CSV, "appearances.csv", "report.html",
+              "distances.csv"}
 
 EncodeImage = Callable[[np.ndarray], np.ndarray]
 
@@ -152,8 +153,11 @@ def check_name(name: str, taken: Collection[str] = ()) -> None:
         raise ChangeError(f"{name!r}: a name cannot contain control characters")
     if name.startswith("."):
         raise ChangeError(f"{name!r}: a name cannot start with '.' (hidden folders are no persons)")
-    if len(name) > MAX_NAME_LENGTH or len(name.encode("utf-8")) > MAX_NAME_BYTES:
+    if len(name) > MAX_NAME_LENGTH:
         raise ChangeError(f"a name can have at most {MAX_NAME_LENGTH} characters")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ChangeError(f"a name can have at most {MAX_NAME_BYTES} bytes in UTF-8 (this one "
+                          f"has {len(name.encode('utf-8'))}: letters outside ASCII take 2-4)")
     if name.casefold() == UNKNOWNS:
         raise ChangeError(f"'{UNKNOWNS}' is the folder of unknown faces, not a person's name "
                           "(move the faces there instead)")

@@ -3,6 +3,7 @@ local web page, to rename, merge and move persons and faces, and to act on sugge
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -10,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from facesort.review.changes import ChangeError
-from facesort.review.server import serve
+from facesort.review.server import UnusableResult, serve
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -61,9 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: error: no result directory '{args.result}' (run face-classifier on "
               "a video first, or give --result DIR)", file=sys.stderr)
         return EXIT_USAGE
+    if not os.access(args.result, os.W_OK | os.X_OK):
+        print(f"{prog}: error: --result '{args.result}': no permission to write in it",
+              file=sys.stderr)
+        return EXIT_USAGE
     try:
         serve(args.result, port=args.port, open_browser=not args.no_browser,
               encode_image=lazy_encoder(args.result))
+    except UnusableResult as error:  # not writable, or damaged: as the main command says it
+        print(f"{prog}: error: --result '{args.result}': {error}", file=sys.stderr)
+        return EXIT_USAGE
     except ChangeError as error:  # the result cannot be locked or read
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -31,8 +31,10 @@ from facesort.records.distances import distances_of
 from facesort.records.face import Face
 from facesort.records.source import CAMERA, PHOTO, format_time, source_kind
 from facesort.report import suggestions
+from facesort.report.terminal import summary_line
 from facesort.result.dismissals import read_dismissed
 from facesort.review import changes
+from facesort.review.thumbnails import Thumbnails
 from facesort.sorting.classifier import is_automatic, merge_rank
 from person_db import PersonDB
 
@@ -61,6 +63,10 @@ LOCK_POLICY = ("Each change holds the result's lock only while it is saved, as a
 EncodeImage = Callable  # image -> encoding, for faces the user added without one
 
 
+class UnusableResult(Exception):
+    """The result directory cannot be locked or read (not writable, damaged): nothing to serve."""
+
+
 class Review:
     """The review of one result directory: loads it under its lock, makes changes, and keeps
     the last state it loaded (shown while a run holds the lock)."""
@@ -71,6 +77,9 @@ class Review:
         self._lock = threading.Lock()  # one load or change at a time (they share the flock)
         self._state: dict | None = None
         self._images: dict[str, str] = {}  # face file name -> folder it lies in
+        self._loads = 0                    # loads so far: the suggestions' generation
+        self._asked: tuple | None = None   # what the suggestions of the last load are made of
+        self._found: dict | None = None    # and those suggestions, once asked for
 
     def state(self) -> dict:
         """The result as it is now; the last one loaded, marked busy, while a run holds it."""
@@ -83,6 +92,17 @@ class Review:
             said = changes.apply_change(self.result_dir, change, self.encode_image)
             print(f"review: {said}", flush=True)
             return said, self._load()
+
+    def suggestions(self) -> dict:
+        """The suggestions for the result as last loaded, made on first asking: on a library's
+        thousand persons they take seconds, and the page shows the persons meanwhile."""
+        with self._lock:
+            if self._found is None and self._asked is not None:
+                persons, unknown, dismissed, distances = self._asked
+                found = suggestions.suggest(persons, unknown, dismissed, distances)
+                self._found = {kind: [{**asdict(s), "key": s.key} for s in getattr(found, kind)]
+                               for kind in ("merges", "unknowns", "misplaced")}
+            return {"generation": self._loads, **(self._found or {})}
 
     def image_folder(self, name: str) -> str | None:
         return self._images.get(name)
@@ -99,15 +119,16 @@ class Review:
         except (changes.ChangeError, OSError) as error:  # not writable, a damaged journal...
             reason = getattr(error, "strerror", None) or error
             return self._read_only(f"cannot use this result: {reason}",
-                                   f"cannot use this result now: {reason}")
+                                   f"cannot use this result now: {reason}", unusable=True)
         self._state = self._describe(db, set_aside, dismissed)
         return self._state
 
-    def _read_only(self, first_time: str, later: str) -> dict:
-        """The last state loaded, if any, with why it cannot be changed now."""
+    def _read_only(self, first_time: str, later: str, unusable: bool = False) -> dict:
+        """The last state loaded, if any, with why it cannot be changed now (``unusable``: not
+        because a run holds it, which ends; the result cannot be written or read)."""
         if self._state is None:
             return {"busy": first_time, "loaded": False, "result": str(self.result_dir),
-                    "lock_policy": LOCK_POLICY}
+                    "lock_policy": LOCK_POLICY, "unusable": unusable}
         return {**self._state, "busy": later}
 
     def _describe(self, db: PersonDB, set_aside: dict[str, dict], dismissed: set[str]) -> dict:
@@ -120,17 +141,17 @@ class Review:
             images[name] = changes.SET_ASIDE
         self._images = images
         distances = distances_of(db.encoder)   # those of the encoder of its encodings
-        found = suggestions.suggest(persons, db.unknown, dismissed, distances)
+        self._loads += 1
+        self._asked, self._found = (persons, db.unknown, dismissed, distances), None
         return {
-            "loaded": True, "busy": None, "result": str(self.result_dir),
-            "summary": repr(db), "lock_policy": LOCK_POLICY, "threshold": distances.threshold,
+            "loaded": True, "busy": None, "result": str(self.result_dir), "generation": self._loads,
+            "summary": summary_line(db), "lock_policy": LOCK_POLICY,
+            "threshold": distances.threshold,
             "persons": [{"name": p.name, "automatic": is_automatic(p),
                          "faces": [face_json(f) for f in p.faces]} for p in persons],
             "unknowns": [face_json(f) for f in db.unknown.faces],
             "set_aside": [{**set_aside_json(name, entry), "from": str(entry.get("person", ""))}
                           for name, entry in sorted(set_aside.items())],
-            "suggestions": {kind: [{**asdict(s), "key": s.key} for s in getattr(found, kind)]
-                            for kind in ("merges", "unknowns", "misplaced")},
         }
 
 
@@ -159,7 +180,8 @@ def when(source: str, time_s: float | None) -> str:
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """GET /, /review.js, /review.css: the page; GET /api/state, /api/face; POST /api/change."""
+    """GET /, /review.js, /review.css: the page; GET /api/state, /api/suggestions, /api/face;
+    POST /api/change."""
 
     server: "ReviewServer"
     protocol_version = "HTTP/1.1"
@@ -176,14 +198,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path in PAGES:
             self._send_page(*PAGES[url.path])
-        elif url.path in ("/api/state", "/api/face"):
+        elif url.path in ("/api/state", "/api/suggestions", "/api/face"):
             query = parse_qs(url.query, errors="surrogateescape")
             if not self._token_ok(query.get("token", [""])[0]):
                 return
             if url.path == "/api/state":
                 self._send_json(200, self.server.review.state())
+            elif url.path == "/api/suggestions":
+                self._send_json(200, self.server.review.suggestions())
             else:
-                self._send_face(query.get("name", [""])[0])
+                self._send_face(query.get("name", [""])[0], thumb="thumb" in query)
         else:
             self._send_json(404, {"error": "not found"})
 
@@ -251,11 +275,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _send_page(self, name: str, content_type: str) -> None:
         self._send(200, content_type, (STATIC / name).read_bytes(), cache="no-store")
 
-    def _send_face(self, name: str) -> None:
+    def _send_face(self, name: str, thumb: bool = False) -> None:
+        """The face image; with ``thumb``, a small JPEG of it (the page's tiles)."""
         data = read_face_image(self.server.review.result_dir, name,
                                self.server.review.image_folder(name))
         if data is None:
             self._send_json(404, {"error": "no such face"})
+            return
+        small = self.server.thumbnails.of(name, data) if thumb else None
+        if small is not None:
+            self._send(200, "image/jpeg", small, cache="private, max-age=600")
             return
         content_type = IMAGE_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
         self._send(200, content_type, data, cache="private, max-age=600")
@@ -307,6 +336,7 @@ class ReviewServer(http.server.ThreadingHTTPServer):
     def __init__(self, review: Review, port: int = 0, token: str | None = None) -> None:
         super().__init__((HOST, port), Handler)
         self.review = review
+        self.thumbnails = Thumbnails()
         self.token = token or secrets.token_urlsafe(32)
         port = self.server_address[1]
         self.hosts = {f"{HOST}:{port}", f"localhost:{port}"}
@@ -321,8 +351,10 @@ def serve(result_dir: Path, port: int = 0, open_browser: bool = False,
           encode_image: EncodeImage | None = None) -> None:
     """Serve the review of ``result_dir`` until Ctrl-C; print its URL first."""
     review = Review(Path(result_dir), encode_image)
-    server = ReviewServer(review, port)
     state = review.state()
+    if state.get("unusable"):  # as the main command: fail at once, not serve a page that waits
+        raise UnusableResult(state["busy"])
+    server = ReviewServer(review, port)
     print(f"Reviewing '{result_dir}': {state.get('summary') or 'not loaded yet'}")
     if state.get("busy"):
         print(f"review: {state['busy']}")

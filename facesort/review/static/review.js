@@ -31,6 +31,7 @@ function el(tag, props = {}, ...children) {
 
 const $ = (id) => document.getElementById(id);
 const imageUrl = (face) => `${face.img}&token=${encodeURIComponent(TOKEN)}`;
+const thumbUrl = (face) => `${imageUrl(face)}&thumb=1`;  // a small JPEG: tiles load at once
 const fixed = (x) => (x == null ? "" : Number(x).toFixed(3));
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -81,6 +82,9 @@ function poll(on) {
 
 // --- the page --------------------------------------------------------------------------
 function render(newState) {
+  if (state && state.suggestions && newState.generation === state.generation) {
+    newState.suggestions = state.suggestions;  // the same load: its suggestions stand
+  }
   state = newState;
   $("result").textContent = state.result || "";
   $("lock-policy").textContent = state.lock_policy || "";
@@ -89,7 +93,10 @@ function render(newState) {
   poll(readOnly);
   if (readOnly) banner("busy", state.busy);
   else if ($("banner").className === "busy") banner("", "");
-  if (!state.loaded) { $("summary").textContent = "waiting for the run to end"; return; }
+  if (!state.loaded) {
+    $("summary").textContent = state.unusable ? "this result cannot be used" : "waiting for the run to end";
+    return;
+  }
   $("summary").textContent = state.summary;
   const faces = state.persons.reduce((n, p) => n + p.faces.length, state.unknowns.length);
   lazy = faces > LAZY_FROM ? "lazy" : "eager";
@@ -131,11 +138,39 @@ function faceNamed(name) {
 
 function thumbs(faces, count = 3) {
   return el("span", {class: "thumbs"}, ...faces.slice(0, count).map(
-    (face) => el("img", {src: imageUrl(face), alt: face.name, title: face.name, loading: lazy})));
+    (face) => el("img", {src: thumbUrl(face), alt: face.name, title: face.name, loading: lazy})));
+}
+
+// the suggestions come apart from the state: on a thousand persons they take seconds, and the
+// persons are shown meanwhile
+let suggestionsOf = null;         // the state generation whose suggestions were asked for
+
+async function loadSuggestions(generation) {
+  suggestionsOf = generation;
+  try {
+    const response = await fetch(`/api/suggestions?token=${encodeURIComponent(TOKEN)}`, {cache: "no-store"});
+    const found = await response.json();
+    if (!response.ok || found.generation !== state.generation) return;  // a newer state is coming
+    state.suggestions = found;
+    renderSuggestions();
+    for (const control of document.querySelectorAll("#suggestions .changes button")) {
+      control.disabled = Boolean(state.busy);
+    }
+  } catch (error) {
+    banner("error", `The suggestions did not come (${error.message}): reload to try again.`);
+  }
 }
 
 function renderSuggestions() {
   const s = state.suggestions;
+  if (!s) {
+    $("suggestion-count").textContent = "(finding them\u2026)";
+    for (const id of ["merge-suggestions", "unknown-suggestions", "misplaced-suggestions"]) {
+      $(id).replaceChildren(el("li", {class: "none", text: "Finding suggestions\u2026"}));
+    }
+    if (suggestionsOf !== state.generation) loadSuggestions(state.generation);
+    return;
+  }
   $("suggestion-count").textContent = `(${s.merges.length + s.unknowns.length + s.misplaced.length})`;
   fillList($("merge-suggestions"), s.merges, "No two persons look like one.", (m) => [
     thumbs(facesOf(m.kept)), el("span", {class: "who", text: m.kept}), "and",
@@ -174,29 +209,67 @@ function fillList(list, items, emptyText, describe, accept) {
   }
 }
 
+const FEW_FACES = 2;              // persons with at most this many faces are folded apart,
+const FOLD_FROM = 20;             // when there are more persons than this
+const EAGER_OPTIONS = 200;        // with more persons, a merge list is filled when opened
+let foldOpen = false;             // the fold stays as the user left it across renders
+
 function renderPersons() {
   const box = $("persons");
   box.replaceChildren();
   $("person-count").textContent = `(${state.persons.length})`;
+  const folding = state.persons.length > FOLD_FROM;
+  const few = folding ? state.persons.filter((p) => p.faces.length <= FEW_FACES) : [];
   for (const person of state.persons) {
-    const others = state.persons.filter((p) => p.name !== person.name);
-    const mergeTarget = el("select", {class: "merge-target", "aria-label": `merge ${person.name} into`},
-      ...others.map((p) => el("option", {value: p.name, text: p.name})));
-    const name = el("span", {class: "name", text: person.name});
-    const head = el("div", {class: "person-head"}, name,
-      el("span", {class: "count", text: plural(person.faces.length, "face")}),
-      person.automatic ? null : el("span", {class: "user-named", text: "named by you"}),
-      el("span", {class: "tools changes"},
-        el("button", {type: "button", class: "rename", text: "Rename",
-                      onclick: () => startRename(head, name, person.name)}),
-        others.length ? el("label", {text: "merge into "}, mergeTarget) : null,
-        others.length ? el("button", {type: "button", class: "merge", text: "Merge",
-          title: "All its faces join the chosen person, whose name stays",
-          onclick: () => send({action: "merge", kept: mergeTarget.value, absorbed: person.name})}) : null));
-    const faces = el("div", {class: "faces", "data-person": person.name});
-    fillFaces(faces, person.faces, person.name);
-    box.append(el("div", {class: "person", "data-person": person.name}, head, faces));
+    if (!folding || person.faces.length > FEW_FACES) box.append(personBlock(person));
   }
+  if (!few.length) return;
+  // strangers in the background, seen once or twice, do not bury the people that matter
+  const faces = few.reduce((n, p) => n + p.faces.length, 0);
+  const fold = el("details", {id: "seen-few"},
+    el("summary", {text: `Seen once or twice: ${plural(few.length, "person")}, ${plural(faces, "face")}`}));
+  fold.open = foldOpen || few.some((p) => p.faces.some((f) => selection.has(f.name)));
+  fold.addEventListener("toggle", () => { foldOpen = fold.open; });
+  fold.append(...few.map(personBlock));  // their images load only once it is open
+  box.append(fold);
+}
+
+function mergeList(person) {
+  const select = el("select", {class: "merge-target", "aria-label": `merge ${person.name} into`});
+  const fill = () => {
+    if (select.options.length > 1 || state.persons.length < 2) return;
+    const chosen = select.value;
+    select.replaceChildren(...state.persons.filter((p) => p.name !== person.name)
+      .map((p) => el("option", {value: p.name, text: p.name})));
+    if (chosen) select.value = chosen;
+  };
+  // a thousand persons would make a million options: the list is made when it is opened
+  if (state.persons.length <= EAGER_OPTIONS) fill();
+  else {
+    const first = state.persons.find((p) => p.name !== person.name);
+    if (first) select.append(el("option", {value: first.name, text: first.name}));
+    for (const kind of ["focus", "pointerdown"]) select.addEventListener(kind, fill);
+  }
+  return select;
+}
+
+function personBlock(person) {
+  const others = state.persons.length > 1;
+  const mergeTarget = mergeList(person);
+  const name = el("span", {class: "name", text: person.name});
+  const head = el("div", {class: "person-head"}, name,
+    el("span", {class: "count", text: plural(person.faces.length, "face")}),
+    person.automatic ? null : el("span", {class: "user-named", text: "named by you"}),
+    el("span", {class: "tools changes"},
+      el("button", {type: "button", class: "rename", text: "Rename",
+                    onclick: () => startRename(head, name, person.name)}),
+      others ? el("label", {text: "merge into "}, mergeTarget) : null,
+      others ? el("button", {type: "button", class: "merge", text: "Merge",
+        title: "All its faces join the chosen person, whose name stays",
+        onclick: () => send({action: "merge", kept: mergeTarget.value, absorbed: person.name})}) : null));
+  const faces = el("div", {class: "faces", "data-person": person.name});
+  fillFaces(faces, person.faces, person.name);
+  return el("div", {class: "person", "data-person": person.name}, head, faces);
 }
 
 function startRename(head, nameNode, oldName) {
@@ -223,12 +296,13 @@ function fillFaces(box, faces, folder) {
   box.replaceChildren();
   for (const face of faces) {
     const source = face.source.split(/[\\/]/).pop();  // the file's name; its folder in the title
-    const where = [source, face.when].filter(Boolean).join(" at ");
     const title = [face.name, [face.source, face.when].filter(Boolean).join(" at ")].join("\n");
     const figure = el("figure", {class: "face", role: "checkbox", tabIndex: 0, "data-face": face.name,
                                  "aria-checked": String(selection.has(face.name)), title},
-      el("img", {src: imageUrl(face), alt: face.name, loading: lazy}),
-      el("figcaption", {}, el("div", {class: "file", text: face.name}), el("div", {text: where}),
+      el("img", {src: thumbUrl(face), alt: face.name, loading: lazy, width: 114, height: 114}),
+      // the time first, whole; the names after it, cut to the tile when too long
+      el("figcaption", {}, el("div", {class: "when", text: face.when || (face.source ? "photo" : "added by you")}),
+        el("div", {class: "source", text: source}), el("div", {class: "file", text: face.name}),
         // a face the tool never sorts, and why (faces.csv's unfit column)
         face.unfit ? el("div", {class: "unfit", text: `not fit to sort: ${face.unfit}`}) : null));
     const toggle = () => {
