@@ -157,3 +157,23 @@ def test_ctrl_c_saves_the_faces_found_so_far_and_stops_the_workers(demo_videos, 
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(workers) >= 2 and not any(alive(pid) for pid in workers)
+
+
+@pytest.mark.parametrize("every_s", [0.5, 0])
+def test_a_live_source_shows_no_box_of_a_shot_after_its_cut(tmp_path, portraits, every_s):
+    # three shots cut hard (Grace Hopper, the astronaut, nobody; 60 frames each), played live:
+    # a box shown on a frame belongs to a track first shown in that frame's shot, as the
+    # tracks of a shot end at its cut (for files as for cameras)
+    from tests.test_live_display import SHOT_FRAMES, write_clip
+
+    clip = tmp_path / "cuts.mp4"
+    write_clip(clip, portraits)
+    frames, _, _ = run_pipeline(clip, Sampling(every_s=every_s), live=True)
+    first_shot = {}
+    for found in frames:
+        for tracked in found.boxes:
+            first_shot.setdefault(tracked.track_id, found.index // SHOT_FRAMES)
+    stale = [(found.index, tracked.track_id) for found in frames for tracked in found.boxes
+             if first_shot[tracked.track_id] != found.index // SHOT_FRAMES]
+    assert not stale
+    assert {found.index // SHOT_FRAMES for found in frames if found.boxes} == {0, 1}

@@ -218,7 +218,7 @@ class FacePipeline:
         """A camera: every frame is shown at once while one pass at a time runs behind it.
 
         With -S 0 the faces are followed on every frame; otherwise a pass runs every -S
-        seconds and its boxes stay up until the next one.
+        seconds and its boxes stay up until the next one, or until a cut.
         """
         if tracking:
             fine_every = self._frames(self.settings.fine_every_s)
@@ -228,6 +228,9 @@ class FacePipeline:
             self.source.schedule = DetectionSchedule(every, every)
         shown: list[Track] = []
         for index, seconds, frame in frames:
+            if self._cut(frame):  # the old shot's passes are applied and its tracks end
+                self._end_shot()
+                shown = []
             picture = Picture(frame) if tracking else None
             if tracking:
                 self._follow(picture, index)
