@@ -1,11 +1,13 @@
-"""What the command lines' parsers share: a usage error in one line (exit code 2), and a
-number type with its bounds."""
+"""What the command lines' parsers share: a usage error in one line (exit code 2), a
+number type with its bounds, and the --cluster address type."""
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Callable
 
 EXIT_USAGE = 2
+LOCAL = re.compile(r"local(?::(\d+))?")  # --cluster local or local:N
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -32,3 +34,14 @@ def number_in(low: float, high: float, *, low_open: bool = False,
         return value
 
     return parse
+
+
+def cluster_address(text: str) -> str:
+    """An argparse type: ``local``, ``local:N`` or a scheduler's address (host:port)."""
+    match = LOCAL.fullmatch(text)
+    if match and match.group(1) is not None and int(match.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': local:N needs N >= 1 worker processes")
+    if not match and (text.startswith("local") or ":" not in text):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is neither local:N nor a scheduler's address such as tcp://host:8786")
+    return text

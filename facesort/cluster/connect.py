@@ -3,14 +3,13 @@ worker processes started on this machine for the run. Dask is imported here, and
 --cluster is used: the default install does not need it (``pip install '.[cluster]'``)."""
 from __future__ import annotations
 
-import argparse
 import logging
-import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-LOCAL = re.compile(r"local(?::(\d+))?")
+from facesort.app.flags import LOCAL
+
 CONNECT_TIMEOUT_S = 20.0
 # what the workers of a local cluster start with: one BLAS thread, as the local worker
 # processes have (detection.workers.single_threaded_blas), so that encodings are the same
@@ -26,17 +25,6 @@ class ClusterUnavailable(Exception):
 class ClusterError(Exception):
     """The cluster failed the run: unreachable, every worker gone, a worker that cannot read
     an input; the message says what in one line."""
-
-
-def cluster_address(text: str) -> str:
-    """An argparse type: ``local``, ``local:N`` or a scheduler's address (host:port)."""
-    match = LOCAL.fullmatch(text)
-    if match and match.group(1) is not None and int(match.group(1)) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}': local:N needs N >= 1 worker processes")
-    if not match and (text.startswith("local") or ":" not in text):
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is neither local:N nor a scheduler's address such as tcp://host:8786")
-    return text
 
 
 def require_dask() -> None:
