@@ -185,17 +185,10 @@ class TrackBook:
         """
         rules = self.rules
         update = Update()
-        pairs = []
-        for t, track in enumerate(self.tracks):
-            then = track.box_at(index)
-            for d, detection in enumerate(detections):
-                overlap = iou(then, detection.box)
-                if overlap >= rules.min_iou:
-                    pairs.append((overlap, t, d))
         used_tracks: set[int] = set()
         used_detections: set[int] = set()
         waiting: list[EncodeRequest] = []   # found on this look, not due
-        for overlap, t, d in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+        for _, t, d in self._overlapping(detections, index):
             if t in used_tracks or d in used_detections:
                 continue
             track, detection = self.tracks[t], detections[d]
@@ -210,10 +203,7 @@ class TrackBook:
             if detection.appearance is not None:
                 track.appearance = detection.appearance
             track.unfit = detection.unfit
-            if self._encoding_due(track, look, detection):
-                update.encode.append(EncodeRequest(track, index, detection.box))
-            else:
-                waiting.append(EncodeRequest(track, index, detection.box))
+            self._request(track, index, detection, look, update.encode, waiting)
         for d, detection in enumerate(detections):
             if d in used_detections:
                 continue
@@ -221,30 +211,55 @@ class TrackBook:
                           appearance=detection.appearance, unfit=detection.unfit)
             track.boxes_at[index] = detection.box
             update.born.append(track)
-            if self._encoding_due(track, look, detection):
-                update.encode.append(EncodeRequest(track, index, detection.box))
-            else:
-                waiting.append(EncodeRequest(track, index, detection.box))
+            self._request(track, index, detection, look, update.encode, waiting)
         if update.encode and rules.together and look is not None:
             # the faces of one frame are encoded together: the same-frame rule sees them
             update.encode += [request for request in waiting if request.track.encodable
                               and box_size(request.box) >= rules.min_encode_size
                               and (request.track.encoded_on is None
                                    or look - request.track.encoded_on >= rules.together)]
-        for t, track in enumerate(self.tracks):
-            if t in used_tracks:
-                continue
-            replaced = any(iou(track.box_at(index), new.box) > 0.5 for new in update.born)
-            if replaced or coverage.sees(track.box_at(index)):
-                track.misses += 1
-            if (replaced or track.misses >= rules.max_misses
-                    or index - track.last_seen > rules.max_unseen):
-                update.ended.append(track)
+        update.ended = self._unmatched_ending(used_tracks, update.born, index, coverage)
         for request in update.encode:
             self.encoded(request.track, index, request.box, look)
         ended = {id(track) for track in update.ended}
         self.tracks = [t for t in self.tracks if id(t) not in ended] + update.born
         return update
+
+    def _overlapping(self, detections: list[Detection],
+                     index: int) -> list[tuple[float, int, int]]:
+        """(overlap, track, detection) of every pair overlapping at least min_iou on frame
+        ``index``, best overlap first."""
+        pairs = []
+        for t, track in enumerate(self.tracks):
+            then = track.box_at(index)
+            for d, detection in enumerate(detections):
+                overlap = iou(then, detection.box)
+                if overlap >= self.rules.min_iou:
+                    pairs.append((overlap, t, d))
+        return sorted(pairs, key=lambda p: (-p[0], p[1], p[2]))
+
+    def _request(self, track: Track, index: int, detection: Detection, look: int | None,
+                 due: list[EncodeRequest], waiting: list[EncodeRequest]) -> None:
+        """The track's face on this pass goes to ``due`` when its encoding is due, else to
+        ``waiting`` (it may still be encoded with the others of its frame)."""
+        request = EncodeRequest(track, index, detection.box)
+        (due if self._encoding_due(track, look, detection) else waiting).append(request)
+
+    def _unmatched_ending(self, used: set[int], born: list[Track], index: int,
+                          coverage: Coverage) -> list[Track]:
+        """The tracks this pass did not match that end now: replaced by a new track on them,
+        missed ``max_misses`` times where the pass could see them, or unseen too long."""
+        ended = []
+        for t, track in enumerate(self.tracks):
+            if t in used:
+                continue
+            replaced = any(iou(track.box_at(index), new.box) > 0.5 for new in born)
+            if replaced or coverage.sees(track.box_at(index)):
+                track.misses += 1
+            if (replaced or track.misses >= self.rules.max_misses
+                    or index - track.last_seen > self.rules.max_unseen):
+                ended.append(track)
+        return ended
 
     def _encoding_due(self, track: Track, look: int | None, detection: Detection) -> bool:
         """Whether to encode the track's face as found on this pass, look number ``look``
