@@ -163,6 +163,13 @@ def read_ahead(frames: Iterator[T], depth: int = 4) -> Iterator[T]:
         thread.join()
 
 
+def sleep_until(moment: float) -> None:
+    """Wait until time.monotonic() reaches ``moment`` (not at all when it has)."""
+    delay = moment - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
 def live_frames(capture: cv2.VideoCapture, info: SourceInfo, sampling: Sampling,
                 paced: bool = False) -> Iterator[tuple[int, float, np.ndarray]]:
     """Every frame of a live source as it comes, for a window at the camera's rate.
@@ -184,9 +191,7 @@ def live_frames(capture: cv2.VideoCapture, info: SourceInfo, sampling: Sampling,
             while not stop.is_set():
                 index += 1
                 if paced:
-                    delay = started + index / info.fps - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
+                    sleep_until(started + index / info.fps)
                 ok, frame = capture.read()
                 if not ok or frame is None:
                     break
