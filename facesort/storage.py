@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import io
 import logging
-import math
 import os
 import pickle
 import re
@@ -26,10 +25,7 @@ except ImportError:  # Windows
 import cv2
 import numpy as np
 
-from facesort.records.face import ENCODING_SIZE
-from facesort.records.modes import EncoderKind
-
-LEGACY_ENCODER = EncoderKind.DLIB.value   # encodings saved before encoders were named: dlib's
+from facesort.records.face import ENCODING_SIZE, LEGACY_ENCODER
 
 log = logging.getLogger(__name__)
 
@@ -331,10 +327,3 @@ def load_legacy_encodings(path: Path) -> dict[str, np.ndarray]:
                     path, len(data) - len(good))
     return good
 
-
-def parse_float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None

@@ -11,13 +11,16 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from facesort.records.box import Box
+from facesort.records.modes import EncoderKind
 
 # two encodings closer than this are one person: dlib's own threshold is 0.6; the post found
 # 0.4-0.45 for East Asian faces, 0.5-0.55 for Western ones
 DEFAULT_THRESHOLD = 0.44
 ENCODING_SIZE = 128
 UNIT_TOLERANCE = 1e-4   # an encoding this close to length 1 is taken as one of unit length
-AUTOMATIC_NAME = re.compile(r"person_\d+")  # a name the tool gives; any other, the user gave
+AUTOMATIC_NAME = re.compile(r"person_(\d+)")  # a name the tool gives; any other, the user gave
+LEGACY_ENCODER = EncoderKind.DLIB.value  # encodings saved before encoders were named: dlib's
+UNKNOWN_POOL = "unknowns"   # the pool of faces that match nobody yet (its folder's name too)
 
 
 class Unfit(str, Enum):
@@ -75,6 +78,20 @@ class Person:
         else:
             self._mean = self._mean + (face.encoding - self._mean) / len(self.faces)
         self.encoding = on_sphere_if(self._mean, face.encoding)
+
+    def add_faces(self, faces: list[Face]) -> None:
+        """Add several faces at once; the average is recomputed once."""
+        self.set_faces([*self.faces, *faces])
+
+    def remove_faces(self, faces: list[Face]) -> None:
+        """Take these faces (the very records: a face is itself) out; the average follows."""
+        gone = {id(face) for face in faces}
+        self.set_faces([face for face in self.faces if id(face) not in gone])
+
+    def set_faces(self, faces: list[Face]) -> None:
+        """Hold exactly ``faces`` from now on, with their average."""
+        self.faces = faces
+        self.calculate_average_encoding()
 
     def calculate_average_encoding(self) -> None:
         self._mean = (np.mean([f.encoding for f in self.faces], axis=0)
@@ -211,7 +228,12 @@ def is_automatic(person: Person) -> bool:
     return AUTOMATIC_NAME.fullmatch(person.name) is not None
 
 
+def person_number(name: str) -> int | None:
+    """NN of an automatic name person_NN; None for a name the user gave."""
+    match = AUTOMATIC_NAME.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
 def merge_rank(person: Person) -> tuple[bool, int, str]:
     """Sort key: user-given names first, then the lowest person number."""
-    number = int(person.name[len("person_"):]) if is_automatic(person) else 0
-    return is_automatic(person), number, person.name
+    return is_automatic(person), person_number(person.name) or 0, person.name

@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 from pathlib import Path
 from typing import Iterable
+
+import numpy as np
 
 from facesort.records.box import Box
 from facesort.records.face import Face
@@ -53,6 +56,15 @@ def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
         return {}
 
 
+def face_of_row(file_name: str, encoding: np.ndarray, row: dict[str, str]) -> Face:
+    """The face stored as ``file_name`` with its row of faces.csv ({} when it has none)."""
+    return Face(file_name=file_name, encoding=encoding, box=parse_box(row),
+                source=row.get("source", ""), frame=parse_int(row.get("frame")),
+                time_s=parse_float(row.get("time_s", "")),
+                followed_from_s=parse_float(row.get("followed_from_s", "")),
+                unfit=parse_unfit(row))
+
+
 def parse_unfit(row: dict[str, str]) -> str | None:
     """Why a row's face is not fit to sort; None when it is (an empty or a missing column)."""
     return (row.get("unfit") or "").strip() or None
@@ -63,6 +75,15 @@ def parse_int(text: str | None) -> int | None:
         return int(text) if text not in (None, "") else None
     except ValueError:
         return None
+
+
+def parse_float(text: str | None) -> float | None:
+    """A finite number, else None."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def parse_box(row: dict[str, str]) -> Box | None:

@@ -33,10 +33,10 @@ from facesort.result.layout import (
     FACES_CSV,
     JOURNAL_FILE,
     LEGACY_ENCODINGS_FILE,
-    LOCK_FILE,
     SET_ASIDE,
     UNKNOWNS,
 )
+from facesort.result.lock import ResultInUseError, lock_result
 from person_db import PersonDB
 
 SET_ASIDE_INDEX = "set-aside.json"
@@ -191,15 +191,13 @@ def take_faces(db: PersonDB, names: Collection[str]) -> list[tuple[Person, Face]
     if missing:
         raise ChangeError(f"no face {sorted(missing)[0]!r} (the result changed? reload the page)")
     for person in {id(p): p for p, _ in found}.values():
-        person.faces = [f for f in person.faces if f.file_name not in wanted]
-        person.calculate_average_encoding()
+        person.remove_faces([face for holder, face in found if holder is person])
     db.persons = [p for p in db.persons if p.faces]
     return found
 
 
 def give_faces(person: Person, faces: list[Face]) -> None:
-    person.faces = [*person.faces, *faces]
-    person.calculate_average_encoding()
+    person.add_faces(faces)
 
 
 def rename(db: PersonDB, old: str, new: str, taken: Collection[str]) -> None:
@@ -244,12 +242,12 @@ def locked(result_dir: Path) -> Iterator[None]:
     if not result_dir.is_dir():
         raise ChangeError(f"no result directory '{result_dir}'")
     try:
-        lock = storage.lock_exclusively(result_dir / LOCK_FILE)
+        lock = lock_result(result_dir)
+    except ResultInUseError:
+        raise ResultBusyError("a face-classifier run is using this result: changes wait until "
+                              "it ends (then reload the page)") from None
     except OSError as error:
         raise ChangeError(f"cannot use '{result_dir}': {error.strerror or error}") from None
-    if lock is None:
-        raise ResultBusyError("a face-classifier run is using this result: changes wait until "
-                              "it ends (then reload the page)")
     try:
         yield
     finally:
@@ -338,9 +336,7 @@ def move_with_journal(result_dir: Path, moves: list[tuple[str, str]]) -> set[str
     journal = pending_moves.Journal(moves=moves)
     try:
         pending_moves.finish(journal_path, result_dir)
-        pending_moves.write(journal_path, journal)
-        in_place = pending_moves.carry_out(result_dir, journal)
-        pending_moves.remove(journal_path)
+        in_place = pending_moves.apply(journal_path, result_dir, journal)
     except OSError as error:
         raise ChangeError(f"could not move the faces: {error.strerror or error}") from None
     return in_place

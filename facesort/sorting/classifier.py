@@ -68,7 +68,7 @@ from facesort.records.face import (
     nearest_distances,
     same_frame,
 )
-from person_db import PersonDB
+from facesort.sorting.roster import Roster
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
 # Rule 4: persons whose averages are closer than MERGE_CLOSE x -t (0.33 at the default) merge
@@ -111,13 +111,13 @@ class FaithfulClassifier:
 
     similarity_threshold: float = DEFAULT_THRESHOLD
 
-    def classify_frame(self, faces: list[Face], db: PersonDB,
+    def classify_frame(self, faces: list[Face], db: Roster,
                        tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
         """Classify the faces of one frame one after the other, as the original did (each
         face alone: the post had no tracks, so ``tracks`` is not read)."""
         return [self.classify(face, db) for face in faces]
 
-    def classify(self, face: Face, db: PersonDB) -> Person | None:
+    def classify(self, face: Face, db: Roster) -> Person | None:
         """Put ``face`` into ``db``; return its person, or None when it joined the unknowns."""
         if face.unfit:
             db.unknown.add_face(face)
@@ -127,7 +127,7 @@ class FaithfulClassifier:
             person = self.compare_with_unknown_faces(face, db)
         return person
 
-    def compare_with_known_persons(self, face: Face, db: PersonDB) -> Person | None:
+    def compare_with_known_persons(self, face: Face, db: Roster) -> Person | None:
         persons = [p for p in db.persons if p.encoding is not None]
         if not persons:
             return None
@@ -138,18 +138,18 @@ class FaithfulClassifier:
         persons[nearest].add_face(face)
         return persons[nearest]
 
-    def compare_with_unknown_faces(self, face: Face, db: PersonDB) -> Person | None:
+    def compare_with_unknown_faces(self, face: Face, db: Roster) -> Person | None:
         pool = db.unknown.faces
         distances = face_distance(db.unknown.encoding_matrix(), face.encoding)
         distances[[i for i, pooled in enumerate(pool) if pooled.unfit]] = np.inf
         if len(distances) == 0 or distances.min() >= self.similarity_threshold:
             db.unknown.add_face(face)
             return None
-        partner = pool.pop(int(np.argmin(distances)))
-        db.unknown.calculate_average_encoding()
+        partner = pool[int(np.argmin(distances))]
+        db.take_from_pool([partner])
         return db.new_person([partner, face])
 
-    def consolidate(self, db: PersonDB) -> list[str]:
+    def consolidate(self, db: Roster) -> list[str]:
         """The original never revisits its decisions."""
         return []
 
@@ -160,7 +160,7 @@ class NeighbourClassifier:
 
     similarity_threshold: float = DEFAULT_THRESHOLD
 
-    def classify_frame(self, faces: list[Face], db: PersonDB,
+    def classify_frame(self, faces: list[Face], db: Roster,
                        tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
         """Put the faces of one frame into ``db``; None for a face that joined the unknowns.
 
@@ -178,7 +178,7 @@ class NeighbourClassifier:
             assigned[index] = person
         return assigned
 
-    def _classify_fit(self, faces: list[Face], db: PersonDB,
+    def _classify_fit(self, faces: list[Face], db: Roster,
                       tracks: list[TrackSoFar | None]) -> list[Person | None]:
         """classify_frame() for faces fit to sort."""
         assigned: list[Person | None] = [None] * len(faces)
@@ -195,8 +195,7 @@ class NeighbourClassifier:
                     taken.add(id(person))
                     continue
                 # rule 5: the track, seen better now, is not that person: it leaves them
-                person.faces = faces_but(person.faces, own)
-                person.calculate_average_encoding()
+                person.remove_faces(own)
                 tracks[index] = TrackSoFar(None, own)
             # a new track, one still in the pool, one that left a person, or a second track
             # on one person
@@ -216,7 +215,7 @@ class NeighbourClassifier:
             if assigned[index] is not None:
                 continue
             if len(evidence[index]) > 1:      # rule 5: a followed face that matches no one
-                self._take_from_pool(evidence[index][:-1], db)
+                db.take_from_pool(evidence[index][:-1])
                 assigned[index] = db.new_person(evidence[index])
             else:
                 assigned[index] = self._group_with_unknown(faces[index], db)
@@ -259,20 +258,13 @@ class NeighbourClassifier:
                 pairs.append((float(distances[person_index]), track_index, int(person_index)))
         return sorted(pairs)
 
-    @staticmethod
-    def _take_from_pool(faces: list[Face], db: PersonDB) -> None:
-        if faces:
-            gone = {id(face) for face in faces}
-            db.unknown.faces = [f for f in db.unknown.faces if id(f) not in gone]
-            db.unknown.calculate_average_encoding()
-
-    def _join(self, faces: list[Face], person: Person, db: PersonDB) -> None:
+    def _join(self, faces: list[Face], person: Person, db: Roster) -> None:
         """A track's faces (its pooled ones and its newest) join ``person``."""
-        self._take_from_pool(faces[:-1], db)
+        db.take_from_pool(faces[:-1])
         for face in faces:
             person.add_face(face)
 
-    def _group_with_unknown(self, face: Face, db: PersonDB) -> Person | None:
+    def _group_with_unknown(self, face: Face, db: Roster) -> Person | None:
         """Rule 3: the largest group of ``face`` and its nearest pooled faces (one per frame)
         that makes a person, else ``face`` joins the pool."""
         pool = db.unknown.faces
@@ -294,11 +286,10 @@ class NeighbourClassifier:
             db.unknown.add_face(face)
             return None
         members = [pool[i] for i in found]
-        db.unknown.faces = [f for i, f in enumerate(pool) if i not in found]
-        db.unknown.calculate_average_encoding()
+        db.take_from_pool(members)
         return db.new_person([*members, face])
 
-    def consolidate(self, db: PersonDB) -> list[str]:
+    def consolidate(self, db: Roster) -> list[str]:
         """Before a save: merge persons that are one, then place what the pool now matches.
 
         Returns one line per change, for the user.
@@ -309,7 +300,7 @@ class NeighbourClassifier:
             changes.append(f"{placed} unknown faces now match a person")
         return changes
 
-    def merge_persons(self, db: PersonDB) -> list[str]:
+    def merge_persons(self, db: Roster) -> list[str]:
         """Merge persons whose averages are closer than the threshold (and whose faces would
         join: rule 4), closest pair first.
 
@@ -324,10 +315,10 @@ class NeighbourClassifier:
             db.merge_persons(kept, absorbed)
             merged.append(f"{absorbed.name} merged into {kept.name}")
 
-    def place_unknown_faces(self, db: PersonDB) -> int:
+    def place_unknown_faces(self, db: Roster) -> int:
         """Give each pooled face (fit to sort) to the closest person below the threshold not
         seen in its frame."""
-        placed = 0
+        placed: list[Face] = []
         persons = [p for p in db.persons if p.faces]
         seen_in = [frames_of(p) for p in persons]
         for face in [f for f in db.unknown.faces
@@ -336,15 +327,13 @@ class NeighbourClassifier:
             candidates = self._candidates([[face]], [persons[i] for i in free])
             if candidates:
                 chosen = free[candidates[0][2]]
-                db.unknown.faces.remove(face)
                 persons[chosen].add_face(face)
                 seen_in[chosen].add((face.source, face.frame))
-                placed += 1
-        if placed:
-            db.unknown.calculate_average_encoding()
-        return placed
+                placed.append(face)
+        db.take_from_pool(placed)
+        return len(placed)
 
-    def _closest_mergeable_pair(self, db: PersonDB) -> tuple[Person, Person] | None:
+    def _closest_mergeable_pair(self, db: Roster) -> tuple[Person, Person] | None:
         persons = [p for p in db.persons if p.faces]
         if len(persons) < 2:
             return None
@@ -378,7 +367,7 @@ class NeighbourClassifier:
         return bool(np.mean(matching) >= share)
 
     @staticmethod
-    def _may_merge(db: PersonDB, a: Person, b: Person) -> bool:
+    def _may_merge(db: Roster, a: Person, b: Person) -> bool:
         user_named = not is_automatic(a) and not is_automatic(b)
         both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
         return not (user_named or both_sorted_before)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from facesort.records.face import Face
 from facesort.sorting.classifier import Classifier, TrackSoFar
-from person_db import PersonDB
+from facesort.sorting.roster import Roster
 
 TrackKey = tuple[str, int]   # (source, track id): track ids are unique within one run
 
@@ -18,7 +18,7 @@ class TrackMemory:
 
     tracks: dict[TrackKey, TrackSoFar] = field(default_factory=dict)
 
-    def so_far(self, face: Face, db: PersonDB) -> TrackSoFar | None:
+    def so_far(self, face: Face, db: Roster) -> TrackSoFar | None:
         """What was sorted of ``face``'s track before it, as it stands now in ``db``."""
         if face.track_id is None:
             return None
@@ -35,7 +35,7 @@ class TrackMemory:
             self.tracks[(face.source, face.track_id)] = so_far
         return so_far
 
-    def record(self, face: Face, person, db: PersonDB) -> None:
+    def record(self, face: Face, person, db: Roster) -> None:
         """``face`` went to ``person`` (None: the unknown pool). A face unfit to sort is no
         evidence of where its track belongs: it is not recorded."""
         if face.track_id is None or face.unfit:
@@ -51,7 +51,7 @@ class TrackMemory:
             self.tracks[key] = TrackSoFar(None, [*pooled, face])
 
 
-def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB,
+def sort_faces(faces: list[Face], classifier: Classifier, db: Roster,
                tracks: TrackMemory | None = None) -> list[str]:
     """Classify the faces of one frame into ``db``; return the name to show for each.
 
@@ -82,7 +82,7 @@ def sort_faces(faces: list[Face], classifier: Classifier, db: PersonDB,
     return names
 
 
-def sort_new_faces(faces: list[Face], classifier: Classifier, db: PersonDB,
+def sort_new_faces(faces: list[Face], classifier: Classifier, db: Roster,
                    tracks: TrackMemory | None = None) -> list[str]:
     """sort_faces() for faces encoded together but taken from several frames: one call per
     frame, since the faces of one frame are different people (the same-frame rule)."""
