@@ -103,6 +103,17 @@ class Person:
         """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
         return self._rows.of(self.faces)
 
+    def squared_lengths(self) -> np.ndarray:
+        """Each face's encoding's squared length, in the order of encoding_matrix()."""
+        self.encoding_matrix()
+        return self._rows.squares()
+
+    def reach(self) -> tuple[np.ndarray, float]:
+        """A centre and a radius within which all its faces lie (it must have faces)."""
+        self.encoding_matrix()
+        assert self._rows.centre is not None
+        return self._rows.centre, self._rows.radius
+
     def distance_statistics(self) -> tuple[float, float, float]:
         """Min, mean and max distance of this person's faces to their average."""
         distances = face_distance(self.encoding_matrix(), self.encoding)
@@ -121,16 +132,23 @@ class Roster(Protocol):
 
 
 class EncodingRows:
-    """A cache of a face list's encodings as array rows.
+    """A cache of a face list's encodings as array rows, and a ball that holds them all.
 
     Faces are almost always appended, so new rows are copied in (in a buffer that doubles);
-    any other change to the list (a face popped, the list replaced) rebuilds the rows.
+    any other change to the list (a face popped, the list replaced) rebuilds the rows. The
+    ball (a centre and a radius) lets a look-up skip a person none of whose faces can be near:
+    its centre is the rows' mean when they were last counted, and it is counted again whenever
+    the rows doubled since, so keeping it costs O(1) a face.
     """
 
     def __init__(self) -> None:
         self._buffer = np.empty((0, 128))
+        self._squares = np.empty(0)   # each row's squared length, for distances as a product
         self._count = 0
         self._last: Face | None = None
+        self.centre: np.ndarray | None = None
+        self.radius = 0.0
+        self._centred_at = 0   # rows when the centre was taken
 
     def of(self, faces: list[Face]) -> np.ndarray:
         count = self._count
@@ -140,11 +158,28 @@ class EncodingRows:
             grown = np.empty((max(16, 2 * len(faces)), 128))
             grown[:count] = self._buffer[:count]
             self._buffer = grown
-        for row in range(count, len(faces)):
-            self._buffer[row] = faces[row].encoding
+            self._squares = np.resize(self._squares, len(grown))
+        rows = self._buffer[:len(faces)]
+        if count < len(faces):
+            for row in range(count, len(faces)):
+                rows[row] = faces[row].encoding
+            self._squares[count:len(faces)] = np.einsum("ij,ij->i", rows[count:], rows[count:])
+            self._hold(rows, count)
         self._count = len(faces)
         self._last = faces[-1] if faces else None
-        return self._buffer[:len(faces)]
+        return rows
+
+    def squares(self) -> np.ndarray:
+        """The squared length of each row, as of the last call of ``of``."""
+        return self._squares[:self._count]
+
+    def _hold(self, rows: np.ndarray, old: int) -> None:
+        """Grow the ball to hold the rows from ``old`` on (all of them: centred anew)."""
+        if old == 0 or self.centre is None or len(rows) >= 2 * self._centred_at:
+            self.centre, self._centred_at, old = rows.mean(axis=0), len(rows), 0
+            self.radius = 0.0
+        self.radius = max(self.radius, float(np.linalg.norm(rows[old:] - self.centre,
+                                                            axis=1).max()))
 
 
 def is_unit_length(encoding: np.ndarray) -> bool:

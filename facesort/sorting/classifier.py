@@ -68,6 +68,7 @@ from facesort.records.face import (
     nearest_distances,
     same_frame,
 )
+from facesort.sorting.nearest import nearest_face_distances
 from facesort.sorting.roster import Roster
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
@@ -92,7 +93,7 @@ MERGE_SPREAD_RATIO = 1.25
 MERGE_SPREAD_MIN_TRACKS = 3
 SPREAD_SAMPLE = 256
 # Rule 1 for a person of this many faces or more: a face must come under -t to two of them
-# (or to their average). Dev library (8,909 LFW photos, MobileFaceNet, -t 1.0): precision
+# (or to their average): their many faces would otherwise give a look-alike many chances. Dev library (8,909 LFW photos, MobileFaceNet, -t 1.0): precision
 # 0.986 -> 0.988, recall 0.977 -> 0.976 (docs/tuning.md).
 CORROBORATED_FROM = 6
 
@@ -235,13 +236,15 @@ class NeighbourClassifier:
                        float(np.linalg.norm(mean_encoding(others) - encoding)))
         return distance < self.similarity_threshold
 
-    def _candidates(self, tracks: list[list[Face]],
-                    persons: list[Person]) -> list[tuple[float, int, int]]:
+    def _candidates(self, tracks: list[list[Face]], persons: list[Person],
+                    exact: bool = False) -> list[tuple[float, int, int]]:
         """(distance, track, person) for every pair below the threshold, closest first.
 
         A track is its faces (one face, for a face that starts one); its distance to a person
         is its average's (rule 1 on the average). A person seen in a frame of a pooled face of
-        the track is not a candidate: two faces of one frame are two people.
+        the track is not a candidate: two faces of one frame are two people. A person whose
+        average is near enough is a candidate whatever its nearest face: its faces are looked
+        at only when there are two pairs or more to rank (``exact``).
         """
         if not tracks or not persons:
             return []
@@ -249,13 +252,18 @@ class NeighbourClassifier:
         pairs = []
         for track_index, faces in enumerate(tracks):
             encoding = mean_encoding([f.encoding for f in faces])
-            nearest_face = np.array([nearest_of_person(p, encoding) for p in persons])
-            distances = np.minimum(nearest_face, face_distance(averages, encoding))
+            to_average = face_distance(averages, encoding)
+            unneeded = None if exact else to_average < self.similarity_threshold
+            nearest_face = nearest_face_distances(persons, encoding, self.similarity_threshold,
+                                                  CORROBORATED_FROM, unneeded)
+            distances = np.minimum(nearest_face, to_average)
             for person_index in np.flatnonzero(distances < self.similarity_threshold):
                 if len(faces) > 1 and any(same_frame(f, g) for f in faces[:-1]
                                           for g in persons[person_index].faces):
                     continue
                 pairs.append((float(distances[person_index]), track_index, int(person_index)))
+        if len(pairs) > 1 and not exact:
+            return self._candidates(tracks, persons, exact=True)
         return sorted(pairs)
 
     def _join(self, faces: list[Face], person: Person, db: Roster) -> None:
@@ -377,16 +385,6 @@ def faces_but(faces: list[Face], leaving: list[Face]) -> list[Face]:
     """``faces`` without those of ``leaving`` (the very records: a face is itself)."""
     gone = {id(face) for face in leaving}
     return [face for face in faces if id(face) not in gone]
-
-
-def nearest_of_person(person: Person, encoding: np.ndarray) -> float:
-    """How close an encoding comes to one of a person's faces: to the nearest; to the second
-    nearest for a person of CORROBORATED_FROM faces or more, whose many faces would otherwise
-    give a look-alike many chances to come under -t by one of them."""
-    distances = face_distance(person.encoding_matrix(), encoding)
-    if len(distances) >= CORROBORATED_FROM:
-        return float(np.partition(distances, 1)[1])
-    return float(distances.min())
 
 
 def track_averages(faces: list[Face]) -> np.ndarray:
