@@ -249,6 +249,24 @@ def nearest_distances(rows: np.ndarray, others: np.ndarray, chunk: int = 256) ->
     return nearest
 
 
+def close_pairs(rows: np.ndarray, below: float,
+                block_bytes: int = 16 << 20) -> list[tuple[float, int, int]]:
+    """(distance, i, j), i < j, for the pairs of rows closer than ``below``, closest first.
+
+    Computed a block of rows at a time (``block_bytes`` of differences at most), with the same
+    arithmetic as face_distance: a thousand persons need megabytes, not the gigabyte of one
+    broadcast of all against all."""
+    count = len(rows)
+    block = max(1, block_bytes // max(1, count * rows.shape[1] * rows.itemsize))
+    pairs = []
+    for start in range(0, count, block):
+        apart = np.linalg.norm(rows[start:start + block, None] - rows[None], axis=2)
+        for i, j in zip(*np.nonzero(apart < below)):
+            if start + i < j:
+                pairs.append((float(apart[i, j]), int(start + i), int(j)))
+    return sorted(pairs)
+
+
 def frames_of(person: Person) -> set[tuple[str, int]]:
     """The (source, frame) pairs the person was seen in."""
     return {(f.source, f.frame) for f in person.faces if f.frame is not None}

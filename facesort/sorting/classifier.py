@@ -59,6 +59,7 @@ from facesort.records.face import (
     DEFAULT_THRESHOLD,
     Face,
     Person,
+    close_pairs,
     distances_to_the_others_average,
     face_distance,
     frames_of,
@@ -346,15 +347,14 @@ class NeighbourClassifier:
         if len(persons) < 2:
             return None
         averages = np.array([p.encoding for p in persons])
-        distances = np.linalg.norm(averages[:, None] - averages[None], axis=2)
-        frames = [frames_of(p) for p in persons]
-        for flat in np.argsort(distances, axis=None):
-            i, j = divmod(int(flat), len(persons))
-            if distances[i, j] >= self.similarity_threshold:
-                return None
-            if (i < j and not (frames[i] & frames[j])
+        frames: dict[int, set[tuple[str, int]]] = {}
+        for distance, i, j in close_pairs(averages, self.similarity_threshold):
+            for k in (i, j):
+                if k not in frames:
+                    frames[k] = frames_of(persons[k])
+            if (not (frames[i] & frames[j])
                     and self._may_merge(db, persons[i], persons[j])
-                    and self._would_join(persons[i], persons[j], distances[i, j])):
+                    and self._would_join(persons[i], persons[j], distance)):
                 return persons[i], persons[j]
         return None
 
