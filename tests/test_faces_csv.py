@@ -5,19 +5,19 @@ from facesort.result.faces_csv import (
     CSV_COLUMNS,
     faces_csv_text,
     parse_box,
+    parse_float,
     parse_int,
     parse_unfit,
     read_faces_csv,
 )
-from facesort.storage import parse_float
 
 
 def test_a_face_unfit_to_sort_round_trips_with_its_reason(tmp_path, make_face):
     fit, unfit = make_face(0.0), make_face(1.0)
     unfit.unfit, unfit.followed_from_s = "cut", 0.04
     path = tmp_path / "faces.csv"
-    path.write_text(faces_csv_text([("person_01", fit, Path("person_01") / fit.file_name),
-                                    ("unknowns", unfit, Path("unknowns") / unfit.file_name)]))
+    path.write_text(faces_csv_text([("person_01", fit, f"person_01/{fit.file_name}"),
+                                    ("unknowns", unfit, f"unknowns/{unfit.file_name}")]))
     assert path.read_text().splitlines()[0] == ",".join(CSV_COLUMNS)
     assert CSV_COLUMNS[-1] == "unfit"
     rows = read_faces_csv(path)

@@ -25,7 +25,7 @@ class Montages:
         self._pages: dict[str, tuple[str, ...]] = {}  # page written -> its faces
         self.former_names: set[str] = set()  # persons of earlier saves: their montages are ours
 
-    def save(self, result_dir: Path, persons: Iterable[Person], locations: dict[str, Path],
+    def save(self, result_dir: Path, persons: Iterable[Person], locations: dict[str, str],
              say: Callable[[str], None] = print) -> None:
         """Montage pages for every person given (``locations``: where each face lies).
 

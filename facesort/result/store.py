@@ -15,7 +15,7 @@ from facesort import storage
 from facesort.records.face import LEGACY_ENCODER, UNKNOWN_POOL, Face, Person, Roster
 from facesort.records.source import IMAGE_SUFFIXES
 from facesort.result import journal
-from facesort.result.faces_csv import faces_csv_text, face_of_row, read_faces_csv
+from facesort.result.faces_csv import FacesCsvRows, face_of_row, read_faces_csv
 from facesort.result.layout import (
     ENCODINGS_FILE,
     FACES_CSV,
@@ -52,7 +52,9 @@ class ResultStore:
     """Where each face's image lies in one result directory, and the montages written there."""
 
     def __init__(self) -> None:
-        self.locations: dict[str, Path] = {}  # face file name -> path relative to the result
+        # face file name -> where its image lies: 'folder/file', relative to the result
+        self.locations: dict[str, str] = {}
+        self.csv_rows = FacesCsvRows()
         self.montages = Montages()
 
     def has_saved_face(self, file_name: str) -> bool:
@@ -120,7 +122,7 @@ class ResultStore:
             face = self._load_face(image_path, encodings, metadata, encode_image)
             if face is not None:
                 faces.append(face)
-                self.locations[face.file_name] = image_path.relative_to(result_dir)
+                self.locations[face.file_name] = f"{folder.name}/{image_path.name}"
         return Person(folder.name, faces) if faces else None
 
     @staticmethod
@@ -162,7 +164,7 @@ class ResultStore:
             return None
         if name in self.locations:
             log.warning("skipping %s: a face of the same name is already in %s",
-                        image_path, self.locations[name].parent)
+                        image_path, self.locations[name].split("/")[0])
             return None
         encoding = encodings.get(name)
         if encoding is None:
@@ -190,7 +192,7 @@ class ResultStore:
             image = face.crop_png if face.crop_png is not None else storage.encode_png(face.crop)
             storage.atomic_write_bytes(result_dir / STAGING / face.file_name, image)
             face.crop = face.crop_png = None
-            self.locations[face.file_name] = Path(STAGING) / face.file_name
+            self.locations[face.file_name] = f"{STAGING}/{face.file_name}"
             written += 1
         return written
 
@@ -209,21 +211,19 @@ class ResultStore:
         storage.save_encodings(result_dir / ENCODINGS_FILE,
                                {face.file_name: face.encoding for _, face in roster.all_faces()},
                                roster.encoder)
-        targets = {face.file_name: Path(person.name) / face.file_name
+        targets = {face.file_name: f"{person.name}/{face.file_name}"
                    for person, face in roster.all_faces() if face.file_name in self.locations}
         moves = [(self.locations[name], target) for name, target in targets.items()
                  if self.locations[name] != target]
-        for folder in {target.parent for _, target in moves}:
+        for folder in {target.split("/")[0] for _, target in moves}:
             storage.check_folder(result_dir / folder)  # fail now, while the last save is whole
-        csv_text = faces_csv_text((person.name, face, targets.get(face.file_name))
-                                  for person, face in roster.all_faces())
-        moves_journal = journal.Journal(
-            moves=[(source.as_posix(), target.as_posix()) for source, target in moves],
-            files={FACES_CSV: csv_text})
-        in_place = journal.apply(journal_path, result_dir, moves_journal)
+        csv_text = self.csv_rows.text((person.name, face, targets.get(face.file_name))
+                                      for person, face in roster.all_faces())
+        in_place = journal.apply(journal_path, result_dir,
+                                 journal.Journal(moves=moves, files={FACES_CSV: csv_text}))
         for _, target in moves:
-            if target.as_posix() in in_place:
-                self.locations[target.name] = target
+            if target in in_place:
+                self.locations[target.split("/")[1]] = target
         with contextlib.suppress(OSError):  # empty now, unless a face could not be placed
             (result_dir / STAGING).rmdir()
 
