@@ -48,10 +48,10 @@ def test_taking_faces_from_the_pool_and_merging_keep_averages_right():
     roster = Roster()
     pooled = [face("a.png", 1.0), face("b.png", 3.0)]
     roster.unknown.add_faces(pooled)
-    roster.take_from_pool(pooled[:1])
+    kept = roster.person_from_pool(pooled[:1], face("d.png", 1.0))
     assert [f.file_name for f in roster.unknown.faces] == ["b.png"] and roster.unknown.encoding[0] == 3.0
-    kept = roster.new_person([pooled[0]])
+    assert roster.departures() == [(pooled[0], kept)] and roster.departures() == []
     absorbed = roster.new_person([face("c.png", 5.0)])
     roster.merge_persons(kept, absorbed)
-    assert len(roster.persons) == 1 and roster.persons[0] is kept and kept.encoding[0] == 3.0
+    assert len(roster.persons) == 1 and roster.persons[0] is kept and kept.encoding[0] == 7 / 3
     assert roster.person_of("c.png") is kept and roster.person_of("b.png") is roster.unknown

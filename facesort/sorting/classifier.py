@@ -148,8 +148,7 @@ class FaithfulClassifier:
             db.unknown.add_face(face)
             return None
         partner = pool[int(np.argmin(distances))]
-        db.take_from_pool([partner])
-        return db.new_person([partner, face])
+        return db.person_from_pool([partner], face)
 
     def consolidate(self, db: Roster) -> list[str]:
         """The original never revisits its decisions."""
@@ -217,8 +216,8 @@ class NeighbourClassifier:
             if assigned[index] is not None:
                 continue
             if len(evidence[index]) > 1:      # rule 5: a followed face that matches no one
-                db.take_from_pool(evidence[index][:-1])
-                assigned[index] = db.new_person(evidence[index])
+                assigned[index] = db.person_from_pool(evidence[index][:-1],
+                                                      evidence[index][-1])
             else:
                 assigned[index] = self._group_with_unknown(faces[index], db)
         return assigned
@@ -269,7 +268,7 @@ class NeighbourClassifier:
 
     def _join(self, faces: list[Face], person: Person, db: Roster) -> None:
         """A track's faces (its pooled ones and its newest) join ``person``."""
-        db.take_from_pool(faces[:-1])
+        db.take_from_pool(faces[:-1], [person] * (len(faces) - 1))
         for face in faces:
             person.add_face(face)
 
@@ -277,15 +276,15 @@ class NeighbourClassifier:
         """Rule 3: the largest group of ``face`` and its nearest pooled faces (one per frame)
         that makes a person, else ``face`` joins the pool."""
         pool = db.unknown.faces
-        candidates = [i for i, f in enumerate(pool) if not f.unfit and not same_frame(f, face)]
-        distances = face_distance(db.unknown.encoding_matrix()[candidates], face.encoding)
+        distances = face_distance(db.unknown.encoding_matrix(), face.encoding)
         group: list[int] = []       # pool indexes, nearest first
         found: list[int] = []
-        for nearest in np.argsort(distances):
-            if len(group) == MAX_GROUP - 1:
+        for index in np.argsort(distances, kind="stable"):  # the pool's fit faces are looked
+            if len(group) == MAX_GROUP - 1:                 # at nearest first, as few as may be
                 break
-            index = candidates[nearest]
-            if any(same_frame(pool[index], pool[other]) for other in group):
+            pooled = pool[index]
+            if (pooled.unfit or same_frame(pooled, face)
+                    or any(same_frame(pooled, pool[other]) for other in group)):
                 continue
             group.append(index)
             encodings = np.array([face.encoding, *(pool[i].encoding for i in group)])
@@ -295,8 +294,7 @@ class NeighbourClassifier:
             db.unknown.add_face(face)
             return None
         members = [pool[i] for i in found]
-        db.take_from_pool(members)
-        return db.new_person([*members, face])
+        return db.person_from_pool(members, face)
 
     def consolidate(self, db: Roster) -> list[str]:
         """Before a save: merge persons that are one, then place what the pool now matches.
@@ -328,6 +326,7 @@ class NeighbourClassifier:
         """Give each pooled face (fit to sort) to the closest person below the threshold not
         seen in its frame."""
         placed: list[Face] = []
+        chosen_for: list[Person] = []
         persons = [p for p in db.persons if p.faces]
         seen_in = [frames_of(p) for p in persons]
         for face in [f for f in db.unknown.faces
@@ -339,7 +338,8 @@ class NeighbourClassifier:
                 persons[chosen].add_face(face)
                 seen_in[chosen].add((face.source, face.frame))
                 placed.append(face)
-        db.take_from_pool(placed)
+                chosen_for.append(persons[chosen])
+        db.take_from_pool(placed, chosen_for)
         return len(placed)
 
     def _closest_mergeable_pair(self, db: Roster) -> tuple[Person, Person] | None:

@@ -2,7 +2,7 @@
 user sorted before this run. Plain Python and numpy: no OpenCV, no dlib, no disk."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from facesort.records.face import LEGACY_ENCODER, UNKNOWN_POOL, Face, Person, person_number
 
@@ -19,6 +19,7 @@ class Roster:
         self.loaded_persons: set[str] = set()
         self.set_aside: set[str] = set()  # face file names the user set aside: never sorted
         self.encoder = LEGACY_ENCODER   # the encoder of every encoding held (a run's, once set)
+        self._departures: list[tuple[Face, Person]] = []  # pooled faces taken, and where to
 
     def new_person(self, faces: list[Face]) -> Person:
         """A new person_NN, numbered after the highest number seen so far."""
@@ -41,10 +42,22 @@ class Roster:
         kept.add_faces(absorbed.faces)
         self.persons.remove(absorbed)
 
-    def take_from_pool(self, faces: list[Face]) -> None:
-        """These faces leave the unknown pool (to become or join a person)."""
+    def take_from_pool(self, faces: list[Face], to: Sequence[Person]) -> None:
+        """These faces leave the unknown pool, each for its person in ``to``."""
         if faces:
             self.unknown.remove_faces(faces)
+            self._departures.extend(zip(faces, to))
+
+    def person_from_pool(self, pooled: list[Face], newest: Face) -> Person:
+        """A new person of faces taken from the pool and ``newest``, in that order."""
+        person = self.new_person([*pooled, newest])
+        self.take_from_pool(pooled, [person] * len(pooled))
+        return person
+
+    def departures(self) -> list[tuple[Face, Person]]:
+        """The faces taken from the pool since the last call, each with its person."""
+        taken, self._departures = self._departures, []
+        return taken
 
     def person_of(self, file_name: str) -> Person | None:
         """The person (or the unknown pool) holding a face of this file name."""
