@@ -7,7 +7,6 @@ that admits nothing but a dict of names to numpy float arrays.
 from __future__ import annotations
 
 import errno
-import io
 import logging
 import os
 import pickle
@@ -15,7 +14,7 @@ import re
 import struct
 import tempfile
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Callable, Iterable
 
 try:
     import fcntl
@@ -48,13 +47,22 @@ def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
     """atomic_write_bytes for content that arrives in pieces (a download). When taking the next
     piece raises, nothing is written: the temporary file is removed and the error goes on, so
     an iterator that checks what it handed out can still refuse the whole file at its end."""
+    def write_chunks(file: IO[bytes]) -> None:
+        for chunk in chunks:
+            file.write(chunk)
+
+    atomic_write_with(path, write_chunks)
+
+
+def atomic_write_with(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """atomic_write_bytes for content that ``write`` puts into an open file (a large archive:
+    never held whole in memory). When ``write`` raises, nothing is written."""
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the result from other users
             os.fchmod(fd, _new_file_mode(path))
         with os.fdopen(fd, "wb") as temp_file:
-            for chunk in chunks:
-                temp_file.write(chunk)
+            write(temp_file)
             temp_file.flush()
             os.fsync(temp_file.fileno())
         os.replace(temp_name, path)
@@ -265,14 +273,14 @@ def valid_encoding(value: object) -> bool:
 
 def save_encodings(path: Path, encodings: dict[str, np.ndarray], encoder: str) -> None:
     """Store face file name -> encoding as two plain arrays in one .npz, with the name of the
-    encoder that made them (encodings of two encoders are not comparable)."""
+    encoder that made them (encodings of two encoders are not comparable). Written straight
+    into the file: 100,000 faces' encodings are 100 MB, not to be copied twice in memory."""
     names = sorted(encodings)
-    matrix = (np.stack([encodings[n] for n in names]) if names
-              else np.zeros((0, ENCODING_SIZE)))
-    buffer = io.BytesIO()
-    np.savez(buffer, names=np.array(names, dtype=str), encodings=matrix.astype(np.float64),
-             encoder=np.array(encoder))
-    atomic_write_bytes(path, buffer.getvalue())
+    matrix = np.zeros((len(names), ENCODING_SIZE))
+    for row, name in enumerate(names):
+        matrix[row] = encodings[name]
+    atomic_write_with(path, lambda file: np.savez(
+        file, names=np.array(names, dtype=str), encodings=matrix, encoder=np.array(encoder)))
 
 
 def load_encodings(path: Path) -> tuple[dict[str, np.ndarray], str]:

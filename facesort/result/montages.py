@@ -41,7 +41,7 @@ class Montages:
             files = [f.file_name for f in person.faces if f.file_name in locations]
             for number, start in enumerate(range(0, len(files), per_page)):
                 page_files = tuple(files[start:start + per_page])
-                path = result_dir / f"montage.{person.name}-{number:02d}.png"
+                path = result_dir / page_name(person.name, number)
                 wanted.add(path.name)
                 if not (self._pages.get(path.name) == page_files and path.is_file()
                         and not path.is_symlink()):
@@ -81,7 +81,15 @@ def write_montage_page(path: Path, face_images: list[Path]) -> None:
 
 
 def montage_pages(result_dir: Path, name: str) -> list[str]:
-    """File names of a person's montage pages in ``result_dir``, in page order."""
-    prefix = f"montage.{name}-"
-    return sorted(path.name for path in result_dir.glob("montage.*.png")
-                  if path.name.startswith(prefix) and path.name[len(prefix):-4].isdigit())
+    """File names of a person's montage pages in ``result_dir``, in page order: pages are
+    numbered from 00 on without a gap (Montages.save), so each is looked up by its name, not
+    by listing a folder of thousands of pages once per person."""
+    pages = []
+    while (result_dir / page_name(name, len(pages))).is_file():
+        pages.append(page_name(name, len(pages)))
+    return pages
+
+
+def page_name(name: str, number: int) -> str:
+    """The file name of a person's montage page ``number`` (from 0)."""
+    return f"montage.{name}-{number:02d}.png"
