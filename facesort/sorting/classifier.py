@@ -3,7 +3,7 @@
 Two rule sets share the threshold ``-t``: a face belongs to a person when it is closer than
 ``similarity_threshold`` to them.
 
-FaithfulClassifier, the post's rules (``--faithful``):
+FaithfulClassifier, the post's rules (``--faithful``; in faithful.py):
   1. The nearest known person (distance to the person's average encoding) below the
      threshold takes the face, and its average is recomputed.
   2. Otherwise the nearest face in the unknown pool below the threshold and the new face
@@ -51,7 +51,7 @@ A face the user moved into a person stays theirs (it loads as that person's face
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -69,90 +69,23 @@ from facesort.records.face import (
     nearest_distances,
     same_frame,
 )
+from facesort.sorting.faithful import FaithfulClassifier
 from facesort.sorting.nearest import nearest_face_distances
-from facesort.sorting.roster import Roster
+from facesort.sorting.roster import Roster, TrackSoFar
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
-# Rule 4: persons whose averages are closer than MERGE_CLOSE x -t (0.33 at the default) merge
-# when MERGE_TRACK_SHARE of one's tracks match the other: all of a person of up to three
-# tracks, and one odd track in four may not (a face caught turning at a cut, or blurred);
-# further apart, all of them must. The Hamilton clip played 4 times (-S 0.5): the performer
-# was two persons whose averages lay 0.24 apart, 4 of the 5 tracks of one and 13 of 14 of the
-# other matching. On the four dev videos no two identities' persons had averages closer than
-# -t (closest 0.46); with many more people a look-alike pair may, hence the closer bar.
+# Rule 4: averages closer than MERGE_CLOSE x -t merge when MERGE_TRACK_SHARE of one's tracks
+# match the other (one odd track in four may not); further apart, all must (docs/tuning.md)
 MERGE_CLOSE = 0.75
 MERGE_TRACK_SHARE = 0.75
-# Rule 4 for a person of one track (formed by following alone, never confirmed by distance):
-# it joins a person of MERGE_SPREAD_MIN_TRACKS tracks or more only when its track lies, on
-# average, no further from their tracks than MERGE_SPREAD_RATIO times their own average
-# distance apart: being near their average or one of their looks is not enough. Every rule-4
-# merge of the four dev videos at -S 0.5 and -S 0, measured: correct merges of one-track
-# persons 1.07-1.21; the one wrong merge (Jim Talent's track into Hans Blix, a look-alike
-# 0.43 from his average and 0.38 from one of his faces) 1.29 / 1.35. Pieces of several tracks
-# are left to the other tests: correct merges of those reached 1.30.
+# Rule 4 for a person of one track: its track must lie among the other's tracks, not only near
+# their average or one look (MERGE_SPREAD_RATIO x their own spread; docs/tuning.md)
 MERGE_SPREAD_RATIO = 1.25
 MERGE_SPREAD_MIN_TRACKS = 3
 SPREAD_SAMPLE = 256
 # Rule 1 for a person of this many faces or more: a face must come under -t to two of them
-# (or to their average): their many faces would otherwise give a look-alike many chances. Dev library (8,909 LFW photos, MobileFaceNet, -t 1.0): precision
-# 0.986 -> 0.988, recall 0.977 -> 0.976 (docs/tuning.md).
+# (or to their average): their many faces would give a look-alike many chances (docs/tuning.md)
 CORROBORATED_FROM = 6
-
-
-@dataclass
-class TrackSoFar:
-    """What a run sorted of one track before its newest face (rule 5)."""
-
-    person: Person | None = None      # where its faces went; None while they wait in the pool
-    pooled: list[Face] = field(default_factory=list)  # its faces in the unknown pool
-
-
-@dataclass(frozen=True)
-class FaithfulClassifier:
-    """The original algorithm; ``similarity_threshold`` is the post's ``-t``."""
-
-    similarity_threshold: float = DEFAULT_THRESHOLD
-
-    def classify_frame(self, faces: list[Face], db: Roster,
-                       tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
-        """Classify the faces of one frame one after the other, as the original did (each
-        face alone: the post had no tracks, so ``tracks`` is not read)."""
-        return [self.classify(face, db) for face in faces]
-
-    def classify(self, face: Face, db: Roster) -> Person | None:
-        """Put ``face`` into ``db``; return its person, or None when it joined the unknowns."""
-        if face.unfit:
-            db.unknown.add_face(face)
-            return None
-        person = self.compare_with_known_persons(face, db)
-        if person is None:
-            person = self.compare_with_unknown_faces(face, db)
-        return person
-
-    def compare_with_known_persons(self, face: Face, db: Roster) -> Person | None:
-        persons = [p for p in db.persons if p.encoding is not None]
-        if not persons:
-            return None
-        distances = face_distance(np.array([p.encoding for p in persons]), face.encoding)
-        nearest = int(np.argmin(distances))
-        if distances[nearest] >= self.similarity_threshold:
-            return None
-        persons[nearest].add_face(face)
-        return persons[nearest]
-
-    def compare_with_unknown_faces(self, face: Face, db: Roster) -> Person | None:
-        pool = db.unknown.faces
-        distances = face_distance(db.unknown.encoding_matrix(), face.encoding)
-        distances[[i for i, pooled in enumerate(pool) if pooled.unfit]] = np.inf
-        if len(distances) == 0 or distances.min() >= self.similarity_threshold:
-            db.unknown.add_face(face)
-            return None
-        partner = pool[int(np.argmin(distances))]
-        return db.person_from_pool([partner], face)
-
-    def consolidate(self, db: Roster) -> list[str]:
-        """The original never revisits its decisions."""
-        return []
 
 
 @dataclass(frozen=True)

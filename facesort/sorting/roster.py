@@ -2,9 +2,18 @@
 user sorted before this run. Plain Python and numpy: no OpenCV, no dlib, no disk."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from facesort.records.face import LEGACY_ENCODER, UNKNOWN_POOL, Face, Person, person_number
+
+
+@dataclass
+class TrackSoFar:
+    """What a run sorted of one track before its newest face (rule 5)."""
+
+    person: Person | None = None      # where its faces went; None while they wait in the pool
+    pooled: list[Face] = field(default_factory=list)  # its faces in the unknown pool
 
 
 class Roster:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from facesort.records.face import Face, Person
-from facesort.sorting.classifier import Classifier, TrackSoFar
-from facesort.sorting.roster import Roster
+from facesort.sorting.classifier import Classifier
+from facesort.sorting.roster import Roster, TrackSoFar
 
 TrackKey = tuple[str, int]   # (source, track id): track ids are unique within one run
 
