@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from facesort.records.face import Face, Person, face_distance
+from facesort.sorting import nearest
 from facesort.sorting.nearest import nearest_face_distances, two_smallest
 
 THRESHOLD = 0.44
@@ -40,16 +41,17 @@ def test_every_person_near_enough_gets_its_exact_nearest_face(spread):
         assert np.all(found[~close] >= THRESHOLD)
 
 
-def test_persons_far_away_are_skipped_without_looking_at_their_faces():
+def test_persons_far_away_are_skipped_without_looking_at_their_faces(monkeypatch):
     rng = np.random.default_rng(4)
     persons = persons_around(rng, rng.normal(0, 0.1, (5, 128)), [50] * 5, 0.01)
     query = persons[2].faces[0].encoding + 0.001
-    looked_at = []
-    for person in persons:
-        squares = person.squared_lengths   # read only for the persons whose faces are compared
-        person.squared_lengths = lambda s=squares, p=person: looked_at.append(p.name) or s()
+    compared = []
+    measure = nearest.face_distance
+    monkeypatch.setattr(nearest, "face_distance",
+                        lambda rows, query: compared.append(len(rows)) or measure(rows, query))
     found = nearest_face_distances(persons, query, THRESHOLD, 6)
-    assert set(looked_at) == {"person_02"} and np.isinf(np.delete(found, 2)).all()
+    assert compared == [5, 50] and np.isinf(np.delete(found, 2)).all()
+    assert found[2] == one_at_a_time(persons[2], query, 6)
 
 
 def test_two_smallest_of_each_run_counts_a_repeated_value_twice():

@@ -103,16 +103,12 @@ class Person:
         """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
         return self._rows.of(self.faces)
 
-    def squared_lengths(self) -> np.ndarray:
-        """Each face's encoding's squared length, in the order of encoding_matrix()."""
-        self.encoding_matrix()
-        return self._rows.squares()
-
-    def reach(self) -> tuple[np.ndarray, float]:
-        """A centre and a radius within which all its faces lie (it must have faces)."""
-        self.encoding_matrix()
+    def lookup(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Its encoding rows, and a centre and a radius within which all its faces lie (it must
+        have faces): what a nearest-face look-up reads."""
+        rows = self._rows.of(self.faces)
         assert self._rows.centre is not None
-        return self._rows.centre, self._rows.radius
+        return rows, self._rows.centre, self._rows.radius
 
     def distance_statistics(self) -> tuple[float, float, float]:
         """Min, mean and max distance of this person's faces to their average."""
@@ -143,7 +139,7 @@ class EncodingRows:
 
     def __init__(self) -> None:
         self._buffer = np.empty((0, 128))
-        self._squares = np.empty(0)   # each row's squared length, for distances as a product
+        self._view = self._buffer
         self._count = 0
         self._last: Face | None = None
         self.centre: np.ndarray | None = None
@@ -152,26 +148,23 @@ class EncodingRows:
 
     def of(self, faces: list[Face]) -> np.ndarray:
         count = self._count
+        if count == len(faces) and (not count or faces[-1] is self._last):
+            return self._view   # unchanged: the look-up of every person, for every face, is this
         if count > len(faces) or (count and faces[count - 1] is not self._last):
             count = 0  # not an append: start again
         if len(self._buffer) < len(faces):
             grown = np.empty((max(16, 2 * len(faces)), 128))
             grown[:count] = self._buffer[:count]
             self._buffer = grown
-            self._squares = np.resize(self._squares, len(grown))
         rows = self._buffer[:len(faces)]
         if count < len(faces):
             for row in range(count, len(faces)):
                 rows[row] = faces[row].encoding
-            self._squares[count:len(faces)] = np.einsum("ij,ij->i", rows[count:], rows[count:])
             self._hold(rows, count)
         self._count = len(faces)
         self._last = faces[-1] if faces else None
+        self._view = rows
         return rows
-
-    def squares(self) -> np.ndarray:
-        """The squared length of each row, as of the last call of ``of``."""
-        return self._squares[:self._count]
 
     def _hold(self, rows: np.ndarray, old: int) -> None:
         """Grow the ball to hold the rows from ``old`` on (all of them: centred anew)."""

@@ -224,9 +224,9 @@ def distances_to_persons(faces: Sequence[Face], persons: Sequence[Person],
     may be near, in blocks of rows that keep memory flat however many faces there are."""
     encodings = np.array([f.encoding for f in faces])
     averages = np.array([p.encoding for p in persons])
-    reach = [p.reach() for p in persons]
-    centres = np.array([centre for centre, _ in reach])
-    radii = np.array([radius for _, radius in reach])
+    held = [p.lookup() for p in persons]
+    centres = np.array([centre for _, centre, _ in held])
+    radii = np.array([radius for _, _, radius in held])
     distances = np.empty((len(faces), len(persons)))
     for start in range(0, len(faces), chunk):
         part = encodings[start:start + chunk]
