@@ -52,9 +52,11 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-# resident memory after 1,000 and 10,000 faces (synthetic, no dlib), with autosaves
+# sorting cost, resident memory and save time as synthetic faces grow to FACES (no detector),
+# with autosaves; its last line is JSON (make bench-memory FACES=100000: issue 26's goals)
+FACES ?= 10000
 bench-memory: install
-	$(PY) bench/memory_bench.py
+	$(PY) bench/memory_bench.py --faces $(FACES)
 
 # sorting quality on the slideshow and the motion dev pairs, at -S 0.5 and -S 0 (~15 min);
 # the post's rules beside the default on the slideshow pair at -S 0.5

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Resident memory while 10,000 faces go through the classifier into a result directory,
-with autosaves, as in a webcam left running for a day.
+"""Sorting cost, resident memory and save time as a library grows to --faces faces, with
+autosaves, as in a webcam left running for a day or years of photos sorted in one run.
 
-No dlib and no video: each face gets a synthetic encoding (one of --people persons plus a
-little noise, or now and then a stranger) and a small generated crop. Everything else is
-the real thing: sort_faces with the default rules (--faithful: the post's), PersonDB,
-ResultSession with its autosaves, files on disk.
-Prints resident memory after 1,000 and after 10,000 faces. With --in-memory it keeps the
-crops in memory until one save at the end instead, as the faithful port did, to compare.
+No detector and no video: each face gets a synthetic encoding (one of --people persons plus a
+little noise, or now and then a stranger) and a small generated crop. Everything else is the
+real thing: sort_faces with the default rules (--faithful: the post's), PersonDB, ResultSession
+with its autosaves, files on disk. The last 1,000 faces come without an autosave, and the save
+after them is timed. Prints a table as it goes and, last, one JSON line:
+
+    {"faces": N, "sort_ms_per_face_at_10k": .., "sort_ms_per_face_at_end": ..,
+     "rss_mb_at_end": .., "save_s_after_1000_new_at_end": .., ...}
+
+(sorting is timed over the 1,000 faces up to 10,000 and over the last 1,000).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import shutil
 import sys
 import tempfile
@@ -24,12 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from facesort.app.session import ResultSession  # noqa: E402
-from facesort.records.face import DEFAULT_THRESHOLD, Face
-from facesort.sorting.classifier import make_classifier
+from facesort.records.face import DEFAULT_THRESHOLD, Face  # noqa: E402
+from facesort.sorting.classifier import make_classifier  # noqa: E402
 from facesort.sorting.sort_step import sort_faces  # noqa: E402
-from person_db import PersonDB
+from person_db import PersonDB  # noqa: E402
 
-CHECKPOINTS = (1_000, 10_000)
+WINDOW = 1_000        # faces a sorting cost is averaged over; new faces before the timed save
+AT = 10_000           # the library size the cost at the end is compared with
 
 
 def resident_mb() -> float:
@@ -42,8 +49,6 @@ def resident_mb() -> float:
 
 
 def peak_mb() -> float:
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -69,59 +74,73 @@ def disk_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=int, default=CHECKPOINTS[-1])
+    parser.add_argument("--faces", type=int, default=AT, help=f"faces in all (>= {2 * WINDOW})")
     parser.add_argument("--people", type=int, default=50)
     parser.add_argument("--strangers", type=float, default=0.02,
                         help="share of faces that match nobody (they stay in the unknown pool)")
     parser.add_argument("--crop", type=int, default=96, help="crop side in pixels")
     parser.add_argument("--autosave", type=float, default=2.0, help="seconds between autosaves")
-    parser.add_argument("--in-memory", action="store_true",
-                        help="keep crops in memory until one save at the end (the faithful port)")
     parser.add_argument("--faithful", action="store_true", help="the post's sorting rules")
     parser.add_argument("--result", type=Path, help="result directory (default: a temporary one)")
     args = parser.parse_args()
+    if args.faces < 2 * WINDOW:
+        parser.error(f"--faces must be at least {2 * WINDOW}")
+    return args
 
+
+def main() -> int:
+    args = parse_args()
     result = args.result or Path(tempfile.mkdtemp(prefix="memory-bench-")) / "result"
     rng = np.random.default_rng(0)
     centres = rng.normal(0.0, 0.1, (args.people, 128))
     db = PersonDB()
-    session = ResultSession(db, result, autosave_s=0 if args.in_memory else args.autosave)
+    session = ResultSession(db, result, autosave_s=args.autosave)
     classifier = make_classifier(DEFAULT_THRESHOLD, faithful=args.faithful)
-    started = time.monotonic()
     rules = "the post's rules" if args.faithful else "the default rules"
     print(f"{args.faces} synthetic faces of {args.people} persons ({args.strangers:.0%} "
-          f"strangers), {rules}, "
-          f"{args.crop}x{args.crop} crops, "
-          + ("crops kept in memory until the end" if args.in_memory
-             else f"written as found, autosave every {args.autosave:g} s") + f", into {result}")
-    print(f"{'faces':>7} {'RSS MB':>8} {'seconds':>8} {'autosaves':>9} {'on disk MB':>10}")
-    print(f"{0:>7} {resident_mb():>8.1f} {0:>8.1f} {0:>9} {0:>10.1f}")
-    rows = {}
+          f"strangers), {rules}, {args.crop}x{args.crop} crops, written as found, autosave "
+          f"every {args.autosave:g} s, into {result}")
+    print(f"{'faces':>7} {'RSS MB':>8} {'seconds':>8} {'autosaves':>9} {'sort ms/face':>12}")
+    started = time.monotonic()
+    sorting = np.zeros(args.faces + 1)   # seconds each face took to sort
+    quiet_from = args.faces - WINDOW     # no autosave among the last WINDOW faces
     for number in range(1, args.faces + 1):
         faces = [synthetic_face(number, rng, centres, args.strangers, args.crop)]
+        begun = time.perf_counter()
         sort_faces(faces, classifier, db)
-        if not args.in_memory:
-            session.add_faces(faces)
-        if number in CHECKPOINTS or number == args.faces:
-            if not rows and not args.in_memory and session.autosaves == 0:
-                session.save(announce=False)  # its one-time imports are not growth per face
-            rows[number] = resident_mb()
-            print(f"{number:>7} {rows[number]:>8.1f} {time.monotonic() - started:>8.1f} "
-                  f"{session.autosaves:>9} {disk_mb(result):>10.1f}", flush=True)
+        sorting[number] = time.perf_counter() - begun
+        if number == quiet_from:
+            session.save(announce=False)
+            session.autosave_s = 0
+        session.add_faces(faces)
+        if number % 10_000 == 0 or number == quiet_from:
+            window = sorting[max(1, number - WINDOW + 1):number + 1]
+            print(f"{number:>7} {resident_mb():>8.1f} {time.monotonic() - started:>8.1f} "
+                  f"{session.autosaves:>9} {1000 * window.mean():>12.3f}", flush=True)
     save_started = time.monotonic()
+    session.save(announce=False)
+    save_s = time.monotonic() - save_started
+    rss_at_end = resident_mb()
+    end_started = time.monotonic()
     classifier.consolidate(db)  # as a run does before its last save
     session.save(announce=False)
     session.close()
-    print(f"final save: {time.monotonic() - save_started:.2f} s; {db!r}; "
-          f"peak RSS {peak_mb():.1f} MB")
-    if len(rows) >= 2:
-        (low, low_mb), (high, high_mb) = sorted(rows.items())[0], sorted(rows.items())[-1]
-        print(f"growth from {low:,} to {high:,} faces: {high_mb - low_mb:+.1f} MB "
-              f"({(high_mb - low_mb) * 1024 * 1024 / (high - low):.0f} bytes a face)")
+    end_s = time.monotonic() - end_started
+    print(f"end of run (merges, the pool placed again, the final save): {end_s:.2f} s; "
+          f"{db!r}; {disk_mb(result):.0f} MB on disk")
+    at = min(AT, args.faces)
+    line = {"faces": args.faces,
+            "sort_ms_per_face_at_10k": round(1000 * sorting[at - WINDOW + 1:at + 1].mean(), 4),
+            "sort_ms_per_face_at_end": round(1000 * sorting[-WINDOW:].mean(), 4),
+            "rss_mb_at_end": round(rss_at_end, 1),
+            "save_s_after_1000_new_at_end": round(save_s, 3),
+            "peak_rss_mb": round(peak_mb(), 1), "end_of_run_s": round(end_s, 2),
+            "total_s": round(time.monotonic() - started, 1)}
     if args.result is None:
         shutil.rmtree(result.parent)
+    print(json.dumps(line))
     return 0
 
 

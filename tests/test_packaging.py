@@ -16,10 +16,11 @@ tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 LAYERS = [
     ["facesort.records"],
     ["facesort.imaging", "facesort.storage"],
-    ["facesort.inputs", "facesort.detection", "facesort.tracking", "facesort.result"],
+    ["facesort.inputs", "facesort.detection", "facesort.tracking", "facesort.sorting",
+     "facesort.result"],
     ["facesort.report", "face_detector"],
     ["person_db"],
-    ["facesort.sorting", "facesort.pipeline"],
+    ["facesort.pipeline"],
     ["facesort.app", "facesort.review"],
     ["facesort.cluster"],
     ["face_classifier", "facesort.demo"],

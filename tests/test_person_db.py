@@ -321,3 +321,14 @@ def test_an_unfit_face_the_user_moved_into_a_person_is_theirs(tmp_path, make_fac
     reloaded.save(tmp_path)
     rows = {r["file"]: r for r in read_rows(tmp_path)}
     assert rows[f"person_02/{unfit.file_name}"]["unfit"] == "turned"   # still said why
+
+
+def test_montage_pages_are_found_for_each_person_in_page_order(tmp_path, make_face):
+    from facesort.result.montages import montage_pages
+
+    saved_db(tmp_path, make_face, sizes=(25, 2))
+    pages = montage_pages(tmp_path)
+    assert pages["person_01"] == [
+        "montage.person_01-00.png", "montage.person_01-01.png", "montage.person_01-02.png"]
+    assert pages["person_02"] == ["montage.person_02-00.png"]
+    assert "nobody" not in pages

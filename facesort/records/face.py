@@ -11,13 +11,16 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from facesort.records.box import Box
+from facesort.records.modes import EncoderKind
 
 # two encodings closer than this are one person: dlib's own threshold is 0.6; the post found
 # 0.4-0.45 for East Asian faces, 0.5-0.55 for Western ones
 DEFAULT_THRESHOLD = 0.44
 ENCODING_SIZE = 128
 UNIT_TOLERANCE = 1e-4   # an encoding this close to length 1 is taken as one of unit length
-AUTOMATIC_NAME = re.compile(r"person_\d+")  # a name the tool gives; any other, the user gave
+AUTOMATIC_NAME = re.compile(r"person_(\d+)")  # a name the tool gives; any other, the user gave
+LEGACY_ENCODER = EncoderKind.DLIB.value  # encodings saved before encoders were named: dlib's
+UNKNOWN_POOL = "unknowns"   # the pool of faces that match nobody yet (its folder's name too)
 
 
 class Unfit(str, Enum):
@@ -52,6 +55,11 @@ class Face:
     unfit: str | None = None  # an Unfit value: why it is not fit to sort; None when it is
 
 
+def look_of(face: Face) -> object:
+    """What tells a face's look (its track) from others: a face without a track is one."""
+    return (face.source, face.track_id) if face.track_id is not None else id(face)
+
+
 @dataclass
 class Person:
     """A named group of faces and the average of their encodings."""
@@ -61,6 +69,8 @@ class Person:
     encoding: np.ndarray | None = None    # mean_encoding() of its faces
     _rows: "EncodingRows" = field(init=False, repr=False, compare=False)
     _mean: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _looks: set[object] = field(default_factory=set, init=False, repr=False, compare=False)
+    _looks_of: int = field(default=-1, init=False, repr=False, compare=False)  # faces counted
 
     def __post_init__(self) -> None:
         self._rows = EncodingRows()
@@ -75,8 +85,35 @@ class Person:
         else:
             self._mean = self._mean + (face.encoding - self._mean) / len(self.faces)
         self.encoding = on_sphere_if(self._mean, face.encoding)
+        if self._looks_of == len(self.faces) - 1:
+            self._looks.add(look_of(face))
+            self._looks_of += 1
+
+    def looks(self) -> int:
+        """How many tracks its faces come from (a face without a track is one): counted once,
+        then kept up to date by add_face."""
+        if self._looks_of != len(self.faces):
+            self._looks = {look_of(face) for face in self.faces}
+            self._looks_of = len(self.faces)
+        return len(self._looks)
+
+    def add_faces(self, faces: list[Face]) -> None:
+        """Add several faces at once; the average is recomputed once."""
+        self.set_faces([*self.faces, *faces])
+
+    def remove_faces(self, faces: list[Face]) -> None:
+        """Take these faces (the very records: a face is itself) out; the average follows."""
+        gone = {id(face) for face in faces}
+        self.set_faces([face for face in self.faces if id(face) not in gone])
+
+    def set_faces(self, faces: list[Face]) -> None:
+        """Hold exactly ``faces`` from now on, with their average."""
+        self.faces = faces
+        self._looks_of = -1
+        self.calculate_average_encoding()
 
     def calculate_average_encoding(self) -> None:
+        self._looks_of = -1   # the faces may have been replaced: count the looks again
         self._mean = (np.mean([f.encoding for f in self.faces], axis=0)
                       if self.faces else None)
         self.encoding = (None if self._mean is None
@@ -85,6 +122,13 @@ class Person:
     def encoding_matrix(self) -> np.ndarray:
         """The faces' encodings as the rows of one array (kept up to date, not rebuilt)."""
         return self._rows.of(self.faces)
+
+    def lookup(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Its encoding rows, and a centre and a radius within which all its faces lie (it must
+        have faces): what a nearest-face look-up reads."""
+        rows = self._rows.of(self.faces)
+        assert self._rows.centre is not None
+        return rows, self._rows.centre, self._rows.radius
 
     def distance_statistics(self) -> tuple[float, float, float]:
         """Min, mean and max distance of this person's faces to their average."""
@@ -106,30 +150,51 @@ class Roster(Protocol):
 
 
 class EncodingRows:
-    """A cache of a face list's encodings as array rows.
+    """A cache of a face list's encodings as array rows, and a ball that holds them all.
 
     Faces are almost always appended, so new rows are copied in (in a buffer that doubles);
-    any other change to the list (a face popped, the list replaced) rebuilds the rows.
+    any other change to the list (a face popped, the list replaced) rebuilds the rows. The
+    ball (a centre and a radius) lets a look-up skip a person none of whose faces can be near:
+    its centre is the rows' mean when they were last counted, and it is counted again whenever
+    the rows doubled since, so keeping it costs O(1) a face.
     """
 
     def __init__(self) -> None:
         self._buffer = np.empty((0, 128))
+        self._view = self._buffer
         self._count = 0
         self._last: Face | None = None
+        self.centre: np.ndarray | None = None
+        self.radius = 0.0
+        self._centred_at = 0   # rows when the centre was taken
 
     def of(self, faces: list[Face]) -> np.ndarray:
         count = self._count
+        if count == len(faces) and (not count or faces[-1] is self._last):
+            return self._view   # unchanged: the look-up of every person, for every face, is this
         if count > len(faces) or (count and faces[count - 1] is not self._last):
             count = 0  # not an append: start again
         if len(self._buffer) < len(faces):
             grown = np.empty((max(16, 2 * len(faces)), 128))
             grown[:count] = self._buffer[:count]
             self._buffer = grown
-        for row in range(count, len(faces)):
-            self._buffer[row] = faces[row].encoding
+        rows = self._buffer[:len(faces)]
+        if count < len(faces):
+            for row in range(count, len(faces)):
+                rows[row] = faces[row].encoding
+            self._hold(rows, count)
         self._count = len(faces)
         self._last = faces[-1] if faces else None
-        return self._buffer[:len(faces)]
+        self._view = rows
+        return rows
+
+    def _hold(self, rows: np.ndarray, old: int) -> None:
+        """Grow the ball to hold the rows from ``old`` on (all of them: centred anew)."""
+        if old == 0 or self.centre is None or len(rows) >= 2 * self._centred_at:
+            self.centre, self._centred_at, old = rows.mean(axis=0), len(rows), 0
+            self.radius = 0.0
+        self.radius = max(self.radius, float(np.linalg.norm(rows[old:] - self.centre,
+                                                            axis=1).max()))
 
 
 def is_unit_length(encoding: np.ndarray) -> bool:
@@ -201,6 +266,24 @@ def nearest_distances(rows: np.ndarray, others: np.ndarray, chunk: int = 256) ->
     return nearest
 
 
+def close_pairs(rows: np.ndarray, below: float,
+                block_bytes: int = 16 << 20) -> list[tuple[float, int, int]]:
+    """(distance, i, j), i < j, for the pairs of rows closer than ``below``, closest first.
+
+    Computed a block of rows at a time (``block_bytes`` of differences at most), with the same
+    arithmetic as face_distance: a thousand persons need megabytes, not the gigabyte of one
+    broadcast of all against all."""
+    count = len(rows)
+    block = max(1, block_bytes // max(1, count * rows.shape[1] * rows.itemsize))
+    pairs = []
+    for start in range(0, count, block):
+        apart = np.linalg.norm(rows[start:start + block, None] - rows[None], axis=2)
+        for i, j in zip(*np.nonzero(apart < below)):
+            if start + i < j:
+                pairs.append((float(apart[i, j]), int(start + i), int(j)))
+    return sorted(pairs)
+
+
 def frames_of(person: Person) -> set[tuple[str, int]]:
     """The (source, frame) pairs the person was seen in."""
     return {(f.source, f.frame) for f in person.faces if f.frame is not None}
@@ -215,7 +298,12 @@ def is_automatic(person: Person) -> bool:
     return AUTOMATIC_NAME.fullmatch(person.name) is not None
 
 
+def person_number(name: str) -> int | None:
+    """NN of an automatic name person_NN; None for a name the user gave."""
+    match = AUTOMATIC_NAME.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
 def merge_rank(person: Person) -> tuple[bool, int, str]:
     """Sort key: user-given names first, then the lowest person number."""
-    number = int(person.name[len("person_"):]) if is_automatic(person) else 0
-    return is_automatic(person), number, person.name
+    return is_automatic(person), person_number(person.name) or 0, person.name

@@ -17,6 +17,7 @@ from facesort.records.distances import DISTANCES, EncoderDistances
 from facesort.records.face import (
     Face,
     Person,
+    close_pairs,
     distances_to_the_others_average,
     face_distance,
     frames_of,
@@ -138,12 +139,10 @@ def merge_suggestions(persons: Sequence[Person],
         return []
     threshold, cutoff = distances.threshold, distances.suggest_merge
     averages = np.array([p.encoding for p in persons])
-    apart = np.linalg.norm(averages[:, None] - averages[None], axis=2)
-    frames = [frames_of(p) for p in persons]
     found = []
-    for i, j in zip(*np.nonzero(np.triu(apart < distances.suggest_averages, k=1))):
+    for apart, i, j in close_pairs(averages, distances.suggest_averages):
         a, b = persons[i], persons[j]
-        if (not is_automatic(a) and not is_automatic(b)) or frames[i] & frames[j]:
+        if (not is_automatic(a) and not is_automatic(b)) or frames_of(a) & frames_of(b):
             continue
         a_to_b = face_to_person(a.encoding_matrix(), b)
         b_to_a = face_to_person(b.encoding_matrix(), a)
@@ -153,7 +152,7 @@ def merge_suggestions(persons: Sequence[Person],
         kept, absorbed = sorted((a, b), key=merge_rank)
         smaller = a_to_b if len(a.faces) <= len(b.faces) else b_to_a
         found.append(MergeSuggestion(kept.name, absorbed.name, distance,
-                                     float(apart[i, j]), int(np.sum(smaller < threshold)),
+                                     apart, int(np.sum(smaller < threshold)),
                                      len(smaller)))
     return sorted(found, key=lambda s: (s.distance, s.kept, s.absorbed))
 
@@ -165,7 +164,7 @@ def place_suggestions(faces: Sequence[Face], persons: Sequence[Person],
     persons = [p for p in persons if p.faces]
     if not faces or not persons:
         return []
-    distances = distances_to_persons(faces, persons)
+    distances = distances_to_persons(faces, persons, beyond=cutoff)
     found = []
     for row, face in enumerate(faces):
         nearest = int(np.argmin(distances[row]))
@@ -217,20 +216,28 @@ def face_to_person(encodings: np.ndarray, person: Person) -> np.ndarray:
 
 
 def distances_to_persons(faces: Sequence[Face], persons: Sequence[Person],
-                         chunk: int = CHUNK) -> np.ndarray:
+                         beyond: float = np.inf, chunk: int = CHUNK) -> np.ndarray:
     """faces x persons distances (face_to_person); infinite where the person was seen in the
-    face's frame, since two faces of one frame are two people. All the persons' faces are
-    compared at once, a chunk of ``faces`` at a time."""
+    face's frame, since two faces of one frame are two people, and where they are surely
+    ``beyond`` apart (a person's faces all lie too far from the face: records.face.EncodingRows'
+    ball). A chunk of ``faces`` at a time is compared with the faces of the persons any of them
+    may be near, in blocks of rows that keep memory flat however many faces there are."""
     encodings = np.array([f.encoding for f in faces])
     averages = np.array([p.encoding for p in persons])
-    everyone = np.vstack([p.encoding_matrix() for p in persons])
-    starts = np.cumsum([0, *(len(p.faces) for p in persons[:-1])])
+    held = [p.lookup() for p in persons]
+    centres = np.array([centre for _, centre, _ in held])
+    radii = np.array([radius for _, _, radius in held])
     distances = np.empty((len(faces), len(persons)))
     for start in range(0, len(faces), chunk):
         part = encodings[start:start + chunk]
-        to_faces = np.minimum.reduceat(squared_distances(part, everyone), starts, axis=1)
-        nearest = np.minimum(to_faces, squared_distances(part, averages))
-        distances[start:start + chunk] = np.sqrt(np.maximum(nearest, 0))
+        nearest = squared_distances(part, averages)
+        may_be_near = np.sqrt(np.maximum(squared_distances(part, centres), 0)) - radii < beyond
+        for column in np.flatnonzero(may_be_near.any(axis=0)):
+            to_faces = squared_distances(part, persons[column].encoding_matrix()).min(axis=1)
+            nearest[:, column] = np.minimum(nearest[:, column], to_faces)
+        found = np.sqrt(np.maximum(nearest, 0))
+        found[~may_be_near & (found >= beyond)] = np.inf   # its faces are no nearer
+        distances[start:start + chunk] = found
     seen_by: dict[tuple[str, int], list[int]] = {}
     for column, person in enumerate(persons):
         for frame in frames_of(person):

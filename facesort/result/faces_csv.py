@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 from pathlib import Path
 from typing import Iterable
+
+import numpy as np
 
 from facesort.records.box import Box
 from facesort.records.face import Face
@@ -20,16 +23,46 @@ CSV_COLUMNS = ["person", "file", "source", "frame", "time_s", "top", "right", "b
                "followed_from_s", "unfit"]
 
 
-def faces_csv_text(rows: Iterable[tuple[str, Face, Path | None]]) -> str:
+def faces_csv_text(rows: Iterable[tuple[str, Face, str | None]]) -> str:
     """The file for (person name, face, where its image lies in the result) rows."""
+    return FacesCsvRows().text(rows)
+
+
+class FacesCsvRows:
+    """Writes faces.csv again and again, formatting only the rows whose content changed since
+    the last time (a face that is new, moved, or whose person was renamed)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[tuple, str]] = {}  # id(face) -> (what it shows, its line)
+
+    def text(self, rows: Iterable[tuple[str, Face, str | None]]) -> str:
+        """The file for (person name, face, where its image lies: 'folder/file') rows."""
+        lines = [",".join(CSV_COLUMNS) + "\n"]
+        kept: dict[int, tuple[tuple, str]] = {}
+        for person, face, location in rows:
+            shown = (face, person, location, face.source, face.frame, face.time_s, face.box,
+                     face.followed_from_s, face.unfit)
+            known = self._rows.get(id(face))
+            if known is None or not same_row(known[0], shown):
+                known = (shown, row_text(person, face, location))
+            kept[id(face)] = known
+            lines.append(known[1])
+        self._rows = kept
+        return "".join(lines)
+
+
+def same_row(a: tuple, b: tuple) -> bool:
+    """Whether two rows show the same: the very face (``is``), and equal fields."""
+    return a[0] is b[0] and a[1:] == b[1:]
+
+
+def row_text(person: str, face: Face, location: str | None) -> str:
+    """One face's line of faces.csv."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for person, face, location in rows:
-        box = face.box or ("", "", "", "")
-        writer.writerow([person, location.as_posix() if location else "", face.source,
-                         "" if face.frame is None else face.frame, seconds(face.time_s), *box,
-                         seconds(face.followed_from_s), face.unfit or ""])
+    box = face.box or ("", "", "", "")
+    csv.writer(buffer, lineterminator="\n").writerow(
+        [person, location or "", face.source, "" if face.frame is None else face.frame,
+         seconds(face.time_s), *box, seconds(face.followed_from_s), face.unfit or ""])
     return buffer.getvalue()
 
 
@@ -53,6 +86,15 @@ def read_faces_csv(path: Path) -> dict[str, dict[str, str]]:
         return {}
 
 
+def face_of_row(file_name: str, encoding: np.ndarray, row: dict[str, str]) -> Face:
+    """The face stored as ``file_name`` with its row of faces.csv ({} when it has none)."""
+    return Face(file_name=file_name, encoding=encoding, box=parse_box(row),
+                source=row.get("source", ""), frame=parse_int(row.get("frame")),
+                time_s=parse_float(row.get("time_s", "")),
+                followed_from_s=parse_float(row.get("followed_from_s", "")),
+                unfit=parse_unfit(row))
+
+
 def parse_unfit(row: dict[str, str]) -> str | None:
     """Why a row's face is not fit to sort; None when it is (an empty or a missing column)."""
     return (row.get("unfit") or "").strip() or None
@@ -63,6 +105,15 @@ def parse_int(text: str | None) -> int | None:
         return int(text) if text not in (None, "") else None
     except ValueError:
         return None
+
+
+def parse_float(text: str | None) -> float | None:
+    """A finite number, else None."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def parse_box(row: dict[str, str]) -> Box | None:

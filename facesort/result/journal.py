@@ -109,6 +109,14 @@ def carry_out(result_dir: Path, journal: Journal) -> set[str]:
     return in_place
 
 
+def apply(path: Path, result_dir: Path, journal: Journal) -> set[str]:
+    """Write ``journal`` at ``path``, carry it out, delete it; return the targets in place."""
+    write(path, journal)
+    in_place = carry_out(result_dir, journal)
+    remove(path)
+    return in_place
+
+
 def finish(path: Path, result_dir: Path) -> bool:
     """Carry out a journal an interrupted save left at ``path``, then delete it.
 

@@ -15,16 +15,17 @@ the user set aside (recoverable: face-classifier review brings them back).
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
+
+from facesort.records.face import AUTOMATIC_NAME, UNKNOWN_POOL
 
 log = logging.getLogger(__name__)
 
-UNKNOWNS = "unknowns"
+UNKNOWNS = UNKNOWN_POOL
 ENCODINGS_FILE = "face_encodings.npz"
 LEGACY_ENCODINGS_FILE = "face_encodings"  # the original tool's pickle
 FACES_CSV = "faces.csv"
-PERSON_NUMBER = re.compile(r"person_(\d+)")
+PERSON_NUMBER = AUTOMATIC_NAME  # person_NN, the names the tool gives
 STAGING = ".face-classifier-new"
 JOURNAL_FILE = ".face-classifier-journal.json"
 LOCK_FILE = ".face-classifier.lock"

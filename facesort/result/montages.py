@@ -26,7 +26,7 @@ class Montages:
         self._pages: dict[str, tuple[str, ...]] = {}  # page written -> its faces
         self.former_names: set[str] = set()  # persons of earlier saves: their montages are ours
 
-    def save(self, result_dir: Path, persons: Iterable[Person], locations: dict[str, Path],
+    def save(self, result_dir: Path, persons: Iterable[Person], locations: dict[str, str],
              say: Callable[[str], None] = print) -> None:
         """Montage pages for every person given (``locations``: where each face lies).
 
@@ -42,7 +42,7 @@ class Montages:
             files = [f.file_name for f in person.faces if f.file_name in locations]
             for number, start in enumerate(range(0, len(files), per_page)):
                 page_files = tuple(files[start:start + per_page])
-                path = result_dir / f"montage.{person.name}-{number:02d}.png"
+                path = result_dir / page_name(person.name, number)
                 wanted.add(path.name)
                 if not (self._pages.get(path.name) == page_files and path.is_file()
                         and not path.is_symlink()):
@@ -92,3 +92,8 @@ def montage_pages(result_dir: Path) -> dict[str, list[str]]:
         if match:
             pages.setdefault(match.group(1), []).append(path.name)
     return {name: sorted(files) for name, files in pages.items()}
+
+
+def page_name(name: str, number: int) -> str:
+    """The file name of a person's montage page ``number`` (from 0)."""
+    return f"montage.{name}-{number:02d}.png"

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection, Iterator
 
@@ -28,145 +26,28 @@ from facesort import storage
 from facesort.records.face import Face, Person
 from facesort.result import journal as pending_moves
 from facesort.result.dismissals import read_dismissed, write_dismissed
-from facesort.result.layout import (
-    ENCODINGS_FILE,
-    FACES_CSV,
-    JOURNAL_FILE,
-    LEGACY_ENCODINGS_FILE,
-    LOCK_FILE,
-    SET_ASIDE,
-    UNKNOWNS,
+from facesort.result.layout import JOURNAL_FILE, SET_ASIDE, UNKNOWNS
+from facesort.result.lock import ResultInUseError, lock_result
+from facesort.review.change_records import (  # noqa: F401 (callers read them here)
+    CHANGES,
+    Change,
+    ChangeError,
+    Dismiss,
+    Merge,
+    MoveFaces,
+    NewPerson,
+    Rename,
+    Restore,
+    ResultBusyError,
+    SetAside,
+    change_from_json,
+    check_name,
 )
 from person_db import PersonDB
 
 SET_ASIDE_INDEX = "set-aside.json"
-MAX_NAME_LENGTH = 100          # characters; a montage page adds 15 to the folder's name
-MAX_NAME_BYTES = 200           # file systems allow 255 bytes a name
-TOOL_FILES = {ENCODINGS_FILE, LEGACY_ENCODINGS_FILE, FACES_CSV, "appearances.csv", "report.html",
-              "distances.csv"}
 
 EncodeImage = Callable[[np.ndarray], np.ndarray]
-
-
-class ChangeError(Exception):
-    """A change that cannot be made, said in one line; the result is as it was."""
-
-
-class ResultBusyError(ChangeError):
-    """A face-classifier run holds the result's lock."""
-
-
-# --- the changes ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Rename:
-    person: str
-    new_name: str
-
-
-@dataclass(frozen=True)
-class Merge:
-    """``absorbed``'s faces join ``kept``, whose name stays."""
-
-    kept: str
-    absorbed: str
-
-
-@dataclass(frozen=True)
-class MoveFaces:
-    """Faces (file names) to an existing person or to ``unknowns``."""
-
-    faces: tuple[str, ...]
-    to: str
-
-
-@dataclass(frozen=True)
-class NewPerson:
-    """Faces to a new person named ``name``, or the next ``person_NN`` when it is empty."""
-
-    faces: tuple[str, ...]
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class SetAside:
-    """False detections out of the persons, into .set-aside/ (never deleted)."""
-
-    faces: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Restore:
-    """Set-aside faces back to the person they were set aside from (unknowns when it is gone)."""
-
-    faces: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Dismiss:
-    """A suggestion (its key) that is never made again."""
-
-    key: str
-
-
-Change = Rename | Merge | MoveFaces | NewPerson | SetAside | Restore | Dismiss
-CHANGES = {"rename": Rename, "merge": Merge, "move": MoveFaces, "new_person": NewPerson,
-           "set_aside": SetAside, "restore": Restore, "dismiss": Dismiss}
-
-
-def change_from_json(data: object) -> Change:
-    """A change from the page's JSON: {"action": "rename", "person": ..., "new_name": ...}."""
-    if not isinstance(data, dict) or data.get("action") not in CHANGES:
-        raise ChangeError(f"unknown action; one of: {', '.join(CHANGES)}")
-    kind = CHANGES[data["action"]]
-    fields = kind.__dataclass_fields__
-    values = {}
-    for name in fields:
-        if name not in data:
-            if name == "name":
-                continue  # NewPerson's name may be left out
-            raise ChangeError(f"{data['action']} needs '{name}'")
-        value = data[name]
-        if name == "faces":
-            if (not isinstance(value, list) or not value
-                    or not all(isinstance(v, str) for v in value)):
-                raise ChangeError("'faces' must be a list of face file names")
-            value = tuple(dict.fromkeys(value))
-        elif not isinstance(value, str):
-            raise ChangeError(f"'{name}' must be a string")
-        values[name] = value
-    return kind(**values)
-
-
-# --- person names --------------------------------------------------------------------------
-def check_name(name: str, taken: Collection[str] = ()) -> None:
-    """Raise ChangeError when ``name`` cannot be a person's folder in the result directory.
-
-    ``taken``: the names of everything in the result directory now (no name may clash).
-    """
-    if not name:
-        raise ChangeError("a name cannot be empty")
-    if name != name.strip():
-        raise ChangeError("a name cannot start or end with a space")
-    if "/" in name or "\\" in name:
-        raise ChangeError(f"{name!r}: a name cannot contain / or \\ (it is a folder's name)")
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):  # NUL, newline, ...
-        raise ChangeError(f"{name!r}: a name cannot contain control characters")
-    if name.startswith("."):
-        raise ChangeError(f"{name!r}: a name cannot start with '.' (hidden folders are no persons)")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ChangeError(f"a name can have at most {MAX_NAME_LENGTH} characters")
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise ChangeError(f"a name can have at most {MAX_NAME_BYTES} bytes in UTF-8 (this one "
-                          f"has {len(name.encode('utf-8'))}: letters outside ASCII take 2-4)")
-    if name.casefold() == UNKNOWNS:
-        raise ChangeError(f"'{UNKNOWNS}' is the folder of unknown faces, not a person's name "
-                          "(move the faces there instead)")
-    if name.casefold().startswith("montage.") or name in TOOL_FILES:
-        raise ChangeError(f"{name!r} clashes with the tool's own files; choose another name")
-    folded = {t.casefold() for t in taken}
-    if name.casefold() in folded:
-        raise ChangeError(f"{name!r} already exists in the result directory "
-                          "(to join two persons, merge them)")
 
 
 def entries_of(result_dir: Path) -> set[str]:
@@ -195,15 +76,13 @@ def take_faces(db: PersonDB, names: Collection[str]) -> list[tuple[Person, Face]
     if missing:
         raise ChangeError(f"no face {sorted(missing)[0]!r} (the result changed? reload the page)")
     for person in {id(p): p for p, _ in found}.values():
-        person.faces = [f for f in person.faces if f.file_name not in wanted]
-        person.calculate_average_encoding()
+        person.remove_faces([face for holder, face in found if holder is person])
     db.persons = [p for p in db.persons if p.faces]
     return found
 
 
 def give_faces(person: Person, faces: list[Face]) -> None:
-    person.faces = [*person.faces, *faces]
-    person.calculate_average_encoding()
+    person.add_faces(faces)
 
 
 def rename(db: PersonDB, old: str, new: str, taken: Collection[str]) -> None:
@@ -248,12 +127,12 @@ def locked(result_dir: Path) -> Iterator[None]:
     if not result_dir.is_dir():
         raise ChangeError(f"no result directory '{result_dir}'")
     try:
-        lock = storage.lock_exclusively(result_dir / LOCK_FILE)
+        lock = lock_result(result_dir)
+    except ResultInUseError:
+        raise ResultBusyError("a face-classifier run is using this result: changes wait until "
+                              "it ends (then reload the page)") from None
     except OSError as error:
         raise ChangeError(f"cannot use '{result_dir}': {error.strerror or error}") from None
-    if lock is None:
-        raise ResultBusyError("a face-classifier run is using this result: changes wait until "
-                              "it ends (then reload the page)")
     try:
         yield
     finally:
@@ -342,9 +221,7 @@ def move_with_journal(result_dir: Path, moves: list[tuple[str, str]]) -> set[str
     journal = pending_moves.Journal(moves=moves)
     try:
         pending_moves.finish(journal_path, result_dir)
-        pending_moves.write(journal_path, journal)
-        in_place = pending_moves.carry_out(result_dir, journal)
-        pending_moves.remove(journal_path)
+        in_place = pending_moves.apply(journal_path, result_dir, journal)
     except OSError as error:
         raise ChangeError(f"could not move the faces: {error.strerror or error}") from None
     return in_place

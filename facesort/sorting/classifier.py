@@ -3,7 +3,7 @@
 Two rule sets share the threshold ``-t``: a face belongs to a person when it is closer than
 ``similarity_threshold`` to them.
 
-FaithfulClassifier, the post's rules (``--faithful``):
+FaithfulClassifier, the post's rules (``--faithful``; in faithful.py):
   1. The nearest known person (distance to the person's average encoding) below the
      threshold takes the face, and its average is recomputed.
   2. Otherwise the nearest face in the unknown pool below the threshold and the new face
@@ -54,7 +54,7 @@ A face the user moved into a person stays theirs (it loads as that person's face
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -62,6 +62,7 @@ from facesort.records.face import (
     DEFAULT_THRESHOLD,
     Face,
     Person,
+    close_pairs,
     distances_to_the_others_average,
     face_distance,
     frames_of,
@@ -72,90 +73,27 @@ from facesort.records.face import (
 )
 from facesort.records.distances import distances_of
 from facesort.records.modes import EncoderKind
-from person_db import PersonDB
+from facesort.sorting.faithful import FaithfulClassifier
+from facesort.sorting.nearest import nearest_face_distances
+from facesort.sorting.roster import Roster, TrackSoFar
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
-# Rule 4: persons whose averages are closer than MERGE_CLOSE x -t (0.33 at the default) merge
-# when MERGE_TRACK_SHARE of one's tracks match the other: all of a person of up to three
-# tracks, and one odd track in four may not (a face caught turning at a cut, or blurred);
-# further apart, all of them must. The Hamilton clip played 4 times (-S 0.5): the performer
-# was two persons whose averages lay 0.24 apart, 4 of the 5 tracks of one and 13 of 14 of the
-# other matching. On the four dev videos no two identities' persons had averages closer than
-# -t (closest 0.46); with many more people a look-alike pair may, hence the closer bar.
+# Rule 4: averages closer than MERGE_CLOSE x -t merge when MERGE_TRACK_SHARE of one's tracks
+# match the other (one odd track in four may not); further apart, all must (docs/tuning.md)
 MERGE_CLOSE = 0.75
 MERGE_TRACK_SHARE = 0.75
-# Rule 4 for a person of one track (formed by following alone, never confirmed by distance):
-# it joins a person of MERGE_SPREAD_MIN_TRACKS tracks or more only when its track lies, on
-# average, no further from their tracks than EncoderDistances.merge_spread_ratio times their
-# own average distance apart: being near their average or one of their looks is not enough
-# (docs/tuning.md). Pieces of several tracks are left to the other tests.
+# Rule 4 for a person of one track: its track must lie among the other's tracks, not only near
+# their average or one look (EncoderDistances.merge_spread_ratio x their own spread;
+# docs/tuning.md)
 MERGE_SPREAD_MIN_TRACKS = 3
 SPREAD_SAMPLE = 256
 # Rule 1 for a person of this many faces or more: a face must come under -t to two of them
-# (or to their average). Dev library (8,909 LFW photos, MobileFaceNet, -t 1.0): precision
-# 0.986 -> 0.988, recall 0.977 -> 0.976 (docs/tuning.md).
+# (or to their average): their many faces would give a look-alike many chances (docs/tuning.md)
 CORROBORATED_FROM = 6
 # Rule 1 for a person of this many looks (tracks; a photo's face is one) or more: a face must
 # also come under -t to their average. Among that many looks a look-alike finds two close
 # ones (Jeb Bush among George W Bush's 529 photos); it does not come near their middle.
 CENTRED_FROM = 50
-
-
-@dataclass
-class TrackSoFar:
-    """What a run sorted of one track before its newest face (rule 5)."""
-
-    person: Person | None = None      # where its faces went; None while they wait in the pool
-    pooled: list[Face] = field(default_factory=list)  # its faces in the unknown pool
-
-
-@dataclass(frozen=True)
-class FaithfulClassifier:
-    """The original algorithm; ``similarity_threshold`` is the post's ``-t``."""
-
-    similarity_threshold: float = DEFAULT_THRESHOLD
-
-    def classify_frame(self, faces: list[Face], db: PersonDB,
-                       tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
-        """Classify the faces of one frame one after the other, as the original did (each
-        face alone: the post had no tracks, so ``tracks`` is not read)."""
-        return [self.classify(face, db) for face in faces]
-
-    def classify(self, face: Face, db: PersonDB) -> Person | None:
-        """Put ``face`` into ``db``; return its person, or None when it joined the unknowns."""
-        if face.unfit:
-            db.unknown.add_face(face)
-            return None
-        person = self.compare_with_known_persons(face, db)
-        if person is None:
-            person = self.compare_with_unknown_faces(face, db)
-        return person
-
-    def compare_with_known_persons(self, face: Face, db: PersonDB) -> Person | None:
-        persons = [p for p in db.persons if p.encoding is not None]
-        if not persons:
-            return None
-        distances = face_distance(np.array([p.encoding for p in persons]), face.encoding)
-        nearest = int(np.argmin(distances))
-        if distances[nearest] >= self.similarity_threshold:
-            return None
-        persons[nearest].add_face(face)
-        return persons[nearest]
-
-    def compare_with_unknown_faces(self, face: Face, db: PersonDB) -> Person | None:
-        pool = db.unknown.faces
-        distances = face_distance(db.unknown.encoding_matrix(), face.encoding)
-        distances[[i for i, pooled in enumerate(pool) if pooled.unfit]] = np.inf
-        if len(distances) == 0 or distances.min() >= self.similarity_threshold:
-            db.unknown.add_face(face)
-            return None
-        partner = pool.pop(int(np.argmin(distances)))
-        db.unknown.calculate_average_encoding()
-        return db.new_person([partner, face])
-
-    def consolidate(self, db: PersonDB) -> list[str]:
-        """The original never revisits its decisions."""
-        return []
 
 
 @dataclass(frozen=True)
@@ -165,7 +103,7 @@ class NeighbourClassifier:
     similarity_threshold: float = DEFAULT_THRESHOLD
     merge_spread_ratio: float = distances_of(EncoderKind.DLIB).merge_spread_ratio  # rule 4
 
-    def classify_frame(self, faces: list[Face], db: PersonDB,
+    def classify_frame(self, faces: list[Face], db: Roster,
                        tracks: list[TrackSoFar | None] | None = None) -> list[Person | None]:
         """Put the faces of one frame into ``db``; None for a face that joined the unknowns.
 
@@ -183,7 +121,7 @@ class NeighbourClassifier:
             assigned[index] = person
         return assigned
 
-    def _classify_fit(self, faces: list[Face], db: PersonDB,
+    def _classify_fit(self, faces: list[Face], db: Roster,
                       tracks: list[TrackSoFar | None]) -> list[Person | None]:
         """classify_frame() for faces fit to sort."""
         assigned: list[Person | None] = [None] * len(faces)
@@ -200,8 +138,7 @@ class NeighbourClassifier:
                     taken.add(id(person))
                     continue
                 # rule 5: the track, seen better now, is not that person: it leaves them
-                person.faces = faces_but(person.faces, own)
-                person.calculate_average_encoding()
+                person.remove_faces(own)
                 tracks[index] = TrackSoFar(None, own)
             # a new track, one still in the pool, one that left a person, or a second track
             # on one person
@@ -221,8 +158,8 @@ class NeighbourClassifier:
             if assigned[index] is not None:
                 continue
             if len(evidence[index]) > 1:      # rule 5: a followed face that matches no one
-                self._take_from_pool(evidence[index][:-1], db)
-                assigned[index] = db.new_person(evidence[index])
+                assigned[index] = db.person_from_pool(evidence[index][:-1],
+                                                      evidence[index][-1])
             else:
                 assigned[index] = self._group_with_unknown(faces[index], db)
         return assigned
@@ -241,13 +178,15 @@ class NeighbourClassifier:
                        float(np.linalg.norm(mean_encoding(others) - encoding)))
         return distance < self.similarity_threshold
 
-    def _candidates(self, tracks: list[list[Face]],
-                    persons: list[Person]) -> list[tuple[float, int, int]]:
+    def _candidates(self, tracks: list[list[Face]], persons: list[Person],
+                    exact: bool = False) -> list[tuple[float, int, int]]:
         """(distance, track, person) for every pair below the threshold, closest first.
 
         A track is its faces (one face, for a face that starts one); its distance to a person
         is its average's (rule 1 on the average). A person seen in a frame of a pooled face of
-        the track is not a candidate: two faces of one frame are two people.
+        the track is not a candidate: two faces of one frame are two people. A person whose
+        average is near enough is a candidate whatever its nearest face: its faces are looked
+        at only when there are two pairs or more to rank (``exact``).
         """
         if not tracks or not persons:
             return []
@@ -255,41 +194,43 @@ class NeighbourClassifier:
         pairs = []
         for track_index, faces in enumerate(tracks):
             encoding = mean_encoding([f.encoding for f in faces])
-            distances = np.array([person_distance(p, encoding, average)
-                                  for p, average in zip(persons, averages)])
+            to_average = face_distance(averages, encoding)
+            near_enough = to_average < self.similarity_threshold
+            centred = np.array([is_centred(person) for person in persons])
+            # the faces that cannot change the outcome are not looked at (unless ranking)
+            unneeded = None if exact else np.where(centred, ~near_enough, near_enough)
+            nearest_face = nearest_face_distances(persons, encoding, self.similarity_threshold,
+                                                  CORROBORATED_FROM, unneeded)
+            distances = np.where(centred, np.maximum(nearest_face, to_average),
+                                 np.minimum(nearest_face, to_average))
             for person_index in np.flatnonzero(distances < self.similarity_threshold):
                 if len(faces) > 1 and any(same_frame(f, g) for f in faces[:-1]
                                           for g in persons[person_index].faces):
                     continue
                 pairs.append((float(distances[person_index]), track_index, int(person_index)))
+        if len(pairs) > 1 and not exact:
+            return self._candidates(tracks, persons, exact=True)
         return sorted(pairs)
 
-    @staticmethod
-    def _take_from_pool(faces: list[Face], db: PersonDB) -> None:
-        if faces:
-            gone = {id(face) for face in faces}
-            db.unknown.faces = [f for f in db.unknown.faces if id(f) not in gone]
-            db.unknown.calculate_average_encoding()
-
-    def _join(self, faces: list[Face], person: Person, db: PersonDB) -> None:
+    def _join(self, faces: list[Face], person: Person, db: Roster) -> None:
         """A track's faces (its pooled ones and its newest) join ``person``."""
-        self._take_from_pool(faces[:-1], db)
+        db.take_from_pool(faces[:-1], [person] * (len(faces) - 1))
         for face in faces:
             person.add_face(face)
 
-    def _group_with_unknown(self, face: Face, db: PersonDB) -> Person | None:
+    def _group_with_unknown(self, face: Face, db: Roster) -> Person | None:
         """Rule 3: the largest group of ``face`` and its nearest pooled faces (one per frame)
         that makes a person, else ``face`` joins the pool."""
         pool = db.unknown.faces
-        candidates = [i for i, f in enumerate(pool) if not f.unfit and not same_frame(f, face)]
-        distances = face_distance(db.unknown.encoding_matrix()[candidates], face.encoding)
+        distances = face_distance(db.unknown.encoding_matrix(), face.encoding)
         group: list[int] = []       # pool indexes, nearest first
         found: list[int] = []
-        for nearest in np.argsort(distances):
-            if len(group) == MAX_GROUP - 1:
+        for index in np.argsort(distances, kind="stable"):  # the pool's fit faces are looked
+            if len(group) == MAX_GROUP - 1:                 # at nearest first, as few as may be
                 break
-            index = candidates[nearest]
-            if any(same_frame(pool[index], pool[other]) for other in group):
+            pooled = pool[index]
+            if (pooled.unfit or same_frame(pooled, face)
+                    or any(same_frame(pooled, pool[other]) for other in group)):
                 continue
             group.append(index)
             encodings = np.array([face.encoding, *(pool[i].encoding for i in group)])
@@ -299,11 +240,9 @@ class NeighbourClassifier:
             db.unknown.add_face(face)
             return None
         members = [pool[i] for i in found]
-        db.unknown.faces = [f for i, f in enumerate(pool) if i not in found]
-        db.unknown.calculate_average_encoding()
-        return db.new_person([*members, face])
+        return db.person_from_pool(members, face)
 
-    def consolidate(self, db: PersonDB) -> list[str]:
+    def consolidate(self, db: Roster) -> list[str]:
         """Before a save: merge persons that are one, then place what the pool now matches.
 
         Returns one line per change, for the user.
@@ -314,7 +253,7 @@ class NeighbourClassifier:
             changes.append(f"{placed} unknown faces now match a person")
         return changes
 
-    def merge_persons(self, db: PersonDB) -> list[str]:
+    def merge_persons(self, db: Roster) -> list[str]:
         """Merge persons whose averages are closer than the threshold (and whose faces would
         join: rule 4), closest pair first.
 
@@ -329,10 +268,11 @@ class NeighbourClassifier:
             db.merge_persons(kept, absorbed)
             merged.append(f"{absorbed.name} merged into {kept.name}")
 
-    def place_unknown_faces(self, db: PersonDB) -> int:
+    def place_unknown_faces(self, db: Roster) -> int:
         """Give each pooled face (fit to sort) to the closest person below the threshold not
         seen in its frame."""
-        placed = 0
+        placed: list[Face] = []
+        chosen_for: list[Person] = []
         persons = [p for p in db.persons if p.faces]
         seen_in = [frames_of(p) for p in persons]
         for face in [f for f in db.unknown.faces
@@ -341,28 +281,26 @@ class NeighbourClassifier:
             candidates = self._candidates([[face]], [persons[i] for i in free])
             if candidates:
                 chosen = free[candidates[0][2]]
-                db.unknown.faces.remove(face)
                 persons[chosen].add_face(face)
                 seen_in[chosen].add((face.source, face.frame))
-                placed += 1
-        if placed:
-            db.unknown.calculate_average_encoding()
-        return placed
+                placed.append(face)
+                chosen_for.append(persons[chosen])
+        db.take_from_pool(placed, chosen_for)
+        return len(placed)
 
-    def _closest_mergeable_pair(self, db: PersonDB) -> tuple[Person, Person] | None:
+    def _closest_mergeable_pair(self, db: Roster) -> tuple[Person, Person] | None:
         persons = [p for p in db.persons if p.faces]
         if len(persons) < 2:
             return None
         averages = np.array([p.encoding for p in persons])
-        distances = np.linalg.norm(averages[:, None] - averages[None], axis=2)
-        frames = [frames_of(p) for p in persons]
-        for flat in np.argsort(distances, axis=None):
-            i, j = divmod(int(flat), len(persons))
-            if distances[i, j] >= self.similarity_threshold:
-                return None
-            if (i < j and not (frames[i] & frames[j])
+        frames: dict[int, set[tuple[str, int]]] = {}
+        for distance, i, j in close_pairs(averages, self.similarity_threshold):
+            for k in (i, j):
+                if k not in frames:
+                    frames[k] = frames_of(persons[k])
+            if (not (frames[i] & frames[j])
                     and self._may_merge(db, persons[i], persons[j])
-                    and self._would_join(persons[i], persons[j], distances[i, j])):
+                    and self._would_join(persons[i], persons[j], distance)):
                 return persons[i], persons[j]
         return None
 
@@ -383,7 +321,7 @@ class NeighbourClassifier:
         return bool(np.mean(matching) >= share)
 
     @staticmethod
-    def _may_merge(db: PersonDB, a: Person, b: Person) -> bool:
+    def _may_merge(db: Roster, a: Person, b: Person) -> bool:
         user_named = not is_automatic(a) and not is_automatic(b)
         both_sorted_before = a.name in db.loaded_persons and b.name in db.loaded_persons
         return not (user_named or both_sorted_before)
@@ -403,15 +341,14 @@ def person_distance(person: Person, encoding: np.ndarray,
     person, but not near the middle of them."""
     average = person.encoding if average is None else average
     to_average = float(np.linalg.norm(average - encoding))
-    if len(person.faces) >= CENTRED_FROM and looks(person) >= CENTRED_FROM:
+    if is_centred(person):
         return max(nearest_of_person(person, encoding), to_average)
     return min(nearest_of_person(person, encoding), to_average)
 
 
-def looks(person: Person) -> int:
-    """How many tracks a person's faces come from (a face without a track is one)."""
-    return len({(f.source, f.track_id) if f.track_id is not None else id(f)
-                for f in person.faces})
+def is_centred(person: Person) -> bool:
+    """Whether rule 1 asks a face to come near the person's average too (CENTRED_FROM)."""
+    return len(person.faces) >= CENTRED_FROM and person.looks() >= CENTRED_FROM
 
 
 def nearest_of_person(person: Person, encoding: np.ndarray) -> float:
