@@ -441,7 +441,7 @@ def test_person_db_prints_any_name_and_skips_broken_files(tmp_path, make_face):
     completed = run_cli(tmp_path, script="person_db.py")
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
-    assert "caf\\udce9 has 1 faces" in completed.stdout  # printed, escaped
+    assert "caf\\udce9 has 1 face" in completed.stdout  # printed, escaped
     assert completed.stderr.strip().splitlines() == [
         f"WARNING: skipping {tmp_path / 'person_01' / 'broken.png'}: not a readable image"]
 

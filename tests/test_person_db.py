@@ -332,3 +332,16 @@ def test_montage_pages_are_found_for_each_person_in_page_order(tmp_path, make_fa
         "montage.person_01-00.png", "montage.person_01-01.png", "montage.person_01-02.png"]
     assert pages["person_02"] == ["montage.person_02-00.png"]
     assert "nobody" not in pages
+
+
+def test_loading_a_library_names_twenty_persons_and_counts_the_rest(tmp_path, make_face, capsys):
+    from facesort.result.store import LISTED_AT_LOAD
+
+    saved_db(tmp_path, make_face, sizes=(2,) * (LISTED_AT_LOAD + 5), unknowns=1)
+    capsys.readouterr()
+    PersonDB().load(tmp_path)
+    lines = capsys.readouterr().out.splitlines()
+    named = [line for line in lines if line.startswith("person_")]
+    assert len(named) == LISTED_AT_LOAD and named[0] == "person_01 has 2 faces"
+    assert "... and 5 more persons, 10 faces" in lines
+    assert lines[lines.index("... and 5 more persons, 10 faces") + 1] == "unknowns has 1 face"

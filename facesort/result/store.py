@@ -30,6 +30,7 @@ from facesort.result.staging import finish_interrupted_save
 
 log = logging.getLogger(__name__)
 
+LISTED_AT_LOAD = 20   # persons named one a line when a result loads (the post's summary's 20)
 EncodeImage = Callable[[np.ndarray], np.ndarray]
 
 
@@ -99,11 +100,11 @@ class ResultStore:
             person = self._load_folder(result_dir, folder, encodings, metadata, encode_image)
             if person is None:
                 continue
-            print(f"{person.name} has {len(person.faces)} faces")
             if person.name == UNKNOWN_POOL:
                 loaded.unknown = person
             else:
                 loaded.persons.append(person)
+        print_loaded(loaded.persons, loaded.unknown)
         print(f"Loading persons finished in {time.time() - started:.3f} sec.")
         return loaded
 
@@ -231,6 +232,23 @@ class ResultStore:
                       say: Callable[[str], None] = print) -> None:
         """Montage pages of these persons (only changed pages are redrawn)."""
         self.montages.save(result_dir, persons, self.locations, say)
+
+
+def print_loaded(persons: list[Person], unknown: Person | None) -> None:
+    """The post's line per person loaded, for up to LISTED_AT_LOAD of them (a library's
+    thousand persons get one line for the rest), then the unknown faces'."""
+    for person in persons[:LISTED_AT_LOAD]:
+        print(faces_line(person))
+    rest = persons[LISTED_AT_LOAD:]
+    if rest:
+        print(f"... and {len(rest)} more persons, {sum(len(p.faces) for p in rest)} faces")
+    if unknown is not None:
+        print(faces_line(unknown))
+
+
+def faces_line(person: Person) -> str:
+    faces = len(person.faces)
+    return f"{person.name} has {faces} face{'' if faces == 1 else 's'}"
 
 
 def encode_stored_image(image_path: Path, encode_image: EncodeImage | None) -> np.ndarray | None:
