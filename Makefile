@@ -47,7 +47,7 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not realtime"
 
-# ruff's modest rule set on everything, mypy --strict on facesort/records (pyproject.toml)
+# ruff's modest rule set on everything, mypy --strict on facesort/records and facesort/sorting (pyproject.toml)
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy

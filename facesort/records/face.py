@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -211,13 +211,13 @@ def on_sphere_if(mean: np.ndarray, sample: np.ndarray) -> np.ndarray:
     return mean / norm if norm > 0 else mean
 
 
-def mean_encoding(encodings: np.ndarray) -> np.ndarray:
+def mean_encoding(encodings: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     """The average of encodings (rows). Encodings of unit length average to their mean
     direction, of unit length too: their plain mean shrinks towards the sphere's middle as the
     faces differ, and every face lies near a point there (a "person" of many different faces
     would draw in anyone: docs/tuning.md)."""
-    encodings = np.asarray(encodings, dtype=np.float64)
-    return on_sphere_if(encodings.mean(axis=0), encodings[0])
+    rows = np.asarray(encodings, dtype=np.float64)
+    return on_sphere_if(rows.mean(axis=0), rows[0])
 
 
 def distances_to_the_others_average(encodings: np.ndarray) -> np.ndarray:

@@ -143,8 +143,8 @@ class NeighbourClassifier:
             # a new track, one still in the pool, one that left a person, or a second track
             # on one person
             waiting.append(index)
-        evidence = {i: [*(tracks[i].pooled if tracks[i] is not None else []), faces[i]]
-                    for i in waiting}
+        evidence = {i: [*(so_far.pooled if (so_far := tracks[i]) is not None else []),
+                        faces[i]] for i in waiting}
         persons = [p for p in db.persons if p.faces and id(p) not in taken]
         for distance, index, person_index in self._candidates(
                 [evidence[i] for i in waiting], persons):
@@ -259,7 +259,7 @@ class NeighbourClassifier:
 
         The kept name is the one the user gave, else the lower number.
         """
-        merged = []
+        merged: list[str] = []
         while True:
             pair = self._closest_mergeable_pair(db)
             if pair is None:
@@ -274,7 +274,7 @@ class NeighbourClassifier:
         placed: list[Face] = []
         chosen_for: list[Person] = []
         persons = [p for p in db.persons if p.faces]
-        seen_in = [frames_of(p) for p in persons]
+        seen_in: list[set[tuple[str, int | None]]] = [set(frames_of(p)) for p in persons]
         for face in [f for f in db.unknown.faces
                      if f.file_name not in db.loaded_faces and not f.unfit]:
             free = [i for i, frames in enumerate(seen_in) if (face.source, face.frame) not in frames]
