@@ -105,7 +105,7 @@ def test_a_face_near_a_few_faces_of_a_large_person_but_far_from_their_middle(
         db, make_face, fewer, joins):
     # a person of many looks (one face each) at the origin and two at 0.6; a look-alike 0.05
     # from those two but 0.6 from the average: among CENTRED_FROM looks that is not enough
-    from facesort.sorting.classifier import CENTRED_FROM
+    from facesort.sorting.nearest import CENTRED_FROM
 
     looks = CENTRED_FROM - fewer
     faces = [make_face(0.0) for _ in range(looks - 2)] + [make_face(0.6), make_face(0.6)]

@@ -74,7 +74,12 @@ from facesort.records.face import (
 from facesort.records.distances import distances_of
 from facesort.records.modes import EncoderKind
 from facesort.sorting.faithful import FaithfulClassifier
-from facesort.sorting.nearest import nearest_face_distances
+from facesort.sorting.nearest import (
+    CORROBORATED_FROM,
+    is_centred,
+    nearest_face_distances,
+    person_distance,
+)
 from facesort.sorting.roster import Roster, TrackSoFar
 
 MAX_GROUP = 5   # faces a new person may start with (rule 3); more adds little and costs time
@@ -87,13 +92,6 @@ MERGE_TRACK_SHARE = 0.75
 # docs/tuning.md)
 MERGE_SPREAD_MIN_TRACKS = 3
 SPREAD_SAMPLE = 256
-# Rule 1 for a person of this many faces or more: a face must come under -t to two of them
-# (or to their average): their many faces would give a look-alike many chances (docs/tuning.md)
-CORROBORATED_FROM = 6
-# Rule 1 for a person of this many looks (tracks; a photo's face is one) or more: a face must
-# also come under -t to their average. Among that many looks a look-alike finds two close
-# ones (Jeb Bush among George W Bush's 529 photos); it does not come near their middle.
-CENTRED_FROM = 50
 
 
 @dataclass(frozen=True)
@@ -331,34 +329,6 @@ def faces_but(faces: list[Face], leaving: list[Face]) -> list[Face]:
     """``faces`` without those of ``leaving`` (the very records: a face is itself)."""
     gone = {id(face) for face in leaving}
     return [face for face in faces if id(face) not in gone]
-
-
-def person_distance(person: Person, encoding: np.ndarray,
-                    average: np.ndarray | None = None) -> float:
-    """How far an encoding lies from a person (rule 1): the nearer of their average and their
-    nearest face (second-nearest from CORROBORATED_FROM faces); for a person of CENTRED_FROM
-    looks or more, the farther of the two: a look-alike comes near a few faces of a large
-    person, but not near the middle of them."""
-    average = person.encoding if average is None else average
-    to_average = float(np.linalg.norm(average - encoding))
-    if is_centred(person):
-        return max(nearest_of_person(person, encoding), to_average)
-    return min(nearest_of_person(person, encoding), to_average)
-
-
-def is_centred(person: Person) -> bool:
-    """Whether rule 1 asks a face to come near the person's average too (CENTRED_FROM)."""
-    return len(person.faces) >= CENTRED_FROM and person.looks() >= CENTRED_FROM
-
-
-def nearest_of_person(person: Person, encoding: np.ndarray) -> float:
-    """How close an encoding comes to one of a person's faces: to the nearest; to the second
-    nearest for a person of CORROBORATED_FROM faces or more, whose many faces would otherwise
-    give a look-alike many chances to come under -t by one of them."""
-    distances = face_distance(person.encoding_matrix(), encoding)
-    if len(distances) >= CORROBORATED_FROM:
-        return float(np.partition(distances, 1)[1])
-    return float(distances.min())
 
 
 def track_averages(faces: list[Face]) -> np.ndarray:

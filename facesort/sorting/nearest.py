@@ -1,7 +1,8 @@
-"""Each person's nearest face to an encoding, for the sorting rules (rule 1), without looking
-at every face held one by one: a person whose faces all lie too far, by the ball that holds
-them (records.face.EncodingRows), is skipped; the faces of the others are compared in one
-array operation, the same arithmetic as comparing with each person's faces in turn.
+"""How far an encoding lies from a person, for the sorting rules (rule 1: person_distance),
+and each person's nearest face to it without looking at every face held one by one: a person
+whose faces all lie too far, by the ball that holds them (records.face.EncodingRows), is
+skipped; the faces of the others are compared in one array operation, the same arithmetic as
+comparing with each person's faces in turn.
 """
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import numpy as np
 
 from facesort.records.face import Person, face_distance
 
+# Rule 1 for a person of this many faces or more: a face must come under -t to two of them
+# (or to their average): their many faces would give a look-alike many chances (docs/tuning.md)
+CORROBORATED_FROM = 6
+# Rule 1 for a person of this many looks (tracks; a photo's face is one) or more: a face must
+# also come under -t to their average. Among that many looks a look-alike finds two close
+# ones (Jeb Bush among George W Bush's 529 photos); it does not come near their middle.
+CENTRED_FROM = 50
 SLACK = 1e-9   # rounding in the ball's bound: a person is skipped only when surely too far
 
 
@@ -49,3 +57,31 @@ def two_smallest(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np
     rest = values.copy()
     rest[at_first[one_each]] = np.inf   # one of the smallest out: the next is the second
     return first, np.minimum.reduceat(rest, starts)
+
+
+def person_distance(person: Person, encoding: np.ndarray,
+                    average: np.ndarray | None = None) -> float:
+    """How far an encoding lies from a person (rule 1): the nearer of their average and their
+    nearest face (second-nearest from CORROBORATED_FROM faces); for a person of CENTRED_FROM
+    looks or more, the farther of the two: a look-alike comes near a few faces of a large
+    person, but not near the middle of them."""
+    average = person.encoding if average is None else average
+    to_average = float(np.linalg.norm(average - encoding))
+    if is_centred(person):
+        return max(nearest_of_person(person, encoding), to_average)
+    return min(nearest_of_person(person, encoding), to_average)
+
+
+def is_centred(person: Person) -> bool:
+    """Whether rule 1 asks a face to come near the person's average too (CENTRED_FROM)."""
+    return len(person.faces) >= CENTRED_FROM and person.looks() >= CENTRED_FROM
+
+
+def nearest_of_person(person: Person, encoding: np.ndarray) -> float:
+    """How close an encoding comes to one of a person's faces: to the nearest; to the second
+    nearest for a person of CORROBORATED_FROM faces or more, whose many faces would otherwise
+    give a look-alike many chances to come under -t by one of them."""
+    distances = face_distance(person.encoding_matrix(), encoding)
+    if len(distances) >= CORROBORATED_FROM:
+        return float(np.partition(distances, 1)[1])
+    return float(distances.min())
