@@ -221,3 +221,11 @@ def test_a_library_folds_the_persons_seen_once_or_twice_under_one_heading(tmp_pa
     anchors = set(re.findall(r'id="(person-\d+)"', page))
     assert linked == anchors and len(anchors) == 30     # every person reachable from a table
     assert all('loading="lazy"' in tag for tag in re.findall(r"<img class=\"montage\"[^>]*>", page))
+
+
+def test_persons_are_listed_as_their_names_read_person_2_before_person_10():
+    from facesort.report.html import natural_order
+
+    names = ["person_10", "giwoo", "person_2", "Person_100", "person_1"]
+    assert sorted(names, key=natural_order) == [
+        "giwoo", "person_1", "person_2", "person_10", "Person_100"]

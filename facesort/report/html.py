@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import logging
+import re
 import time
 import warnings
 from collections import Counter
@@ -96,7 +97,15 @@ def write_report(result_dir: Path, db: Roster) -> None:
 
 
 def persons_shown(db: Roster) -> list[Person]:
-    return sorted((p for p in db.persons if p.faces), key=lambda p: p.name)
+    """The persons with faces, in the order of their names read as a person reads them
+    (person_2 before person_10)."""
+    return sorted((p for p in db.persons if p.faces), key=lambda p: natural_order(p.name))
+
+
+def natural_order(name: str) -> list[str | int]:
+    """A sort key that takes the runs of digits in ``name`` as numbers."""
+    return [int(part) if part.isdigit() else part.casefold()
+            for part in re.split(r"(\d+)", name)]
 
 
 def person_colors(db: Roster) -> dict[str, str]:
