@@ -58,3 +58,21 @@ def test_two_smallest_of_each_run_counts_a_repeated_value_twice():
     first, second = two_smallest(np.array([3.0, 1.0, 1.0, 5.0, 2.0, 4.0, 9.0]),
                                  np.array([3, 3, 1]))
     assert first.tolist() == [1.0, 2.0, 9.0] and second.tolist() == [1.0, 4.0, np.inf]
+
+
+def test_a_centred_persons_corroboration_stops_early_only_when_two_first_faces_are_near(
+        make_face):
+    from facesort.records.face import Person
+    from facesort.sorting.nearest import FIRST_ROWS, corroborating_distance, nearest_of_person
+
+    far = [make_face(1.0, 0.01 * k) for k in range(FIRST_ROWS)]
+    near_later = Person("late", far + [make_face(0.0, 0.01), make_face(0.0, 0.02)])
+    encoding = make_face(0.0).encoding
+    # the two near faces come after the first FIRST_ROWS: measured exactly, all of them
+    assert corroborating_distance(near_later, encoding, 0.44) == pytest.approx(
+        nearest_of_person(near_later, encoding)) == pytest.approx(0.02)
+    near_first = Person("early", [make_face(0.0, 0.03), make_face(0.0, 0.04)] + far
+                        + [make_face(0.0, 0.01)])
+    # two of the first are under -t: under -t too, without the last faces (exactly 0.01)
+    assert 0.01 < corroborating_distance(near_first, encoding, 0.44) < 0.44
+    assert nearest_of_person(near_first, encoding) == pytest.approx(0.03)

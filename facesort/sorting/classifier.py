@@ -76,6 +76,7 @@ from facesort.records.modes import EncoderKind
 from facesort.sorting.faithful import FaithfulClassifier
 from facesort.sorting.nearest import (
     CORROBORATED_FROM,
+    corroborating_distance,
     is_centred,
     nearest_face_distances,
     person_distance,
@@ -195,10 +196,14 @@ class NeighbourClassifier:
             to_average = face_distance(averages, encoding)
             near_enough = to_average < self.similarity_threshold
             centred = np.array([is_centred(person) for person in persons])
-            # the faces that cannot change the outcome are not looked at (unless ranking)
-            unneeded = None if exact else np.where(centred, ~near_enough, near_enough)
+            # the faces that cannot change the outcome are not looked at (unless ranking);
+            # a centred person near enough needs two faces under -t, found among its first
+            unneeded = None if exact else near_enough | centred
             nearest_face = nearest_face_distances(persons, encoding, self.similarity_threshold,
                                                   CORROBORATED_FROM, unneeded)
+            for index in [] if exact else np.flatnonzero(centred & near_enough):
+                nearest_face[index] = corroborating_distance(
+                    persons[index], encoding, self.similarity_threshold)
             distances = np.where(centred, np.maximum(nearest_face, to_average),
                                  np.minimum(nearest_face, to_average))
             for person_index in np.flatnonzero(distances < self.similarity_threshold):
