@@ -190,12 +190,12 @@ class NeighbourClassifier:
         if not tracks or not persons:
             return []
         averages = np.array([p.encoding for p in persons])
+        centred = np.array([is_centred(person) for person in persons])
         pairs = []
         for track_index, faces in enumerate(tracks):
             encoding = mean_encoding([f.encoding for f in faces])
             to_average = face_distance(averages, encoding)
             near_enough = to_average < self.similarity_threshold
-            centred = np.array([is_centred(person) for person in persons])
             # the faces that cannot change the outcome are not looked at (unless ranking);
             # a centred person near enough needs two faces under -t, found among its first
             unneeded = None if exact else near_enough | centred
