@@ -138,7 +138,9 @@ class FacePipeline:
                 self._finish_source()
                 step = inputs.sampling.step(info.fps if info.fps > 0 else CAMERA_FALLBACK_FPS)
                 self._start_source(info, step)
-                reader = frames if live(info) else read_ahead(frames)
+                # a photo is one frame: a thread to read it ahead would cost more than it saves
+                ahead = not live(info) and info.kind != PHOTO
+                reader = read_ahead(frames) if ahead else frames
                 try:
                     if live(info):
                         yield from self._run_live(reader, tracking=step == 1,
