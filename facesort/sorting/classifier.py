@@ -77,8 +77,6 @@ from facesort.sorting.faithful import FaithfulClassifier
 from facesort.sorting.nearest import (
     CORROBORATED_FROM,
     corroborating_distance,
-    is_centred,
-    nearest_face_distances,
     person_distance,
 )
 from facesort.sorting.roster import Roster, TrackSoFar
@@ -144,9 +142,10 @@ class NeighbourClassifier:
             waiting.append(index)
         evidence = {i: [*(so_far.pooled if (so_far := tracks[i]) is not None else []),
                         faces[i]] for i in waiting}
-        persons = [p for p in db.persons if p.faces and id(p) not in taken]
+        persons = list(db.persons)
         for distance, index, person_index in self._candidates(
-                [evidence[i] for i in waiting], persons):
+                [evidence[i] for i in waiting], db,
+                np.array([id(p) not in taken for p in persons], dtype=bool)):
             index = waiting[index]
             person = persons[person_index]
             if assigned[index] is None and id(person) not in taken:
@@ -177,9 +176,10 @@ class NeighbourClassifier:
                        float(np.linalg.norm(mean_encoding(others) - encoding)))
         return distance < self.similarity_threshold
 
-    def _candidates(self, tracks: list[list[Face]], persons: list[Person],
+    def _candidates(self, tracks: list[list[Face]], db: Roster, allowed: np.ndarray,
                     exact: bool = False) -> list[tuple[float, int, int]]:
-        """(distance, track, person) for every pair below the threshold, closest first.
+        """(distance, track, person) for every pair below the threshold, closest first; a
+        person is its place in ``db.persons``, among those ``allowed`` marks (with faces).
 
         A track is its faces (one face, for a face that starts one); its distance to a person
         is its average's (rule 1 on the average). A person seen in a frame of a pooled face of
@@ -187,23 +187,25 @@ class NeighbourClassifier:
         average is near enough is a candidate whatever its nearest face: its faces are looked
         at only when there are two pairs or more to rank (``exact``).
         """
-        if not tracks or not persons:
+        index = db.indexed_persons()
+        persons = index.persons
+        allowed = allowed & (index.sizes > 0)
+        if not tracks or not allowed.any():
             return []
-        averages = np.array([p.encoding for p in persons])
-        centred = np.array([is_centred(person) for person in persons])
+        centred = index.centred
         pairs = []
         for track_index, faces in enumerate(tracks):
             encoding = mean_encoding([f.encoding for f in faces])
-            to_average = face_distance(averages, encoding)
+            to_average = np.where(allowed, face_distance(index.averages, encoding), np.inf)
             near_enough = to_average < self.similarity_threshold
             # the faces that cannot change the outcome are not looked at (unless ranking);
             # a centred person near enough needs two faces under -t, found among its first
-            unneeded = None if exact else near_enough | centred
-            nearest_face = nearest_face_distances(persons, encoding, self.similarity_threshold,
-                                                  CORROBORATED_FROM, unneeded)
-            for index in [] if exact else np.flatnonzero(centred & near_enough):
-                nearest_face[index] = corroborating_distance(
-                    persons[index], encoding, self.similarity_threshold)
+            skip = ~allowed if exact else ~allowed | near_enough | centred
+            nearest_face = index.nearest_faces(encoding, self.similarity_threshold,
+                                               CORROBORATED_FROM, skip)
+            for number in [] if exact else np.flatnonzero(centred & near_enough):
+                nearest_face[number] = corroborating_distance(
+                    persons[number], encoding, self.similarity_threshold)
             distances = np.where(centred, np.maximum(nearest_face, to_average),
                                  np.minimum(nearest_face, to_average))
             for person_index in np.flatnonzero(distances < self.similarity_threshold):
@@ -212,7 +214,7 @@ class NeighbourClassifier:
                     continue
                 pairs.append((float(distances[person_index]), track_index, int(person_index)))
         if len(pairs) > 1 and not exact:
-            return self._candidates(tracks, persons, exact=True)
+            return self._candidates(tracks, db, allowed, exact=True)
         return sorted(pairs)
 
     def _join(self, faces: list[Face], person: Person, db: Roster) -> None:
@@ -276,14 +278,15 @@ class NeighbourClassifier:
         seen in its frame."""
         placed: list[Face] = []
         chosen_for: list[Person] = []
-        persons = [p for p in db.persons if p.faces]
+        persons = list(db.persons)
         seen_in: list[set[tuple[str, int | None]]] = [set(frames_of(p)) for p in persons]
         for face in [f for f in db.unknown.faces
                      if f.file_name not in db.loaded_faces and not f.unfit]:
-            free = [i for i, frames in enumerate(seen_in) if (face.source, face.frame) not in frames]
-            candidates = self._candidates([[face]], [persons[i] for i in free])
+            free = np.array([(face.source, face.frame) not in frames for frames in seen_in],
+                            dtype=bool)
+            candidates = self._candidates([[face]], db, free)
             if candidates:
-                chosen = free[candidates[0][2]]
+                chosen = candidates[0][2]
                 persons[chosen].add_face(face)
                 seen_in[chosen].add((face.source, face.frame))
                 placed.append(face)

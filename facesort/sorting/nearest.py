@@ -1,12 +1,6 @@
-"""How far an encoding lies from a person, for the sorting rules (rule 1: person_distance),
-and each person's nearest face to it without looking at every face held one by one: a person
-whose faces all lie too far, by the ball that holds them (records.face.EncodingRows), is
-skipped; the faces of the others are compared in one array operation, the same arithmetic as
-comparing with each person's faces in turn.
-"""
+"""How far an encoding lies from a person, for the sorting rules (rule 1: person_distance);
+person_index.PersonIndex finds every person's nearest face at once."""
 from __future__ import annotations
-
-from typing import Sequence
 
 import numpy as np
 
@@ -20,44 +14,6 @@ CORROBORATED_FROM = 6
 # ones (Jeb Bush among George W Bush's 529 photos); it does not come near their middle.
 CENTRED_FROM = 50
 FIRST_ROWS = 256  # a centred person's faces looked at first for two under -t (corroborating)
-SLACK = 1e-9   # rounding in the ball's bound: a person is skipped only when surely too far
-
-
-def nearest_face_distances(persons: Sequence[Person], encoding: np.ndarray, threshold: float,
-                           corroborated_from: int,
-                           unneeded: np.ndarray | None = None) -> np.ndarray:
-    """Per person (each with faces): the distance from ``encoding`` to its nearest face, to its
-    second nearest for a person of ``corroborated_from`` faces or more; infinite for a person
-    none of whose faces comes closer than ``threshold``, and for those ``unneeded`` marks."""
-    found = np.full(len(persons), np.inf)
-    if not persons:
-        return found
-    held = [person.lookup() for person in persons]
-    centres = np.array([centre for _, centre, _ in held])
-    radii = np.array([radius for _, _, radius in held])
-    maybe_near = face_distance(centres, encoding) - radii < threshold + SLACK
-    near = np.flatnonzero(maybe_near if unneeded is None else maybe_near & ~unneeded)
-    if len(near) == 0:
-        return found
-    blocks = [held[i][0] for i in near]
-    rows = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
-    counts = np.array([len(block) for block in blocks])
-    first, second = two_smallest(face_distance(rows, encoding), counts)
-    found[near] = np.where(counts >= corroborated_from, second, first)
-    return found
-
-
-def two_smallest(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The smallest and the second smallest value of each run of ``counts`` values (as
-    np.partition would give them; infinite for a run of one)."""
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    first = np.minimum.reduceat(values, starts)
-    owner = np.repeat(np.arange(len(counts)), counts)
-    at_first = np.flatnonzero(values == first[owner])
-    _, one_each = np.unique(owner[at_first], return_index=True)
-    rest = values.copy()
-    rest[at_first[one_each]] = np.inf   # one of the smallest out: the next is the second
-    return first, np.minimum.reduceat(rest, starts)
 
 
 def person_distance(person: Person, encoding: np.ndarray,

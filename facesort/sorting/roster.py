@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from facesort.records.face import LEGACY_ENCODER, UNKNOWN_POOL, Face, Person, person_number
+from facesort.sorting.person_index import PersonIndex
 
 
 @dataclass
@@ -29,6 +30,12 @@ class Roster:
         self.set_aside: set[str] = set()  # face file names the user set aside: never sorted
         self.encoder = LEGACY_ENCODER   # the encoder of every encoding held (a run's, once set)
         self._departures: list[tuple[Face, Person]] = []  # pooled faces taken, and where to
+        self.index = PersonIndex()   # the persons' faces as one array, for the look-ups
+
+    def indexed_persons(self) -> PersonIndex:
+        """The index, caught up with the persons as they are now."""
+        self.index.sync(self.persons)
+        return self.index
 
     def new_person(self, faces: list[Face]) -> Person:
         """A new person_NN, numbered after the highest number seen so far."""
