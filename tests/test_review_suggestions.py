@@ -131,3 +131,36 @@ def test_a_large_person_is_checked_in_chunks_quickly(make_face):
     found = suggest([person("person_01", faces)], person("unknowns", []))
     assert found.misplaced == []
     assert encoding_at(1.0)[0] == 1.0
+
+
+def test_merge_pairs_are_looked_for_among_each_persons_nearest_averages():
+    from facesort.records.face import close_pairs
+    from facesort.report.suggestions import neighbour_pairs
+
+    rows = np.random.default_rng(7).normal(0, 1, (40, 128))
+    every = close_pairs(rows, np.inf)
+    assert neighbour_pairs(rows, np.inf, 39) == every   # all the others: every pair
+    nearest = neighbour_pairs(rows, np.inf, 3, block_bytes=4096)   # blocks of a few rows
+    assert set(nearest) < set(every)
+    apart = np.linalg.norm(rows[:, None] - rows[None], axis=2)
+    np.fill_diagonal(apart, np.inf)
+    ranks = np.argsort(np.argsort(apart, axis=1), axis=1)
+    assert {(i, j) for _, i, j in nearest} == {
+        (i, j) for i in range(40) for j in range(i + 1, 40) if min(ranks[i, j], ranks[j, i]) < 3}
+
+
+def test_faces_to_persons_distances_do_not_depend_on_how_many_are_computed_at_once(
+        monkeypatch, make_face):
+    from facesort.report import suggestions
+
+    rng = np.random.default_rng(8)
+    persons = [person(f"person_{k:02d}", [make_face(*rng.normal(0, 0.3, 2)) for _ in range(k + 1)])
+               for k in range(6)]
+    faces = [make_face(*rng.normal(0, 0.3, 2)) for _ in range(9)]
+    whole = suggestions.distances_to_persons(faces, persons)
+    monkeypatch.setattr(suggestions, "BLOCK_ENTRIES", 30)   # one face at a time
+    assert np.allclose(suggestions.distances_to_persons(faces, persons), whole, atol=1e-12)
+    expected = [[min(np.linalg.norm(f.encoding - p.encoding),
+                     min(np.linalg.norm(f.encoding - g.encoding) for g in p.faces))
+                 for p in persons] for f in faces]
+    assert np.allclose(whole, expected, atol=1e-9)
