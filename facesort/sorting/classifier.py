@@ -279,16 +279,19 @@ class NeighbourClassifier:
         placed: list[Face] = []
         chosen_for: list[Person] = []
         persons = list(db.persons)
-        seen_in: list[set[tuple[str, int | None]]] = [set(frames_of(p)) for p in persons]
+        seen_by: dict[tuple[str, int | None], list[int]] = {}   # frame -> persons in it
+        for number, person in enumerate(persons):
+            for frame in frames_of(person):
+                seen_by.setdefault(frame, []).append(number)
         for face in [f for f in db.unknown.faces
                      if f.file_name not in db.loaded_faces and not f.unfit]:
-            free = np.array([(face.source, face.frame) not in frames for frames in seen_in],
-                            dtype=bool)
+            free = np.ones(len(persons), dtype=bool)
+            free[seen_by.get((face.source, face.frame), [])] = False
             candidates = self._candidates([[face]], db, free)
             if candidates:
                 chosen = candidates[0][2]
                 persons[chosen].add_face(face)
-                seen_in[chosen].add((face.source, face.frame))
+                seen_by.setdefault((face.source, face.frame), []).append(chosen)
                 placed.append(face)
                 chosen_for.append(persons[chosen])
         db.take_from_pool(placed, chosen_for)
