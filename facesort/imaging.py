@@ -46,12 +46,6 @@ def crop_face(image: np.ndarray, box: Box) -> np.ndarray:
     return crop
 
 
-def points_in_crop(points: np.ndarray, box: Box) -> np.ndarray:
-    """Points (N, 2) of an image, as x, y, in the pixels of its crop_face(image, box)."""
-    top, right, bottom, left = box
-    return points - np.array([left - (right - left), top - (bottom - top)], np.float64)
-
-
 def face_in_crop(crop_shape: tuple[int, ...]) -> Box:
     """Where the face of a crop_face() lies in it: its middle third."""
     height, width = crop_shape[:2]

@@ -527,7 +527,7 @@ class PaintedFaces:
         return [encoding_at(rgb[top:bottom, left:right].mean() / 100)
                 for top, right, bottom, left in boxes]
 
-    def encode_checked(self, rgb, boxes, mirror_average=None, landmarks=None):
+    def encode_checked(self, rgb, boxes, mirror_average=None):
         return [(encoding, True) for encoding in self.encode(rgb, boxes, mirror_average)]
 
     def encode_face_image(self, bgr):

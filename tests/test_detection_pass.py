@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from facesort.detection.passes import (
-    EncodeJob,
     LocateJob,
     PassSettings,
     Piece,
@@ -181,59 +180,6 @@ def test_located_boxes_come_back_in_original_pixels():
                            left=200)])
     found, seconds = job.run(BoxesAt())
     assert found == [Found((120, 260, 160, 220))] and seconds >= 0
-
-
-class LandmarksAt:
-    """A stand-in detector that finds one face with its five landmarks, in the piece's pixels."""
-
-    POINTS = np.array([[14.0, 16], [26, 16], [20, 21], [15, 26], [25, 26]])
-
-    def find(self, image, upsample=None):
-        return [Found((10, 30, 30, 10), landmarks=self.POINTS)]
-
-
-def test_landmarks_come_back_in_original_pixels_with_their_face():
-    job = LocateJob([Piece(np.zeros((10, 10, 3), np.uint8), upsample=1, scale=2.0, top=100,
-                           left=200)])
-    (found,), _ = job.run(LandmarksAt())
-    assert found.box == (105, 215, 115, 205)
-    np.testing.assert_allclose(found.landmarks, LandmarksAt.POINTS / 2 + [200, 100])
-    assert LocateJob(job.pieces).run(BoxesAt())[0][0].landmarks is None
-
-
-def test_landmarks_found_on_a_shrunk_frame_are_left_for_the_encoder_to_find_again():
-    # too coarse to align on: the face comes back without them
-    job = LocateJob([Piece(np.zeros((10, 10, 3), np.uint8), upsample=0, scale=0.75)])
-    (found,), _ = job.run(LandmarksAt())
-    assert found.box == (13, 40, 40, 13) and found.landmarks is None
-
-
-class RecordsLandmarks:
-    """A stand-in encoder that notes the boxes and landmarks it is given."""
-
-    def __init__(self):
-        self.calls = []
-
-    def encode_checked(self, rgb, boxes, mirror_average=None, landmarks=None):
-        self.calls.append((rgb.shape, boxes, landmarks))
-        return [(np.zeros(128), True) for _ in boxes]
-
-
-def test_an_encode_job_moves_each_faces_landmarks_with_its_crop():
-    # crops are set side by side: a face's landmarks move along with its crop
-    crops = [np.zeros((90, 60, 3), np.uint8), np.zeros((30, 30, 3), np.uint8),
-             np.zeros((60, 90, 3), np.uint8)]
-    points = LandmarksAt.POINTS
-    detector = RecordsLandmarks()
-    EncodeJob(crops, landmarks=[points, None, points + 5]).run(detector)
-    (shape, boxes, landmarks), = detector.calls
-    assert shape == (90, 180, 3) and boxes == [(30, 40, 60, 20), (10, 80, 20, 70),
-                                               (20, 150, 40, 120)]
-    np.testing.assert_allclose(landmarks[0], points)
-    assert landmarks[1] is None
-    np.testing.assert_allclose(landmarks[2], points + 5 + [90, 0])
-    EncodeJob(crops[:1]).run(detector)
-    assert detector.calls[-1][2] == [None]     # none given: the encoder finds them
 
 
 class FaceAt:

@@ -150,28 +150,6 @@ def test_landmarks_are_found_again_around_a_found_face(encoder_detector, portrai
 
 @needs_models
 @pytest.mark.slow
-def test_the_detectors_landmarks_are_aligned_on_without_finding_them_again(encoder_detector,
-                                                                           portraits,
-                                                                           monkeypatch):
-    encoder = encoder_detector.encoder
-    for bgr in portraits:
-        (found,) = encoder_detector.find(bgr)
-        top, right, bottom, left = found.box
-        assert ((found.landmarks >= [left, top]) & (found.landmarks <= [right, bottom])).all()
-        rgb = to_rgb(bgr)
-        found_again = encoder_detector.encode(rgb, [found.box])[0]
-        with monkeypatch.context() as patched:
-            patched.setattr(encoder, "landmarks", lambda *_: pytest.fail("found again"))
-            np.testing.assert_array_equal(encoder.chips(rgb, [found.box], [found.landmarks])[0],
-                                          align(rgb, found.landmarks))
-            (given, clear), = encoder_detector.encode_checked(rgb, [found.box],
-                                                              landmarks=[found.landmarks])
-        # the same face, aligned a little differently (docs/tuning.md: the dev pairs)
-        assert clear and np.linalg.norm(given - found_again) < 0.5 * THRESHOLD
-
-
-@needs_models
-@pytest.mark.slow
 def test_no_face_around_a_box_falls_back_to_the_box(encoder_detector):
     grey = np.full((300, 300, 3), 128, np.uint8)
     landmarks = encoder_detector.encoder.landmarks(grey, (100, 200, 200, 100))

@@ -41,7 +41,7 @@ class TwoFaces:
     def encode(self, rgb, boxes, mirror_average=None):
         return [np.full(128, 0.05) for _ in boxes]
 
-    def encode_checked(self, rgb, boxes, mirror_average=None, landmarks=None):
+    def encode_checked(self, rgb, boxes, mirror_average=None):
         return [(encoding, True) for encoding in self.encode(rgb, boxes, mirror_average)]
 
     def detect(self, *args, **kwargs):
@@ -247,44 +247,10 @@ def test_passes_between_looks_run_smaller_and_lose_no_track_they_could_not_see(s
     assert [(face.box, face.unfit) for face in faces if face.unfit] == [(SMALL, "small")]
 
 
-# each face's five landmarks as the detector gives them, in the frame's pixels
-POINTS = {BIG: np.array([[55.0, 60], [85, 61], [70, 72], [58, 85], [82, 86]]),
-          SMALL: np.array([[204.0, 45], [216, 45], [210, 50], [205, 55], [215, 55.5]])}
-
-
-class TwoFacesWithLandmarks(TwoFaces):
-    """As TwoFaces, each face found with its landmarks; an 'encoding' says where the encoder
-    was told its landmarks lie, from its box's top left corner (0.05s: not told)."""
-
-    def find(self, image, upsample=None):
-        return [Found(box, landmarks=POINTS[box]) for box in self.locate(image, upsample)]
-
-    def encode_checked(self, rgb, boxes, mirror_average=None, landmarks=None):
-        encodings = []
-        for box, points in zip(boxes, landmarks or [None] * len(boxes)):
-            encoding = np.full(128, 0.05)
-            if points is not None:
-                encoding[:10] = (points - [box[3], box[0]]).ravel()
-            encodings.append((encoding, True))
-        return encodings
-
-
-@pytest.mark.parametrize("every_s", [0.5, 0])
-def test_the_detectors_landmarks_reach_the_encoder_where_the_face_lies_in_its_crop(
-        still_video, every_s):
-    # the encoder aligns on the landmarks the detection pass found rather than finding them
-    # again: in the crops set side by side, each face's landmarks must still be its own
-    faces = run(still_video, every_s, TwoFacesWithLandmarks)
-    assert {face.box for face in faces} == {BIG, SMALL}   # the small one kept flagged
-    for face in faces:
-        told = face.encoding[:10].reshape(5, 2)
-        np.testing.assert_allclose(told, POINTS[face.box] - [face.box[3], face.box[0]])
-
-
 class BigFaceUnclear(TwoFaces):
     """As TwoFaces, but the encoder cannot make the big face out (a dim, blurred face)."""
 
-    def encode_checked(self, rgb, boxes, mirror_average=None, landmarks=None):
+    def encode_checked(self, rgb, boxes, mirror_average=None):
         return [(encoding, False) for encoding in self.encode(rgb, boxes, mirror_average)]
 
 

@@ -22,7 +22,7 @@ from facesort.detection.dlib_models import (
 )
 from facesort.detection.mobilefacenet import MobileFaceNetEncoder
 from facesort.detection.model_files import find_model
-from facesort.detection.protocol import Encoder, Found, KnownLandmarks
+from facesort.detection.protocol import Encoder, Found
 from facesort.detection.settings import DetectorSettings, PassTuning
 from facesort.imaging import crop_face, face_in_crop, to_rgb
 from facesort.records.box import Box, box_area, clip, iou
@@ -115,14 +115,12 @@ class BaseDetector:
         return self.encoder.encode(rgb, boxes, mirror_average) if boxes else []
 
     def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
-                       mirror_average: bool | None = None,
-                       landmarks: KnownLandmarks | None = None) -> list[tuple[np.ndarray, bool]]:
+                       mirror_average: bool | None = None) -> list[tuple[np.ndarray, bool]]:
         """``encode``'s encodings, each with whether the encoder made the face out clearly
-        (Encoder.encode_checked; ``landmarks``: the detector's, where it placed them)."""
+        (Encoder.encode_checked)."""
         if mirror_average is None:
             mirror_average = self.settings.mirror_average
-        return (self.encoder.encode_checked(rgb, boxes, mirror_average, landmarks)
-                if boxes else [])
+        return self.encoder.encode_checked(rgb, boxes, mirror_average) if boxes else []
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
                time_s: float | None = None, stem: str = "") -> list[Face]:
@@ -222,16 +220,14 @@ class YuNetDetector(BaseDetector):
         """Face boxes in original pixels, each saying why its encoding cannot be trusted:
         scored below the encoder's ``min_score``, turned past yunet.MAX_ENCODE_YAW or cut by
         the image's edge. A colour (BGR) image is best, grey is converted (fewer faces); the
-        boxes are yunet.dlib_square()s clipped to the image, each with YuNet's five landmarks
-        (the encoder aligns the face on them); ``upsample`` does not apply."""
+        boxes are yunet.dlib_square()s clipped to the image; ``upsample`` does not apply."""
         rows = self.finder().detect(image)
         size = (image.shape[1], image.shape[0])
         reasons = (yunet.unfit_reasons(rows, self.encoder.min_score, image_size=size)
                    if len(rows) else [])
-        squares = ((clip(yunet.dlib_square(*row[:4]), image.shape[:2]), reason,
-                    row[5:15].reshape(5, 2).astype(np.float64))
+        squares = ((clip(yunet.dlib_square(*row[:4]), image.shape[:2]), reason)
                    for row, reason in zip(rows, reasons))
-        return [Found(box, reason, points) for box, reason, points in squares if box is not None]
+        return [Found(box, reason) for box, reason in squares if box is not None]
 
     def smallest_face(self, upsample: int | None = None) -> float:
         return float(yunet.MIN_FACE)

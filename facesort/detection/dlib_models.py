@@ -13,7 +13,6 @@ import numpy as np
 
 from facesort.detection import onnx_encoder, yunet
 from facesort.detection.model_files import cache_dir
-from facesort.detection.protocol import KnownLandmarks
 from facesort.detection.resnet_encoder import CHIP_PADDING, CHIP_SIZE, read_network
 from facesort.records.box import Box
 from facesort.records.modes import EncoderKind
@@ -143,8 +142,7 @@ class DlibEncoder:
             encodings = network.encode(np.stack(chips))
         return list(encodings.reshape(len(boxes), len(chips) // len(boxes), -1).mean(axis=1))
 
-    def encode_checked(self, rgb: np.ndarray, boxes: list[Box], mirror_average: bool = True,
-                       landmarks: KnownLandmarks | None = None) -> list[tuple[np.ndarray, bool]]:
-        """``encode``'s encodings, each taken as clear: dlib's network gives no measure.
-        ``landmarks`` are not used: dlib's chips are aligned on its own 5-point shapes."""
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool = True) -> list[tuple[np.ndarray, bool]]:
+        """``encode``'s encodings, each taken as clear: dlib's network gives no measure."""
         return [(encoding, True) for encoding in self.encode(rgb, boxes, mirror_average)]

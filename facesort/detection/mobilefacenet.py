@@ -4,10 +4,9 @@ landmarks in, 128 numbers of unit length out, run by onnxruntime.
 The model (``MobileFaceNet.onnx`` of foamliu/MobileFaceNet, installed as model_files says)
 takes an RGB chip normalised with ImageNet's mean and std (its repository's data_gen.py).
 A chip is the face warped by the similarity transform that puts its eye centres, nose tip and
-mouth corners nearest to ArcFace's five-point template. Those landmarks are YuNet's: the
-frame's own detection's when it gave them (``encode_checked``'s ``landmarks``), else found by
-YuNet run again on the face's surroundings, so that the encoder also takes bare boxes, as
-dlib's does (a face image saved in a result, a box of dlib's HOG).
+mouth corners nearest to ArcFace's five-point template. Those landmarks come from YuNet, run
+again on the face's surroundings: the encoder then takes boxes, as dlib's does, so that a face
+of a frame, a face image saved in a result and a box of dlib's HOG are encoded the same way.
 """
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ import numpy as np
 from facesort.detection import yunet
 from facesort.detection.model_files import MODELS
 from facesort.detection.onnx_models import any_input_size, new_session
-from facesort.detection.protocol import KnownLandmarks
 from facesort.records.box import Box, iou
 
 MODEL = MODELS["mobilefacenet"]      # weights/ of github.com/foamliu/MobileFaceNet
@@ -155,13 +153,9 @@ class MobileFaceNetEncoder:
             return None
         return rows[int(np.argmax(overlaps)), 5:15].reshape(5, 2).astype(np.float64)
 
-    def chips(self, rgb: np.ndarray, boxes: list[Box],
-              known: KnownLandmarks | None = None) -> np.ndarray:
-        """(N, 112, 112, 3) aligned RGB chips of the faces in ``boxes``: on their ``known``
-        landmarks where given (not None), else on those ``landmarks()`` finds."""
-        known = known or [None] * len(boxes)
-        return np.stack([align(rgb, self.landmarks(rgb, box).points if points is None
-                               else points) for box, points in zip(boxes, known)])
+    def chips(self, rgb: np.ndarray, boxes: list[Box]) -> np.ndarray:
+        """(N, 112, 112, 3) aligned RGB chips of the faces in ``boxes``."""
+        return np.stack([align(rgb, self.landmarks(rgb, box).points) for box in boxes])
 
     def encode(self, rgb: np.ndarray, boxes: list[Box],
                mirror_average: bool = True) -> list[np.ndarray]:
@@ -169,16 +163,15 @@ class MobileFaceNetEncoder:
         the face and its mirror image averaged."""
         return [encoding for encoding, _ in self.encode_checked(rgb, boxes, mirror_average)]
 
-    def encode_checked(self, rgb: np.ndarray, boxes: list[Box], mirror_average: bool = True,
-                       landmarks: KnownLandmarks | None = None) -> list[tuple[np.ndarray, bool]]:
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool = True) -> list[tuple[np.ndarray, bool]]:
         """``encode``'s encodings, each with whether the network's output, before it is scaled
         to unit length, is at least MIN_CLARITY long: the length falls as a face gets dim or
-        blurred (MagFace, AdaFace), and such faces' encodings gather, whoever they are.
-        ``landmarks``: the detector's, per box, where it gave them (chips())."""
+        blurred (MagFace, AdaFace), and such faces' encodings gather, whoever they are."""
         if not boxes:
             return []
         session = self._load()
-        chips = self.chips(rgb, boxes, landmarks)
+        chips = self.chips(rgb, boxes)
         if mirror_average:
             chips = np.concatenate([chips, chips[:, :, ::-1]])
         (out,) = session.run(None, {INPUT: network_input(chips)})

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from facesort import storage
-from facesort.detection.protocol import Detector, Found, KnownLandmarks
+from facesort.detection.protocol import Detector, Found
 from facesort.detection.regions import (
     FULL,
     REGIONS,
@@ -104,15 +104,6 @@ class Piece:
     # the frame's own: a face found against one of them is cut too, its box a part of a face
     cut: tuple[bool, bool, bool, bool] = (False, False, False, False)
 
-    def to_frame(self, points: np.ndarray | None) -> np.ndarray | None:
-        """A face's landmarks (N, 2) found in the piece, in the original frame's pixels; None
-        when the piece was shrunk: landmarks found on a reduced frame are too coarse to align
-        on (small-face dev video at -S 0.5, frames at 0.75: F1 0.964 -> 0.906), so the encoder
-        finds them again at full resolution (docs/tuning.md)."""
-        if points is None or self.scale < 1.0:
-            return None
-        return points / self.scale + np.array([self.left, self.top], np.float64)
-
     def cut_through(self, box: Box) -> bool:
         """Whether ``box`` (the piece's pixels, clipped to it) ends at one of its cut edges."""
         top, right, bottom, left = box
@@ -141,7 +132,7 @@ class LocateJob:
                                     piece.left + int(right / piece.scale),
                                     piece.top + int(bottom / piece.scale),
                                     piece.left + int(left / piece.scale)),
-                                   face.unfit or cut, piece.to_frame(face.landmarks)))
+                                   face.unfit or cut))
         return found, time.perf_counter() - started
 
 
@@ -149,9 +140,7 @@ class LocateJob:
 class EncodeJob:
     """The encodings of the faces of some crop_face() crops of frames (each face in its
     crop's middle third), and each crop as a PNG file: compressing it here spares the frame
-    loop's process. ``landmarks``: per crop, its face's five landmarks in the crop's pixels
-    when the detection pass gave them (imaging.points_in_crop), else None (the encoder finds
-    them).
+    loop's process.
 
     The crops are set side by side in one image, so that their faces go through the network
     together (a batch of two costs ~12% less a face than two alone). A face's aligned chip
@@ -161,32 +150,27 @@ class EncodeJob:
 
     crops: list[np.ndarray]
     mirror_average: bool = True
-    landmarks: KnownLandmarks | None = None
 
     def run(self, detector: Detector) -> list[tuple[np.ndarray, bytes, bool]]:
         """Each face's encoding, its crop as a PNG file, and whether it came out clear."""
-        canvas, boxes, lefts = side_by_side(self.crops)
-        known = [None if points is None else points + [left, 0]   # moved with its crop
-                 for points, left in zip(self.landmarks or [None] * len(boxes), lefts)]
-        encodings = detector.encode_checked(canvas, boxes, self.mirror_average, known)
+        canvas, boxes = side_by_side(self.crops)
+        encodings = detector.encode_checked(canvas, boxes, self.mirror_average)
         return [(encoding, storage.encode_png(crop), clear)
                 for (encoding, clear), crop in zip(encodings, self.crops)]
 
 
-def side_by_side(crops: list[np.ndarray]) -> tuple[np.ndarray, list[Box], list[int]]:
-    """One RGB image of BGR crop_face() crops side by side, where each one's face is, and the
-    column where each crop begins."""
+def side_by_side(crops: list[np.ndarray]) -> tuple[np.ndarray, list[Box]]:
+    """One RGB image of BGR crop_face() crops side by side, and where each one's face is."""
     canvas = np.zeros((max(crop.shape[0] for crop in crops),
                        sum(crop.shape[1] for crop in crops), 3), np.uint8)
-    boxes, lefts, left = [], [], 0
+    boxes, left = [], 0
     for crop in crops:
         height, width = crop.shape[:2]
         canvas[:height, left:left + width] = crop if crop.ndim == 3 else crop[..., None]
         top, right, bottom, face_left = face_in_crop(crop.shape)
         boxes.append((top, left + right, bottom, left + face_left))
-        lefts.append(left)
         left += width
-    return to_rgb(canvas), boxes, lefts
+    return to_rgb(canvas), boxes
 
 
 # --- planning, in the frame loop's process -------------------------------------------------

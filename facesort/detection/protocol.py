@@ -7,16 +7,13 @@ A detector is handed to the app, never built inside it: the worker processes get
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
 
 from facesort.records.box import Box
 from facesort.records.face import Face
-
-# per face box, its five landmarks (5, 2) when known, else None
-KnownLandmarks = list[np.ndarray | None]
 
 
 @dataclass(frozen=True)
@@ -27,9 +24,6 @@ class Found:
 
     box: Box
     unfit: str | None = None
-    # its five landmarks (5, 2) in the same pixels, when the detector places them (YuNet):
-    # the encoder then aligns the face on them rather than finding them again
-    landmarks: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def encodable(self) -> bool:
@@ -58,12 +52,10 @@ class Encoder(Protocol):
         """One 128-number encoding per box of an RGB image; with ``mirror_average``, the
         face's and its mirror image's averaged."""
 
-    def encode_checked(self, rgb: np.ndarray, boxes: list[Box], mirror_average: bool = True,
-                       landmarks: KnownLandmarks | None = None) -> list[tuple[np.ndarray, bool]]:
+    def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
+                       mirror_average: bool = True) -> list[tuple[np.ndarray, bool]]:
         """``encode``'s encodings, each with whether the encoder made the face out clearly
-        enough for its encoding to be trusted. ``landmarks``: per box, its five landmarks
-        in ``rgb``'s pixels when a detector placed them, else None (an encoder that aligns
-        on landmarks then finds them itself)."""
+        enough for its encoding to be trusted."""
 
 
 class Detector(Protocol):
@@ -89,10 +81,8 @@ class Detector(Protocol):
         """One 128-number encoding per box of an RGB image."""
 
     def encode_checked(self, rgb: np.ndarray, boxes: list[Box],
-                       mirror_average: bool | None = None,
-                       landmarks: KnownLandmarks | None = None) -> list[tuple[np.ndarray, bool]]:
-        """``encode``'s encodings, each with whether the encoder made the face out clearly
-        (``landmarks``: as Encoder.encode_checked's)."""
+                       mirror_average: bool | None = None) -> list[tuple[np.ndarray, bool]]:
+        """``encode``'s encodings, each with whether the encoder made the face out clearly."""
 
     def detect(self, bgr: np.ndarray, source: str = "", frame: int | None = None,
                time_s: float | None = None, stem: str = "") -> list[Face]:

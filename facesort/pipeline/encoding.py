@@ -55,8 +55,7 @@ class EncodeQueue:
         self.make_room(len(faces))
         ticket = self._pool.submit(EncodeJob(
             [crop_face(pending.frame, box) for _, pending, box, _ in faces],
-            self.settings.mirror_average,
-            [pending.crop_landmarks(box) for _, pending, box, _ in faces]))
+            self.settings.mirror_average))
         for slot, (track, pending, box, number) in enumerate(faces):
             face = Face(file_name=face_file_name(info.name, pending.index, number, info.stem),
                         encoding=np.zeros(0), box=box, source=info.name, frame=pending.index,
@@ -78,8 +77,7 @@ class EncodeQueue:
             return
         self.make_room(len(looks))
         ticket = self._pool.submit(EncodeJob([look.crop for _, look in looks],
-                                             self.settings.mirror_average,
-                                             [look.landmarks for _, look in looks]))
+                                             self.settings.mirror_average))
         for slot, (track, look) in enumerate(looks):
             face = Face(file_name=face_file_name(info.name, look.index, look.number, info.stem),
                         encoding=np.zeros(0), box=look.box, source=info.name, frame=look.index,

@@ -331,7 +331,7 @@ class FacePipeline:
         if kept is None or box_size(box) > box_size(kept.box):
             self.source.unfit_looks[track] = UnfitLook(
                 crop_face(pending.frame, box), box, pending.index, pending.seconds, number,
-                track.unfit, pending.crop_landmarks(box))
+                track.unfit)
 
     def _end_tracks(self, tracks: list[Track]) -> None:
         """Tracks that ended: each one found since its last encoding is encoded as last seen

@@ -162,8 +162,6 @@ class PassPlanner:
         for face in found + self.coarse_found(pending):
             box = clip(face.box, bounds)
             if box is not None:
-                if face.landmarks is not None:   # the first pass's (the finer, if both)
-                    pending.landmarks.setdefault(box, face.landmarks)
                 reason = Unfit.SMALL if box_size(box) < self.min_encode_size else face.unfit
                 earlier = unfit.get(box, reason)
                 unfit[box] = None if earlier is None or reason is None else earlier

@@ -10,7 +10,6 @@ import numpy as np
 from facesort.detection.passes import PassSettings
 from facesort.detection.protocol import Found
 from facesort.detection.regions import FineBudget, Region
-from facesort.imaging import points_in_crop
 from facesort.records.box import Box
 from facesort.records.source import SourceInfo
 from facesort.tracking.follower import Picture
@@ -43,13 +42,6 @@ class PendingPass:
     cut_before: bool = False    # a cut lies between the frame looked at before and this one
     look: int | None = None     # the number of this look frame; None: encode nothing here
     passes: PassSettings | None = None  # the coarse pass's settings, when not the input's
-    # the five landmarks (5, 2, frame pixels) the passes gave with a box they found (YuNet)
-    landmarks: dict[Box, np.ndarray] = field(default_factory=dict, repr=False)
-
-    def crop_landmarks(self, box: Box) -> np.ndarray | None:
-        """The landmarks found with ``box`` in its crop_face()'s pixels (None: none were)."""
-        points = self.landmarks.get(box)
-        return None if points is None else points_in_crop(points, box)
 
 
 @dataclass
@@ -73,7 +65,6 @@ class UnfitLook:
     seconds: float
     number: int    # its face's number among the faces of that frame
     reason: str    # records.face.Unfit
-    landmarks: np.ndarray | None = field(default=None, repr=False)  # in the crop's pixels
 
 
 @dataclass
