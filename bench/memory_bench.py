@@ -11,7 +11,8 @@ after them is timed. Prints a table as it goes and, last, one JSON line:
     {"faces": N, "sort_ms_per_face_at_10k": .., "sort_ms_per_face_at_end": ..,
      "rss_mb_at_end": .., "save_s_after_1000_new_at_end": .., ...}
 
-(sorting is timed over the 1,000 faces up to 10,000 and over the last 1,000).
+(sorting is timed over the 1,000 faces up to 10,000 and over the last 1,000; the frame loop's
+stall is the longest ResultSession.add_faces call that started an autosave).
 """
 from __future__ import annotations
 
@@ -106,6 +107,7 @@ def main() -> int:
     started = time.monotonic()
     sorting = np.zeros(args.faces + 1)   # seconds each face took to sort
     quiet_from = args.faces - WINDOW     # no autosave among the last WINDOW faces
+    stalls = [0.0]                       # seconds add_faces took when it started an autosave
     for number in range(1, args.faces + 1):
         faces = [synthetic_face(number, rng, centres, args.strangers, args.crop)]
         begun = time.perf_counter()
@@ -114,7 +116,10 @@ def main() -> int:
         if number == quiet_from:
             session.save(announce=False)
             session.autosave_s = 0
+        autosaves, begun = session.autosaves, time.perf_counter()
         session.add_faces(faces)
+        if session.autosaves > autosaves:
+            stalls.append(time.perf_counter() - begun)
         if number % 10_000 == 0 or number == quiet_from:
             window = sorting[max(1, number - WINDOW + 1):number + 1]
             print(f"{number:>7} {resident_mb():>8.1f} {time.monotonic() - started:>8.1f} "
@@ -136,6 +141,8 @@ def main() -> int:
             "sort_ms_per_face_at_end": round(1000 * sorting[-WINDOW:].mean(), 4),
             "rss_mb_at_end": round(rss_at_end, 1),
             "save_s_after_1000_new_at_end": round(save_s, 3),
+            "autosave_stall_s_max": round(max(stalls), 3),
+            "autosave_stall_s_mean": round(sum(stalls[1:]) / max(1, len(stalls) - 1), 3),
             "peak_rss_mb": round(peak_mb(), 1), "end_of_run_s": round(end_s, 2),
             "total_s": round(time.monotonic() - started, 1)}
     if args.result is None:

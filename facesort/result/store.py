@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,17 @@ class ResultStore:
         self.locations: dict[str, str] = {}
         self.csv_rows = FacesCsvRows()
         self.montages = Montages()
+        # the staging folder is written in the frame loop while a save in the background may
+        # remove it once empty: one of the two at a time
+        self._staging = threading.Lock()
+
+    def __getstate__(self) -> dict[str, object]:
+        """A copy (copy.deepcopy) gets a lock of its own."""
+        return {key: value for key, value in self.__dict__.items() if key != "_staging"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._staging = threading.Lock()
 
     def has_saved_face(self, file_name: str) -> bool:
         """Whether a face of this file name is already on disk (loaded or saved)."""
@@ -182,19 +194,24 @@ class ResultStore:
         They wait in the staging folder until the next save moves them to their person's
         folder, so memory does not grow with the faces found. Returns how many were written.
         """
+        new = [face for face in faces
+               if (face.crop is not None or face.crop_png is not None)
+               and face.file_name not in self.locations and face.file_name not in set_aside]
+        if not new:  # a save's look at every face: no need to wait for the lock
+            return 0
         written = 0
-        for face in faces:
-            if ((face.crop is None and face.crop_png is None) or face.file_name in self.locations
-                    or face.file_name in set_aside):
-                continue
-            if not written:
-                result_dir.mkdir(parents=True, exist_ok=True)
-                storage.own_folder(result_dir / STAGING)
-            image = face.crop_png if face.crop_png is not None else storage.encode_png(face.crop)
-            storage.atomic_write_bytes(result_dir / STAGING / face.file_name, image)
-            face.crop = face.crop_png = None
-            self.locations[face.file_name] = f"{STAGING}/{face.file_name}"
-            written += 1
+        with self._staging:
+            result_dir.mkdir(parents=True, exist_ok=True)
+            storage.own_folder(result_dir / STAGING)
+            for face in new:
+                if face.file_name in self.locations:  # twice in ``faces``
+                    continue
+                image = (face.crop_png if face.crop_png is not None
+                         else storage.encode_png(face.crop))
+                storage.atomic_write_bytes(result_dir / STAGING / face.file_name, image)
+                face.crop = face.crop_png = None
+                self.locations[face.file_name] = f"{STAGING}/{face.file_name}"
+                written += 1
         return written
 
     def save(self, result_dir: Path, roster: Roster, set_aside: Collection[str] = ()) -> None:
@@ -225,8 +242,8 @@ class ResultStore:
         for _, target in moves:
             if target in in_place:
                 self.locations[target.split("/")[1]] = target
-        with contextlib.suppress(OSError):  # empty now, unless a face could not be placed
-            (result_dir / STAGING).rmdir()
+        with self._staging, contextlib.suppress(OSError):  # empty now, unless a face could
+            (result_dir / STAGING).rmdir()  # not be placed or came in the meantime
 
     def save_montages(self, result_dir: Path, persons: list[Person],
                       say: Callable[[str], None] = print) -> None:
