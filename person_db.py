@@ -20,6 +20,7 @@ from face_detector import lazy_image_encoder
 from facesort.inputs.video import quiet_opencv
 from facesort.records.face import Face
 from facesort.report.html import write_report
+from facesort.report.memo import ReportMemo
 from facesort.report.terminal import print_persons
 from facesort.result.layout import ENCODINGS_FILE
 from facesort.result.lock import ResultInUseError, lock_result, signals_held
@@ -37,6 +38,7 @@ class PersonDB(Roster):
     def __init__(self) -> None:
         super().__init__()
         self.store = ResultStore()
+        self.report_memo = ReportMemo()  # what the last report was drawn from
 
     def has_saved_face(self, file_name: str) -> bool:
         return self.store.has_saved_face(file_name)
@@ -86,11 +88,10 @@ class PersonDB(Roster):
         """Montage pages of every person and the unknowns (only changed pages are redrawn)."""
         self.store.save_montages(result_dir, [*self.persons, self.unknown], say)
 
-    @staticmethod
-    def _write_report(result_dir: Path, roster: Roster | RosterSnapshot) -> None:
+    def _write_report(self, result_dir: Path, roster: Roster | RosterSnapshot) -> None:
         """appearances.csv and report.html, drawn from what was just saved."""
         try:
-            write_report(result_dir, roster)
+            write_report(result_dir, roster, self.report_memo)
         except Exception as error:  # they can be written again; the faces are saved already
             log.warning("could not write the report: %s", error)
             log.debug("the report", exc_info=True)
