@@ -91,11 +91,13 @@ def write_report(result_dir: Path, db: Roster, memo: ReportMemo | None = None) -
     memo.forget_the_rest()
     # surrogateescape: a folder name that is not UTF-8 is written back as the bytes it was
     storage.atomic_write_bytes(result_dir / APPEARANCES_CSV, appearances_csv(
-        a for a in found if a.person != UNKNOWNS).encode("utf-8", "surrogateescape"))
+        a for a in found if a.person != UNKNOWNS).encode("utf-8", "surrogateescape"),
+        durable=False)  # every save writes the report's files again
     colors = person_colors(db)
     chart = timeline_png(found, colors)
     page = report_html(result_dir, db, found, chart, colors, written_at=time.time())
-    storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode("utf-8", "surrogateescape"))
+    storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode("utf-8", "surrogateescape"),
+                               durable=False)
     write_distances_csv(result_dir, db)
     log.info("%s and %s written", result_dir / REPORT_HTML, result_dir / APPEARANCES_CSV)
 
