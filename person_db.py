@@ -79,14 +79,17 @@ class PersonDB(Roster):
         say(f"Start saving persons in the directory '{result_dir}'.")
         started = time.time()
         self.store.save(result_dir, roster, roster.set_aside)
-        self.store.save_montages(result_dir, [*roster.persons, roster.unknown], say)
+        self.save_montages(result_dir, say, roster)
         self._write_report(result_dir, roster)
         say(f"{result_dir / ENCODINGS_FILE} saved")
         say(f"Saving persons finished in {time.time() - started:.3f} sec.")
 
-    def save_montages(self, result_dir: Path, say: Callable[[str], None] = print) -> None:
-        """Montage pages of every person and the unknowns (only changed pages are redrawn)."""
-        self.store.save_montages(result_dir, [*self.persons, self.unknown], say)
+    def save_montages(self, result_dir: Path, say: Callable[[str], None] = print,
+                      snapshot: RosterSnapshot | Roster | None = None) -> None:
+        """Montage pages of every person and the unknowns (only changed pages are redrawn);
+        ``snapshot``: theirs instead of the persons as they are now."""
+        roster = self if snapshot is None else snapshot
+        self.store.save_montages(result_dir, [*roster.persons, roster.unknown], say)
 
     def _write_report(self, result_dir: Path, roster: Roster | RosterSnapshot) -> None:
         """appearances.csv and report.html, drawn from what was just saved."""

@@ -16,6 +16,7 @@ from facesort import storage
 from facesort.records.face import LEGACY_ENCODER, UNKNOWN_POOL, Face, Person, Roster
 from facesort.records.source import IMAGE_SUFFIXES
 from facesort.result import journal
+from facesort.result.encodings_file import EncodingsFile, read_stored
 from facesort.result.faces_csv import FacesCsvRows, face_of_row, read_faces_csv
 from facesort.result.layout import (
     ENCODINGS_FILE,
@@ -58,6 +59,7 @@ class ResultStore:
         self.locations: dict[str, str] = {}
         self.csv_rows = FacesCsvRows()
         self.montages = Montages()
+        self.encodings_file = EncodingsFile()
         # the staging folder is written in the frame loop while a save in the background may
         # remove it once empty: one of the two at a time
         self._staging = threading.Lock()
@@ -144,14 +146,15 @@ class ResultStore:
         """The encodings stored in the result and their encoder: its .npz, else the original
         tool's pickle (dlib's); none, and ``encoder``, when it has neither.
 
-        Every save writes the .npz with the encodings of all faces, so once it exists the
-        pickle beside it is stale and is not read (a damaged .npz means encoding the images
+        Every save stores the encodings of all faces in the .npz (with the one of faces added
+        since, encodings_file.py), so once it exists the pickle beside it is stale and is not read (a damaged .npz means encoding the images
         again, not going back to it). The user's old file is never deleted.
         """
         legacy = result_dir / LEGACY_ENCODINGS_FILE
         current = result_dir / ENCODINGS_FILE
         if regular_file(current):
-            stored, stored_encoder = storage.load_encodings(current)
+            found = read_stored(result_dir)
+            stored, stored_encoder = found.encodings, found.encoder
             print(f"{len(stored)} face_encodings in {current}")
             if regular_file(legacy):
                 log.info("not reading %s, the original tool's file: %s replaced it", legacy,
@@ -226,9 +229,9 @@ class ResultStore:
         journal_path = result_dir / JOURNAL_FILE
         journal.finish(journal_path, result_dir)  # an earlier save that was cut short
         self.write_new_faces(result_dir, (face for _, face in roster.all_faces()), set_aside)
-        storage.save_encodings(result_dir / ENCODINGS_FILE,
-                               {face.file_name: face.encoding for _, face in roster.all_faces()},
-                               roster.encoder)
+        self.encodings_file.save(
+            result_dir, {face.file_name: face.encoding for _, face in roster.all_faces()},
+            roster.encoder)
         targets = {face.file_name: f"{person.name}/{face.file_name}"
                    for person, face in roster.all_faces() if face.file_name in self.locations}
         moves = [(self.locations[name], target) for name, target in targets.items()
@@ -293,4 +296,4 @@ def encode_stored_image(image_path: Path, encode_image: EncodeImage | None) -> n
 def stored_encoder(result_dir: Path) -> str:
     """The encoder whose encodings ``result_dir`` holds."""
     current = result_dir / ENCODINGS_FILE
-    return storage.load_encodings(current)[1] if regular_file(current) else LEGACY_ENCODER
+    return storage.read_encodings(current).encoder if regular_file(current) else LEGACY_ENCODER
