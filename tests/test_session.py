@@ -225,3 +225,25 @@ def test_a_failed_background_autosave_is_one_line_at_the_next_frame(tmp_path, ma
     monkeypatch.undo()
     session.finish()
     assert len(load_result(tmp_path / "r").faces) == 2
+
+
+def test_the_final_save_is_made_even_when_the_autosave_before_it_failed(tmp_path, make_face,
+                                                                          monkeypatch):
+    clock = FakeClock()
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=60, clock=clock)
+    real = pending_moves.carry_out
+    failures = []
+
+    def full_disk_once(*args):
+        if not failures:
+            failures.append(1)
+            raise OSError(28, "No space left on device")
+        return real(*args)
+
+    monkeypatch.setattr(pending_moves, "carry_out", full_disk_once)
+    session.add_faces(classified(db, [make_face(0.0)]))
+    clock.now = 60.0
+    session.add_faces(classified(db, [make_face(0.1)]))  # this autosave fails
+    session.finish()  # waits for it, then saves everything
+    assert len(load_result(tmp_path / "r").faces) == 2

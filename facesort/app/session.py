@@ -93,11 +93,15 @@ class ResultSession:
 
     def _start_autosave(self) -> None:
         """A snapshot of the persons now, written by the autosave thread."""
-        self._held.enter_context(signals_held())
         snapshot = self.db.snapshot()
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="face-classifier-save")
-        self._in_flight = self._writer.submit(self.db.save, self.result_dir, False, snapshot)
+        self._held.enter_context(signals_held())
+        try:
+            self._in_flight = self._writer.submit(self.db.save, self.result_dir, False, snapshot)
+        except BaseException:
+            self._held.close()
+            raise
         self._last_save = self._clock()
         self._unsaved = 0
         self.autosaves += 1
@@ -121,7 +125,8 @@ class ResultSession:
     def save(self, announce: bool = True) -> None:
         """Save now (after the autosave being written, if any), with Ctrl-C and SIGTERM held
         until the result is whole again."""
-        self.wait_for_autosave()
+        with contextlib.suppress(SaveError):  # this save writes all a failed autosave had
+            self.wait_for_autosave()
         try:
             with signals_held():
                 self.db.save(self.result_dir, announce=announce)
