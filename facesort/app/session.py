@@ -7,8 +7,9 @@ time, and every other save (the final one) waits for it first. Ctrl-C and SIGTER
 the snapshot until the loop sees the save done (only the main thread can hold them).
 
 What survives what (see person_db.PersonDB.save for how): a kill at any instant leaves the
-previous save or the new one; a crash loses at most the faces of two autosave intervals (an
-autosave still being written when the next is due is waited for once a further one is due).
+previous save or the new one; a crash loses the faces found since the last autosave that was
+written whole began: at most an autosave interval and the time an autosave takes (two of
+these when they take longer than the interval, for the loop never waits for one).
 """
 from __future__ import annotations
 
@@ -80,16 +81,13 @@ class ResultSession:
             self._unsaved += self.db.write_new_faces(self.result_dir, faces)
         except OSError as error:
             raise SaveError(self._failure(error)) from None
-        if self._in_flight is not None and self._in_flight.done():
+        if self._in_flight is not None:
+            if not self._in_flight.done():
+                return  # one at a time: a due autosave starts once this one is written
             self.wait_for_autosave()
         since = self._clock() - self._last_save
-        if self.autosave_s <= 0 or not self._unsaved or since < self.autosave_s:
-            return
-        if self._in_flight is not None:
-            if since < 2 * self.autosave_s:
-                return  # the last one is still being written: not two at a time
-            self.wait_for_autosave()
-        self._start_autosave()
+        if self.autosave_s > 0 and self._unsaved and since >= self.autosave_s:
+            self._start_autosave()
 
     def _start_autosave(self) -> None:
         """A snapshot of the persons now, written by the autosave thread."""
