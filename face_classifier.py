@@ -240,7 +240,11 @@ def run(args: argparse.Namespace, make_detector: Callable[..., Detector] = FaceD
     plays_live = args.as_live and not args.faithful
     progress = Progress(None if plays_live else inputs.total_frames,
                         enabled=progress_wanted(args.quiet))
-    loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
+    try:
+        loop = sort_frames(pipeline, inputs, classifier, db, session, output, progress, stop)
+    except BaseException:  # the autosave being written ends before the lock goes
+        session.close()
+        raise
     print(f"total elapsed time: {loop.elapsed_s:.3f} second")
     failure = finish_run(classifier, db, session)
     failure = loop.failure or failure

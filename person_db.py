@@ -20,11 +20,12 @@ from face_detector import lazy_image_encoder
 from facesort.inputs.video import quiet_opencv
 from facesort.records.face import Face
 from facesort.report.html import write_report
+from facesort.report.memo import ReportMemo
 from facesort.report.terminal import print_persons
 from facesort.result.layout import ENCODINGS_FILE
 from facesort.result.lock import ResultInUseError, lock_result, signals_held
 from facesort.result.store import EncodeImage, EncoderMismatch, ResultStore, stored_encoder
-from facesort.sorting.roster import Roster
+from facesort.sorting.roster import Roster, RosterSnapshot
 
 __all__ = ["EncoderMismatch", "PersonDB", "main", "stored_encoder"]
 
@@ -37,6 +38,7 @@ class PersonDB(Roster):
     def __init__(self) -> None:
         super().__init__()
         self.store = ResultStore()
+        self.report_memo = ReportMemo()  # what the last report was drawn from
 
     def has_saved_face(self, file_name: str) -> bool:
         return self.store.has_saved_face(file_name)
@@ -66,27 +68,33 @@ class PersonDB(Roster):
         the staging folder until the next save). Returns how many were written."""
         return self.store.write_new_faces(result_dir, faces, self.set_aside)
 
-    def save(self, result_dir: Path, announce: bool = True) -> None:
+    def save(self, result_dir: Path, announce: bool = True,
+             snapshot: RosterSnapshot | None = None) -> None:
         """Put every face in its person's folder, with its encoding and its row in faces.csv
         (ResultStore.save: a kill at any instant leaves the previous save or this one), then
-        the montages and the report."""
+        the montages and the report. ``snapshot``: what to write instead of the persons as they
+        are now (Roster.snapshot, taken for a save in the background while sorting goes on)."""
+        roster: Roster | RosterSnapshot = self if snapshot is None else snapshot
         say = print if announce else log.info
         say(f"Start saving persons in the directory '{result_dir}'.")
         started = time.time()
-        self.store.save(result_dir, self, self.set_aside)
-        self.save_montages(result_dir, say)
-        self._write_report(result_dir)
+        self.store.save(result_dir, roster, roster.set_aside)
+        self.save_montages(result_dir, say, roster)
+        self._write_report(result_dir, roster)
         say(f"{result_dir / ENCODINGS_FILE} saved")
         say(f"Saving persons finished in {time.time() - started:.3f} sec.")
 
-    def save_montages(self, result_dir: Path, say: Callable[[str], None] = print) -> None:
-        """Montage pages of every person and the unknowns (only changed pages are redrawn)."""
-        self.store.save_montages(result_dir, [*self.persons, self.unknown], say)
+    def save_montages(self, result_dir: Path, say: Callable[[str], None] = print,
+                      snapshot: RosterSnapshot | Roster | None = None) -> None:
+        """Montage pages of every person and the unknowns (only changed pages are redrawn);
+        ``snapshot``: theirs instead of the persons as they are now."""
+        roster = self if snapshot is None else snapshot
+        self.store.save_montages(result_dir, [*roster.persons, roster.unknown], say)
 
-    def _write_report(self, result_dir: Path) -> None:
+    def _write_report(self, result_dir: Path, roster: Roster | RosterSnapshot) -> None:
         """appearances.csv and report.html, drawn from what was just saved."""
         try:
-            write_report(result_dir, self)
+            write_report(result_dir, roster, self.report_memo)
         except Exception as error:  # they can be written again; the faces are saved already
             log.warning("could not write the report: %s", error)
             log.debug("the report", exc_info=True)

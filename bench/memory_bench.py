@@ -11,7 +11,9 @@ after them is timed. Prints a table as it goes and, last, one JSON line:
     {"faces": N, "sort_ms_per_face_at_10k": .., "sort_ms_per_face_at_end": ..,
      "rss_mb_at_end": .., "save_s_after_1000_new_at_end": .., ...}
 
-(sorting is timed over the 1,000 faces up to 10,000 and over the last 1,000).
+(sorting is timed over the 1,000 faces up to 10,000 and over the last 1,000, with no autosave
+written in the background meanwhile; the frame loop's stall is the longest
+ResultSession.add_faces call that started an autosave).
 """
 from __future__ import annotations
 
@@ -106,15 +108,26 @@ def main() -> int:
     started = time.monotonic()
     sorting = np.zeros(args.faces + 1)   # seconds each face took to sort
     quiet_from = args.faces - WINDOW     # no autosave among the last WINDOW faces
+    at = min(AT, args.faces)             # nor among the WINDOW faces up to here
+    interval = args.autosave
+    stalls = [0.0]                       # seconds add_faces took when it started an autosave
     for number in range(1, args.faces + 1):
         faces = [synthetic_face(number, rng, centres, args.strangers, args.crop)]
         begun = time.perf_counter()
         sort_faces(faces, classifier, db)
         sorting[number] = time.perf_counter() - begun
+        if number == at - WINDOW < quiet_from:  # the sorting timed up to AT, without an
+            session.wait_for_autosave()         # autosave written beside it
+            interval, session.autosave_s = session.autosave_s, 0
+        if number == at < quiet_from:
+            session.autosave_s = interval
         if number == quiet_from:
             session.save(announce=False)
             session.autosave_s = 0
+        autosaves, begun = session.autosaves, time.perf_counter()
         session.add_faces(faces)
+        if session.autosaves > autosaves:
+            stalls.append(time.perf_counter() - begun)
         if number % 10_000 == 0 or number == quiet_from:
             window = sorting[max(1, number - WINDOW + 1):number + 1]
             print(f"{number:>7} {resident_mb():>8.1f} {time.monotonic() - started:>8.1f} "
@@ -130,12 +143,13 @@ def main() -> int:
     end_s = time.monotonic() - end_started
     print(f"end of run (merges, the pool placed again, the final save): {end_s:.2f} s; "
           f"{db!r}; {disk_mb(result):.0f} MB on disk")
-    at = min(AT, args.faces)
     line = {"faces": args.faces,
             "sort_ms_per_face_at_10k": round(1000 * sorting[at - WINDOW + 1:at + 1].mean(), 4),
             "sort_ms_per_face_at_end": round(1000 * sorting[-WINDOW:].mean(), 4),
             "rss_mb_at_end": round(rss_at_end, 1),
             "save_s_after_1000_new_at_end": round(save_s, 3),
+            "autosave_stall_s_max": round(max(stalls), 3),
+            "autosave_stall_s_mean": round(sum(stalls[1:]) / max(1, len(stalls) - 1), 3),
             "peak_rss_mb": round(peak_mb(), 1), "end_of_run_s": round(end_s, 2),
             "total_s": round(time.monotonic() - started, 1)}
     if args.result is None:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 import face_classifier
@@ -24,6 +23,7 @@ from facesort.cluster import driver as cluster_driver
 from facesort.inputs import stream
 from facesort.inputs.stream import InputItem
 from facesort.records.source import CAMERA, VIDEO
+from facesort.result.encodings_file import read_stored
 from tests.conftest import PROJECT
 from tests.crash_helpers import load_result
 
@@ -89,9 +89,11 @@ def run_main(result, inputs, *flags):
 
 
 def result_files(result):
-    encodings = np.load(result / "face_encodings.npz")
+    """faces.csv, and every face's encoding as stored (in face_encodings.npz and the file of
+    those added since, which autosaves at other instants split otherwise)."""
+    stored = read_stored(result)
     return ((result / "faces.csv").read_bytes(),
-            {name: encodings[name].tobytes() for name in encodings.files})
+            (stored.encoder, {name: e.tobytes() for name, e in stored.encodings.items()}))
 
 
 @pytest.fixture(scope="module")

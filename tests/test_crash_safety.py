@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from facesort.app.session import ResultSession, SaveError
-from facesort.result.layout import ENCODINGS_FILE, JOURNAL_FILE, STAGING
+from facesort.result.layout import ADDED_ENCODINGS_FILE, ENCODINGS_FILE, JOURNAL_FILE, STAGING
 from facesort.sorting.classifier import FaithfulClassifier
 from person_db import PersonDB
 from tests.crash_helpers import assert_nothing_lost, load_result
@@ -218,3 +218,34 @@ def test_encodings_are_written_before_any_face_image_reaches_a_folder(tmp_path, 
     monkeypatch.setattr(os, "rename", check_then_rename)
     db.save(result)
     assert stored_before_move and all(stored_before_move)
+
+
+def test_a_kill_at_any_step_of_a_save_that_writes_only_the_added_encodings(
+        tmp_path, make_face, monkeypatch):
+    """The same as above for a run's second save, which writes the encodings of the faces
+    found since its first (face_encodings-added.npz), not them all."""
+    result = tmp_path / "result"
+    db, _ = previous_and_changed(result, make_face)
+    db.save(result)  # the run's first save writes every encoding
+    previous = load_result(result)
+    whole = (result / ENCODINGS_FILE).stat()
+    classifier = FaithfulClassifier(0.44)
+    for face in (make_face(0.0, 0.04), make_face(1.0, 0.21), make_face(9.5)):
+        classifier.classify(face, db)
+    interrupter = Interrupter(monkeypatch, result, snapshots_dir=tmp_path / "kills")
+    db.save(result)
+    monkeypatch.undo()
+    assert (result / ENCODINGS_FILE).stat().st_mtime_ns == whole.st_mtime_ns
+    assert (result / ADDED_ENCODINGS_FILE).is_file()
+    new = load_result(result)
+    assert len(new.faces) == len(previous.faces) + 3
+    assert_nothing_lost(previous, new)
+    outcomes = {"previous": 0, "new": 0}
+    for snapshot in sorted((tmp_path / "kills").iterdir()):
+        loaded = load_result(snapshot)
+        outcome = "new" if loaded == new else "previous"
+        if outcome == "previous":
+            assert loaded.faces == previous.faces, snapshot.name
+        outcomes[outcome] += 1
+    assert interrupter.calls >= 10
+    assert outcomes["previous"] > 2 and outcomes["new"] > 2, outcomes

@@ -229,3 +229,35 @@ def test_persons_are_listed_as_their_names_read_person_2_before_person_10():
     names = ["person_10", "giwoo", "person_2", "Person_100", "person_1"]
     assert sorted(names, key=natural_order) == [
         "giwoo", "person_1", "person_2", "person_10", "Person_100"]
+
+
+def written_as_of_no_time(page: str) -> str:
+    return re.sub(r"written [^<]*? by face-classifier", "written by face-classifier", page)
+
+
+def test_an_incremental_save_writes_the_report_a_fresh_one_would(tmp_path, make_face):
+    from facesort.report.appearances import APPEARANCES_CSV
+    from facesort.report.html import write_report
+
+    db = PersonDB()
+    ann = db.new_person([make_face(0.0, 0.01 * k) for k in range(14)])
+    bob = db.new_person([make_face(1.0), make_face(1.01)])
+    cy = db.new_person([make_face(2.0)])
+    db.unknown.add_face(make_face(5.0))
+    db.save(tmp_path)  # its report's parts are remembered
+    for _ in range(60):  # a gap, then faces added: appearances change and grow
+        make_face(0.0)
+    ann.add_faces([make_face(0.0, 0.2), make_face(0.0, 0.21)])
+    moved = ann.faces[3]
+    ann.remove_faces([moved])
+    bob.add_face(moved)
+    cy.name = "Cy"
+    db.unknown.add_face(make_face(6.0))
+    db.save(tmp_path, snapshot=db.snapshot())  # as an autosave in the background does
+    incremental = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    appearances = (tmp_path / APPEARANCES_CSV).read_text(encoding="utf-8")
+    write_report(tmp_path, db)  # everything drawn afresh
+    fresh = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
+    assert written_as_of_no_time(incremental) == written_as_of_no_time(fresh)
+    assert appearances == (tmp_path / APPEARANCES_CSV).read_text(encoding="utf-8")
+    assert "Cy" in fresh and "person_03" not in fresh and fresh.count("clip.mp4") > 3

@@ -86,8 +86,8 @@ def whole(result, originals):
 def quick_saves(monkeypatch):
     """Montages and the report are drawn again from the folders at every save; without them
     a change takes a few file-system steps, not dozens."""
-    monkeypatch.setattr(PersonDB, "save_montages", lambda self, result_dir, say=print: None)
-    monkeypatch.setattr(PersonDB, "_write_report", lambda self, result_dir: None)
+    monkeypatch.setattr(PersonDB, "save_montages", lambda self, result_dir, *rest: None)
+    monkeypatch.setattr(PersonDB, "_write_report", lambda self, result_dir, roster: None)
 
 
 CHANGES = [

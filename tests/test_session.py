@@ -1,5 +1,6 @@
 """ResultSession: faces to disk as they come, autosave, the lock, and signals during a save."""
 import os
+import shutil
 import signal
 
 import pytest
@@ -52,6 +53,7 @@ def test_autosave_comes_every_interval_and_zero_turns_it_off(tmp_path, make_face
     assert session.autosaves == 0 and not (tmp_path / "r" / "faces.csv").exists()
     clock.now = 60.0
     session.add_faces(classified(db, [make_face(0.2)]))
+    session.wait_for_autosave()  # it is written in the background
     assert session.autosaves == 1 and len(load_result(tmp_path / "r").faces) == 3
     clock.now = 100.0
     session.add_faces(classified(db, [make_face(0.3)]))
@@ -151,3 +153,97 @@ def test_saved_files_get_the_usual_permissions_not_private_ones(tmp_path, make_f
     for path in [tmp_path / "r" / "faces.csv", tmp_path / "r" / "face_encodings.npz",
                  *(tmp_path / "r" / "person_01").iterdir()]:
         assert path.stat().st_mode & 0o777 == 0o644, path
+
+
+def test_an_autosave_is_written_in_the_background_and_the_final_save_waits_for_it(
+        tmp_path, make_face, monkeypatch):
+    import threading
+    import time
+
+    clock = FakeClock()
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=60, clock=clock)
+    release = threading.Event()
+    real_save = PersonDB.save
+    savers = []
+
+    def slow_save(self, *args, **kwargs):
+        savers.append(threading.current_thread().name)
+        if kwargs.get("snapshot") or len(args) > 2:  # the autosave: held until released
+            release.wait(10)
+        real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(PersonDB, "save", slow_save)
+    session.add_faces(classified(db, [make_face(0.0)]))
+    clock.now = 60.0
+    started = time.perf_counter()
+    session.add_faces(classified(db, [make_face(0.1)]))  # due: the snapshot of two faces
+    assert time.perf_counter() - started < 1 and session.autosaves == 1
+    session.add_faces(classified(db, [make_face(3.0)]))  # sorted while the autosave is written
+    assert not (tmp_path / "r" / "faces.csv").exists()
+    release.set()
+    session.wait_for_autosave()
+    shutil.copytree(tmp_path / "r", tmp_path / "peek")  # a load drops the staged third face
+    assert len(load_result(tmp_path / "peek").faces) == 2  # the snapshot's only
+    session.finish()
+    assert len(load_result(tmp_path / "r").faces) == 3
+    assert savers[0].startswith("face-classifier-save") and savers[1] == "MainThread"
+
+
+def test_ctrl_c_during_a_background_autosave_comes_once_it_is_written(tmp_path, make_face,
+                                                                       monkeypatch):
+    clock = FakeClock()
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=60, clock=clock)
+    interrupt_in_the_middle_of_saves(monkeypatch, signal.SIGINT)
+    session.add_faces(classified(db, [make_face(0.0)]))
+    clock.now = 60.0
+    session.add_faces(classified(db, [make_face(0.1)]))
+    with pytest.raises(KeyboardInterrupt):  # held in the loop, delivered after the save
+        session.wait_for_autosave()
+    monkeypatch.undo()
+    assert len(load_result(tmp_path / "r").faces) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    session.finish()
+
+
+def test_a_failed_background_autosave_is_one_line_at_the_next_frame(tmp_path, make_face,
+                                                                    monkeypatch):
+    clock = FakeClock()
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=60, clock=clock)
+
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    session.add_faces(classified(db, [make_face(0.0)]))
+    monkeypatch.setattr(pending_moves, "carry_out", full_disk)
+    clock.now = 60.0
+    session.add_faces(classified(db, [make_face(0.1)]))
+    with pytest.raises(SaveError, match="No space left on device.*last complete save"):
+        session.wait_for_autosave()
+    monkeypatch.undo()
+    session.finish()
+    assert len(load_result(tmp_path / "r").faces) == 2
+
+
+def test_the_final_save_is_made_even_when_the_autosave_before_it_failed(tmp_path, make_face,
+                                                                          monkeypatch):
+    clock = FakeClock()
+    db = PersonDB()
+    session = ResultSession(db, tmp_path / "r", autosave_s=60, clock=clock)
+    real = pending_moves.carry_out
+    failures = []
+
+    def full_disk_once(*args):
+        if not failures:
+            failures.append(1)
+            raise OSError(28, "No space left on device")
+        return real(*args)
+
+    monkeypatch.setattr(pending_moves, "carry_out", full_disk_once)
+    session.add_faces(classified(db, [make_face(0.0)]))
+    clock.now = 60.0
+    session.add_faces(classified(db, [make_face(0.1)]))  # this autosave fails
+    session.finish()  # waits for it, then saves everything
+    assert len(load_result(tmp_path / "r").faces) == 2

@@ -121,7 +121,10 @@ def test_autosaves_keep_a_crashed_runs_faces(tmp_path, demo_videos, monkeypatch,
     with pytest.raises(SystemExit):
         run_main(monkeypatch, capsys, demo_videos[0], tmp_path / "r", "--autosave", "1e-9",
                  detector=scripted_detector(6, crash))
-    assert len(load_result(tmp_path / "r").faces) == 5  # autosaved after each frame
+    # an autosave is started after every frame while none is being written, and the one
+    # being written when the run dies is finished first: how many faces it has depends on
+    # how fast saves are here, never on where the crash hit
+    assert 1 <= len(load_result(tmp_path / "r").faces) <= 5
 
 
 def test_ctrl_c_while_loading_is_one_line_and_exit_130(tmp_path, demo_videos, monkeypatch,

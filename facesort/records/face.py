@@ -174,8 +174,8 @@ class EncodingRows:
             return self._view   # unchanged: the look-up of every person, for every face, is this
         if count > len(faces) or (count and faces[count - 1] is not self._last):
             count = 0  # not an append: start again
-        if len(self._buffer) < len(faces):
-            grown = np.empty((max(16, 2 * len(faces)), 128))
+        if len(self._buffer) < len(faces):  # room to append, but none when built afresh
+            grown = np.empty((max(16, (2 if count else 1) * len(faces)), 128))
             grown[:count] = self._buffer[:count]
             self._buffer = grown
         rows = self._buffer[:len(faces)]

@@ -27,11 +27,12 @@ import io
 import math
 import statistics
 from dataclasses import dataclass
-from functools import reduce
 from typing import Iterable
 
-from facesort.records.face import Roster
-from facesort.records.source import is_camera_source
+import numpy as np
+
+from facesort.records.face import Face, Roster
+from facesort.records.source import SourceKind, is_camera_source, source_kind
 
 APPEARANCES_CSV = "appearances.csv"
 APPEARANCE_COLUMNS = ["person", "source", "start_s", "end_s", "faces"]
@@ -67,13 +68,24 @@ class Appearance:
     start_s: float
     end_s: float
     faces: int
+    kind: SourceKind | None = None  # the source's (told from its name when not given)
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", source_kind(self.source))
 
 
 def sightings_of(db: Roster) -> list[Sighting]:
     """Every face with a source and a time, under the name of the folder it is in now."""
-    return [Sighting(person.name, face.source, face.time_s, face.frame,
+    return [sighting for person in [*db.persons, db.unknown]
+            for sighting in person_sightings(person.name, person.faces)]
+
+
+def person_sightings(name: str, faces: Iterable[Face]) -> list[Sighting]:
+    """The faces of the person ``name`` that have a source and a time, as sightings."""
+    return [Sighting(name, face.source, face.time_s, face.frame,
                      face.followed_from_s if known(face.followed_from_s) else None)
-            for person, face in db.all_faces() if face.source and known(face.time_s)]
+            for face in faces if face.source and known(face.time_s)]
 
 
 def known(time_s: float | None) -> bool:
@@ -83,14 +95,15 @@ def known(time_s: float | None) -> bool:
 def sampling_interval(sightings: Iterable[Sighting]) -> float:
     """Seconds between the frames looked at in one source (0 when it cannot be told)."""
     sightings = list(sightings)
-    times = sorted({round(s.time_s / TIME_RESOLUTION_S) for s in sightings})
+    times = np.unique(np.rint(np.array([s.time_s for s in sightings]) / TIME_RESOLUTION_S))
     if len(times) < 2:
         return 0.0
-    frames = [s.frame for s in sightings if s.frame is not None and s.frame >= 0]
+    frames = np.array([s.frame for s in sightings if s.frame is not None and s.frame >= 0],
+                      dtype=np.int64)
     per_frame = [s.time_s / s.frame for s in sightings if s.frame and s.time_s > 0]
-    if frames and per_frame and not is_camera_source(sightings[0].source):
-        return reduce(math.gcd, frames) * statistics.median(per_frame)
-    return min(b - a for a, b in zip(times, times[1:])) * TIME_RESOLUTION_S
+    if len(frames) and per_frame and not is_camera_source(sightings[0].source):
+        return int(np.gcd.reduce(frames)) * statistics.median(per_frame)
+    return float(np.diff(times).min()) * TIME_RESOLUTION_S
 
 
 def max_gap(interval: float) -> float:
@@ -106,21 +119,31 @@ def find_appearances(sightings: Iterable[Sighting]) -> list[Appearance]:
     found = []
     for source, seen in by_source.items():
         gap = max_gap(sampling_interval(seen))
-        by_person: dict[str, list[tuple[float, float]]] = {}
+        kind = source_kind(source)
+        by_person: dict[str, list[Sighting]] = {}
         for sighting in seen:
-            by_person.setdefault(sighting.person, []).append((sighting.start_s, sighting.time_s))
-        for person, intervals in by_person.items():
-            intervals.sort()
-            start, end = intervals[0]
-            faces = 0
-            for first, last in intervals:
-                if first - end > gap + TIME_RESOLUTION_S:
-                    found.append(Appearance(person, source, start, end, faces))
-                    start, end, faces = first, last, 0
-                end = max(end, last)
-                faces += 1
-            found.append(Appearance(person, source, start, end, faces))
+            by_person.setdefault(sighting.person, []).append(sighting)
+        for person, theirs in by_person.items():
+            found += [Appearance(person, source, start, end, faces, kind)
+                      for start, end, faces in joined(theirs, gap)]
     return sorted(found, key=lambda a: (a.source, a.start_s, a.person))
+
+
+def joined(sightings: list[Sighting], gap: float) -> list[tuple[float, float, int]]:
+    """(start, end, faces) of the appearances of one person's ``sightings`` in one source:
+    their intervals in order of start, cut where the next starts more than ``gap`` after all
+    before it ended."""
+    starts = np.array([s.start_s for s in sightings])
+    ends = np.array([s.time_s for s in sightings])
+    order = np.lexsort((ends, starts))
+    starts, ends = starts[order], np.maximum.accumulate(ends[order])
+    # an interval starts no later than it ends, so the running end of all before a cut is
+    # the end of the appearance the cut closes
+    cuts = np.flatnonzero(starts[1:] - ends[:-1] > gap + TIME_RESOLUTION_S) + 1
+    firsts = np.concatenate([[0], cuts])
+    lasts = np.concatenate([cuts, [len(starts)]]) - 1
+    return [(float(starts[f]), float(ends[last]), int(last - f + 1))
+            for f, last in zip(firsts, lasts)]
 
 
 def appearances_csv(appearances: Iterable[Appearance]) -> str:

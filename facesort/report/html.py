@@ -24,8 +24,8 @@ from facesort.report.appearances import (
     Appearance,
     appearances_csv,
     find_appearances,
-    sightings_of,
 )
+from facesort.report.memo import ReportMemo
 from facesort.report.review_section import review_section
 from facesort.report.sections import (
     FEW_FACES,
@@ -82,16 +82,22 @@ figure.unfit img { width: 72px; height: 72px; object-fit: cover; border: 1px sol
 """
 
 
-def write_report(result_dir: Path, db: Roster) -> None:
-    """Write appearances.csv and report.html from ``db`` as it is now (folder names included)."""
-    found = find_appearances(sightings_of(db))
+def write_report(result_dir: Path, db: Roster, memo: ReportMemo | None = None) -> None:
+    """Write appearances.csv and report.html from ``db`` as it is now (folder names included).
+    ``memo``: what the last report of this run was drawn from (None: draw it all afresh)."""
+    memo = memo or ReportMemo()
+    found = find_appearances(sighting for person in [*db.persons, db.unknown]
+                             for sighting in memo.sightings(person))
+    memo.forget_the_rest()
     # surrogateescape: a folder name that is not UTF-8 is written back as the bytes it was
     storage.atomic_write_bytes(result_dir / APPEARANCES_CSV, appearances_csv(
-        a for a in found if a.person != UNKNOWNS).encode("utf-8", "surrogateescape"))
+        a for a in found if a.person != UNKNOWNS).encode("utf-8", "surrogateescape"),
+        durable=False)  # every save writes the report's files again
     colors = person_colors(db)
     chart = timeline_png(found, colors)
     page = report_html(result_dir, db, found, chart, colors, written_at=time.time())
-    storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode("utf-8", "surrogateescape"))
+    storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode("utf-8", "surrogateescape"),
+                               durable=False)
     write_distances_csv(result_dir, db)
     log.info("%s and %s written", result_dir / REPORT_HTML, result_dir / APPEARANCES_CSV)
 
@@ -123,7 +129,7 @@ def timeline_png(found: list[Appearance], colors: dict[str, str]) -> bytes | Non
     """
     by_source: dict[str, list[Appearance]] = {}
     for appearance in found:
-        if source_kind(appearance.source) != PHOTO:
+        if appearance.kind != PHOTO:
             by_source.setdefault(appearance.source, []).append(appearance)
     if not by_source:
         return None
@@ -173,10 +179,14 @@ def _draw_timeline(panels: list[tuple[str, list[Appearance]]], colors: dict[str,
             camera = source_kind(source) == CAMERA
             origin = min(a.start_s for a in appearances) if camera else 0.0
             span = max(max(a.end_s for a in appearances) - origin, 1.0)
+            by_person: dict[str, list[Appearance]] = {}
+            for a in appearances:
+                by_person.setdefault(a.person, []).append(a)
             for row, name in enumerate(names):
                 bars = [(a.start_s - origin, max(a.end_s - a.start_s, span / 150))
-                        for a in appearances if a.person == name]
-                ax.broken_barh(bars, (row - 0.35, 0.7), color=colors.get(name, UNKNOWN_COLOR))
+                        for a in by_person[name]]
+                ax.broken_barh(overlaps_joined(bars), (row - 0.35, 0.7),
+                               color=colors.get(name, UNKNOWN_COLOR))
             ax.set_yticks(range(len(names)), [n if len(n) <= 24 else n[:23] + "…" for n in names])
             ax.set_ylim(len(names) - 0.5, -0.5)
             ax.set_xlim(0, span * 1.02)
@@ -198,6 +208,19 @@ def _draw_timeline(panels: list[tuple[str, list[Appearance]]], colors: dict[str,
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def overlaps_joined(bars: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(start, width) bars of one colour, those that overlap drawn as one: the same picture,
+    and a long webcam session's many short appearances are not drawn one by one."""
+    joined: list[tuple[float, float]] = []
+    for start, width in sorted(bars):
+        if joined and start < joined[-1][0] + joined[-1][1]:
+            first, first_width = joined[-1]
+            joined[-1] = (first, max(first_width, start + width - first))
+        else:
+            joined.append((start, width))
+    return joined
 
 
 # --- the page ----------------------------------------------------------------------------

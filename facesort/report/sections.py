@@ -50,7 +50,7 @@ def place(source: str) -> str:
 
 def when(appearance: Appearance, end: bool = False) -> str:
     """HTML of where and when: "clip.mp4 at 1:02.5"; a photo is just its name."""
-    kind = source_kind(appearance.source)
+    kind = appearance.kind
     if kind == PHOTO:
         return place(appearance.source)
     seconds = appearance.end_s if end else appearance.start_s
@@ -59,7 +59,7 @@ def when(appearance: Appearance, end: bool = False) -> str:
 
 def first_and_last(seen: list[Appearance]) -> tuple[str, str]:
     """Where a person was first and last seen: in videos if any, else in photos."""
-    timed = [a for a in seen if source_kind(a.source) != PHOTO] or seen
+    timed = [a for a in seen if a.kind != PHOTO] or seen
     return (when(timed[0]), when(timed[-1], end=True)) if timed else ("", "")
 
 
@@ -68,7 +68,7 @@ def persons_table(shown: list[Shown]) -> str:
     rows = ['<div class="wide"><table class="persons"><tr><th>person</th><th>faces</th>'
             "<th>appearances</th><th>photos</th><th>first seen</th><th>last seen</th></tr>"]
     for item in shown:
-        photos = sum(source_kind(a.source) == PHOTO for a in item.seen)
+        photos = sum(a.kind == PHOTO for a in item.seen)
         first, last = first_and_last(item.seen)
         rows.append(
             f'<tr><td><span class="swatch" style="background:{item.color}"></span>'
@@ -95,8 +95,8 @@ def montage_images(pages: dict[str, list[str]], person: Person) -> list[str]:
 
 
 def person_facts(person: Person, seen: list[Appearance]) -> list[str]:
-    timed = [a for a in seen if source_kind(a.source) != PHOTO]
-    photos = {a.source for a in seen if source_kind(a.source) == PHOTO}
+    timed = [a for a in seen if a.kind != PHOTO]
+    photos = {a.source for a in seen if a.kind == PHOTO}
     facts = [counted(len(person.faces), "face")]
     if timed:
         videos = counted(len({a.source for a in timed}), "video")
@@ -112,8 +112,8 @@ def person_section(pages: dict[str, list[str]], item: Shown, title: str | None =
     """A person's montage ``pages`` (montages.montage_pages), counts, first and last sight,
     and appearances."""
     person, seen = item.person, item.seen
-    timed = [a for a in seen if source_kind(a.source) != PHOTO]
-    photos = sorted({a.source for a in seen if source_kind(a.source) == PHOTO})
+    timed = [a for a in seen if a.kind != PHOTO]
+    photos = sorted({a.source for a in seen if a.kind == PHOTO})
     lines = [f'<section id="{item.anchor}">',
              f'<h2><span class="swatch" style="background:{item.color}"></span>'
              f"{e(title or person.name)}</h2>",
@@ -123,7 +123,7 @@ def person_section(pages: dict[str, list[str]], item: Shown, title: str | None =
         lines.append('<div class="wide"><table><tr><th>source</th><th>from</th><th>to</th>'
                      "<th>faces</th></tr>")
         for a in timed[:MAX_LISTED]:
-            camera = source_kind(a.source) == CAMERA
+            camera = a.kind == CAMERA
             lines.append(f"<tr><td>{place(a.source)}</td>"
                          f"<td>{e(format_time(a.start_s, wall_clock=camera))}</td>"
                          f"<td>{e(format_time(a.end_s, wall_clock=camera))}</td>"
@@ -152,7 +152,7 @@ def few_faces_section(pages: dict[str, list[str]], few: list[Shown]) -> str:
              f"{counted(FEW_FACES, 'face')}: often strangers in the background. "
              "Show them</summary>", persons_table(few), '<div class="cards">']
     for item in few:
-        photos = sorted({a.source for a in item.seen if source_kind(a.source) == PHOTO})
+        photos = sorted({a.source for a in item.seen if a.kind == PHOTO})
         listed = f"<br>Photos: {', '.join(place(p) for p in photos)}" if photos else ""
         lines += [f'<figure class="card" id="{item.anchor}">',
                   *montage_images(pages, item.person),

@@ -111,4 +111,4 @@ def write_distances_csv(result_dir: Path, db: Roster) -> None:
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerows(distance_rows(persons))
     storage.atomic_write_bytes(result_dir / DISTANCES_CSV,
-                               text.getvalue().encode("utf-8", "surrogateescape"))
+                               text.getvalue().encode("utf-8", "surrogateescape"), durable=False)

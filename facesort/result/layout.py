@@ -4,6 +4,8 @@
     unknowns/<face>.png          faces that match nobody yet
     montage.<name>-NN.png        128x128 tiles, 6x2 per page, for looking through a person
     face_encodings.npz           face file name -> 128-number encoding (not pickle)
+    face_encodings-added.npz     the encodings of faces found since the run wrote the one
+                                 above, which they extend (encodings_file.py)
     faces.csv                    one row per face: person, file, source, frame, time, box,
                                  the time its track was followed from
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 UNKNOWNS = UNKNOWN_POOL
 ENCODINGS_FILE = "face_encodings.npz"
+ADDED_ENCODINGS_FILE = "face_encodings-added.npz"
 LEGACY_ENCODINGS_FILE = "face_encodings"  # the original tool's pickle
 FACES_CSV = "faces.csv"
 PERSON_NUMBER = AUTOMATIC_NAME  # person_NN, the names the tool gives

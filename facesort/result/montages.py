@@ -80,7 +80,7 @@ def write_montage_page(path: Path, face_images: list[Path]) -> None:
         columns = min(MONTAGE_GRID[0], len(images))
         grid = (columns, -(-len(images) // columns))
         page, = imutils.build_montages(images, MONTAGE_TILE, grid)
-        storage.write_image(path, page)
+        storage.write_image(path, page, durable=False)  # a run draws every page again
 
 
 def montage_pages(result_dir: Path) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from facesort import storage
 from facesort.records.face import LEGACY_ENCODER, UNKNOWN_POOL, Face, Person, Roster
 from facesort.records.source import IMAGE_SUFFIXES
 from facesort.result import journal
+from facesort.result.encodings_file import EncodingsFile, read_stored
 from facesort.result.faces_csv import FacesCsvRows, face_of_row, read_faces_csv
 from facesort.result.layout import (
     ENCODINGS_FILE,
@@ -57,6 +59,18 @@ class ResultStore:
         self.locations: dict[str, str] = {}
         self.csv_rows = FacesCsvRows()
         self.montages = Montages()
+        self.encodings_file = EncodingsFile()
+        # the staging folder is written in the frame loop while a save in the background may
+        # remove it once empty: one of the two at a time
+        self._staging = threading.Lock()
+
+    def __getstate__(self) -> dict[str, object]:
+        """A copy (copy.deepcopy) gets a lock of its own."""
+        return {key: value for key, value in self.__dict__.items() if key != "_staging"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._staging = threading.Lock()
 
     def has_saved_face(self, file_name: str) -> bool:
         """Whether a face of this file name is already on disk (loaded or saved)."""
@@ -132,14 +146,15 @@ class ResultStore:
         """The encodings stored in the result and their encoder: its .npz, else the original
         tool's pickle (dlib's); none, and ``encoder``, when it has neither.
 
-        Every save writes the .npz with the encodings of all faces, so once it exists the
-        pickle beside it is stale and is not read (a damaged .npz means encoding the images
+        Every save stores the encodings of all faces in the .npz (with the one of faces added
+        since, encodings_file.py), so once it exists the pickle beside it is stale and is not read (a damaged .npz means encoding the images
         again, not going back to it). The user's old file is never deleted.
         """
         legacy = result_dir / LEGACY_ENCODINGS_FILE
         current = result_dir / ENCODINGS_FILE
         if regular_file(current):
-            stored, stored_encoder = storage.load_encodings(current)
+            found = read_stored(result_dir)
+            stored, stored_encoder = found.encodings, found.encoder
             print(f"{len(stored)} face_encodings in {current}")
             if regular_file(legacy):
                 log.info("not reading %s, the original tool's file: %s replaced it", legacy,
@@ -182,19 +197,24 @@ class ResultStore:
         They wait in the staging folder until the next save moves them to their person's
         folder, so memory does not grow with the faces found. Returns how many were written.
         """
+        new = [face for face in faces
+               if (face.crop is not None or face.crop_png is not None)
+               and face.file_name not in self.locations and face.file_name not in set_aside]
+        if not new:  # a save's look at every face: no need to wait for the lock
+            return 0
         written = 0
-        for face in faces:
-            if ((face.crop is None and face.crop_png is None) or face.file_name in self.locations
-                    or face.file_name in set_aside):
-                continue
-            if not written:
-                result_dir.mkdir(parents=True, exist_ok=True)
-                storage.own_folder(result_dir / STAGING)
-            image = face.crop_png if face.crop_png is not None else storage.encode_png(face.crop)
-            storage.atomic_write_bytes(result_dir / STAGING / face.file_name, image)
-            face.crop = face.crop_png = None
-            self.locations[face.file_name] = f"{STAGING}/{face.file_name}"
-            written += 1
+        with self._staging:
+            result_dir.mkdir(parents=True, exist_ok=True)
+            storage.own_folder(result_dir / STAGING)
+            for face in new:
+                if face.file_name in self.locations:  # twice in ``faces``
+                    continue
+                image = (face.crop_png if face.crop_png is not None
+                         else storage.encode_png(face.crop))
+                storage.atomic_write_bytes(result_dir / STAGING / face.file_name, image)
+                face.crop = face.crop_png = None
+                self.locations[face.file_name] = f"{STAGING}/{face.file_name}"
+                written += 1
         return written
 
     def save(self, result_dir: Path, roster: Roster, set_aside: Collection[str] = ()) -> None:
@@ -209,9 +229,9 @@ class ResultStore:
         journal_path = result_dir / JOURNAL_FILE
         journal.finish(journal_path, result_dir)  # an earlier save that was cut short
         self.write_new_faces(result_dir, (face for _, face in roster.all_faces()), set_aside)
-        storage.save_encodings(result_dir / ENCODINGS_FILE,
-                               {face.file_name: face.encoding for _, face in roster.all_faces()},
-                               roster.encoder)
+        self.encodings_file.save(
+            result_dir, {face.file_name: face.encoding for _, face in roster.all_faces()},
+            roster.encoder)
         targets = {face.file_name: f"{person.name}/{face.file_name}"
                    for person, face in roster.all_faces() if face.file_name in self.locations}
         moves = [(self.locations[name], target) for name, target in targets.items()
@@ -225,8 +245,8 @@ class ResultStore:
         for _, target in moves:
             if target in in_place:
                 self.locations[target.split("/")[1]] = target
-        with contextlib.suppress(OSError):  # empty now, unless a face could not be placed
-            (result_dir / STAGING).rmdir()
+        with self._staging, contextlib.suppress(OSError):  # empty now, unless a face could
+            (result_dir / STAGING).rmdir()  # not be placed or came in the meantime
 
     def save_montages(self, result_dir: Path, persons: list[Person],
                       say: Callable[[str], None] = print) -> None:
@@ -276,4 +296,4 @@ def encode_stored_image(image_path: Path, encode_image: EncodeImage | None) -> n
 def stored_encoder(result_dir: Path) -> str:
     """The encoder whose encodings ``result_dir`` holds."""
     current = result_dir / ENCODINGS_FILE
-    return storage.load_encodings(current)[1] if regular_file(current) else LEGACY_ENCODER
+    return storage.read_encodings(current).encoder if regular_file(current) else LEGACY_ENCODER

@@ -6,11 +6,17 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Collection
 
-from facesort.result.layout import ENCODINGS_FILE, FACES_CSV, LEGACY_ENCODINGS_FILE, UNKNOWNS
+from facesort.result.layout import (
+    ADDED_ENCODINGS_FILE,
+    ENCODINGS_FILE,
+    FACES_CSV,
+    LEGACY_ENCODINGS_FILE,
+    UNKNOWNS,
+)
 
 MAX_NAME_LENGTH = 100          # characters; a montage page adds 15 to the folder's name
 MAX_NAME_BYTES = 200           # file systems allow 255 bytes a name
-TOOL_FILES = {ENCODINGS_FILE, LEGACY_ENCODINGS_FILE, FACES_CSV, "appearances.csv", "report.html",
+TOOL_FILES = {ENCODINGS_FILE, ADDED_ENCODINGS_FILE, LEGACY_ENCODINGS_FILE, FACES_CSV, "appearances.csv", "report.html",
               "distances.csv"}
 
 

@@ -91,7 +91,36 @@ class Roster:
             for face in person.faces:
                 yield person, face
 
+    def snapshot(self) -> RosterSnapshot:
+        """The persons and their faces as they are now, apart from the live ones: a save can
+        write it while sorting goes on (O(persons + faces) references, no encodings copied)."""
+        return RosterSnapshot(
+            persons=[copy_of(person) for person in self.persons], unknown=copy_of(self.unknown),
+            encoder=self.encoder, set_aside=frozenset(self.set_aside))
+
     def __repr__(self) -> str:
         known = sum(len(p.faces) for p in self.persons)
         return (f"{len(self.persons)} persons, {known} known faces, "
                 f"{len(self.unknown.faces)} unknown faces")
+
+
+@dataclass(frozen=True)
+class RosterSnapshot:
+    """A roster frozen at one instant (Roster.snapshot): what a save in the background writes
+    while the run goes on adding faces to the live one. The faces are the very records, which
+    sorting never changes once found; only the lists holding them are copies."""
+
+    persons: list[Person]
+    unknown: Person
+    encoder: str
+    set_aside: frozenset[str]
+
+    def all_faces(self) -> Iterator[tuple[Person, Face]]:
+        for person in [*self.persons, self.unknown]:
+            for face in person.faces:
+                yield person, face
+
+
+def copy_of(person: Person) -> Person:
+    """A person of the same name, average and faces, in a list of its own."""
+    return Person(person.name, list(person.faces), encoding=person.encoding)

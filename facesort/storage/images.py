@@ -26,8 +26,8 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def write_image(path: Path, image: np.ndarray) -> None:
-    atomic_write_bytes(path, encode_png(image))
+def write_image(path: Path, image: np.ndarray, durable: bool = True) -> None:
+    atomic_write_bytes(path, encode_png(image), durable)
 
 
 def read_image(path: Path) -> np.ndarray | None:
