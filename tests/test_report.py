@@ -1,6 +1,6 @@
 """report.html: written on every save, self-contained, a section per person; and in a browser."""
-import base64
 import re
+import xml.etree.ElementTree as ElementTree
 import shutil
 import time
 from html.parser import HTMLParser
@@ -60,7 +60,7 @@ def test_every_save_writes_a_self_contained_report(tmp_path, make_face):
     links = parse(page)
     assert not links.tags & {"script", "link", "iframe", "object", "embed"}
     images = [url for tag, url in links.urls if tag == "img"]
-    assert len(images) == 1 + 2 + 1 + 1  # timeline, two pages of the renamed person, bob, unknowns
+    assert len(images) == 2 + 1 + 1  # two pages of the renamed person, bob, unknowns
     for url in images:
         if url.startswith("data:"):
             continue
@@ -71,13 +71,14 @@ def test_every_save_writes_a_self_contained_report(tmp_path, make_face):
     assert "http" not in re.sub(r"<[^>]*>", "", page.split("<style>")[0])
 
 
-def test_the_timeline_is_a_png_inline(tmp_path, make_face):
+def test_the_timeline_is_svg_inline_with_a_bar_per_appearance(tmp_path, make_face):
     sample_result(tmp_path, make_face)
     page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
-    data = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1))
-    chart = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    assert chart.shape[1] == 960 and chart.shape[0] > 150
-    assert len(np.unique(chart.reshape(-1, 3), axis=0)) > 10  # bars and text, not a blank
+    chart = ElementTree.fromstring(re.search(r"<svg .*?</svg>", page, re.S).group(0))
+    assert chart.get("width") == "960" and int(chart.get("height")) > 100
+    colours = [rect.get("fill") for rect in chart.iter("{http://www.w3.org/2000/svg}rect")]
+    # a bar for each person and the unknown face, each in its own colour, and the frame
+    assert len(set(colours) - {"none"}) == 3 and colours.count("none") == 1
 
 
 def test_a_section_per_person_with_counts_first_and_last_seen(tmp_path, make_face):
@@ -140,11 +141,10 @@ def test_the_report_renders_in_chromium_with_every_image(tmp_path, make_face):
     result.mkdir()
     sample_result(result, make_face)
     images = loaded_images(result / REPORT_HTML, find_chromium())
-    assert len(images) == 5
+    assert len(images) == 4
     assert all(image.loaded for image in images), images
-    assert images[0].src.startswith("data:image/png") and images[0].width == 960
     # pages as large as their faces need: 12 and 2 faces of the first, bob's 2, 1 unknown
-    assert sorted((i.width, i.height) for i in images[1:]) == [
+    assert sorted((i.width, i.height) for i in images) == [
         (128, 128), (256, 128), (256, 128), (768, 256)]
     # a page whose montage is gone shows as broken: the check can fail
     next(result.glob("montage.person_02-*.png")).unlink()
@@ -156,6 +156,8 @@ def test_the_report_renders_in_chromium_with_every_image(tmp_path, make_face):
     image = cv2.imread(str(shot))
     assert image.shape[:2] == (900, 800) and size < 300_000
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20  # the page, not a blank window
+    first_colour = np.array([0xb4, 0x77, 0x1f])   # the timeline's first bar, #1f77b4 as BGR
+    assert (np.abs(image.astype(int) - first_colour).sum(axis=2) < 10).sum() > 500
 
 
 def test_faces_unfit_to_sort_are_counted_by_reason_and_shown_with_it(tmp_path, make_face):

@@ -1,24 +1,20 @@
 """report.html and appearances.csv: who was seen when, written into the result on every save.
 
-The page is self-contained: the timeline chart (matplotlib) is inline as a data URI, and the
+The page is self-contained: the timeline chart is inline SVG (report.timeline), and the
 montage pages next to it in the result directory are linked by relative paths, so it opens
 from disk, or anywhere the result directory is copied to, with no network.
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import logging
 import re
 import time
-import warnings
-from collections import Counter
 from pathlib import Path
 
 from facesort import storage
 from facesort.records.face import Person, Roster
-from facesort.records.source import CAMERA, PHOTO, format_time, source_kind
+from facesort.records.source import format_time
 from facesort.report.appearances import (
     APPEARANCES_CSV,
     Appearance,
@@ -27,6 +23,7 @@ from facesort.report.appearances import (
 )
 from facesort.report.memo import ReportMemo
 from facesort.report.review_section import review_section
+from facesort.report.timeline import UNKNOWN_COLOR, timeline_svg
 from facesort.report.sections import (
     FEW_FACES,
     FOLD_FROM,
@@ -45,17 +42,9 @@ from facesort.result.montages import montage_pages
 log = logging.getLogger(__name__)
 
 REPORT_HTML = "report.html"
-MAX_CHART_SOURCES = 8    # videos and webcam sessions drawn; all are in appearances.csv
-MAX_CHART_ROWS = 30      # persons per source drawn, those with the most faces first
-CHART_WIDTH_IN, CHART_DPI = 9.6, 100
-ROW_IN, GAP_IN, TOP_IN, BOTTOM_IN, LEFT_IN = 0.3, 0.65, 0.3, 0.35, 1.7  # chart layout, inches
-UNKNOWN_COLOR = "#9e9e9e"
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5",
            "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"]  # matplotlib's tab20 without its greys
-# used for names in the chart when installed (DejaVu Sans has no Hangul or Kanji)
-FALLBACK_FONTS = ["Noto Sans CJK KR", "Noto Sans CJK JP", "NanumGothic", "Noto Sans KR",
-                  "WenQuanYi Zen Hei", "Droid Sans Fallback"]
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; padding: 0 1em;
        color: #222; }
@@ -94,7 +83,7 @@ def write_report(result_dir: Path, db: Roster, memo: ReportMemo | None = None) -
         a for a in found if a.person != UNKNOWNS).encode("utf-8", "surrogateescape"),
         durable=False)  # every save writes the report's files again
     colors = person_colors(db)
-    chart = timeline_png(found, colors)
+    chart = timeline_svg(found, colors)
     page = report_html(result_dir, db, found, chart, colors, written_at=time.time())
     storage.atomic_write_bytes(result_dir / REPORT_HTML, page.encode("utf-8", "surrogateescape"),
                                durable=False)
@@ -120,111 +109,8 @@ def person_colors(db: Roster) -> dict[str, str]:
     return {**named, UNKNOWNS: UNKNOWN_COLOR}
 
 
-# --- the chart ---------------------------------------------------------------------------
-def timeline_png(found: list[Appearance], colors: dict[str, str]) -> bytes | None:
-    """A PNG with one panel per video or webcam session: a row per person, a bar per appearance.
-
-    None when nothing was seen in a video or webcam (photos have no time to draw), or when
-    matplotlib fails: the rest of the report is still worth writing.
-    """
-    by_source: dict[str, list[Appearance]] = {}
-    for appearance in found:
-        if appearance.kind != PHOTO:
-            by_source.setdefault(appearance.source, []).append(appearance)
-    if not by_source:
-        return None
-    sources = sorted(by_source)[:MAX_CHART_SOURCES]
-    try:
-        return _draw_timeline([(s, by_source[s]) for s in sources], colors)
-    except Exception as error:  # a chart is not worth losing the report over
-        log.warning("the timeline chart could not be drawn: %s", error)
-        log.debug("timeline chart", exc_info=True)
-        return None
-
-
-def _chart_rows(appearances: list[Appearance]) -> list[str]:
-    """The persons of one source, most faces first (capped), drawn in order of first sight."""
-    faces = Counter()
-    first: dict[str, float] = {}
-    for a in appearances:
-        faces[a.person] += a.faces
-        first.setdefault(a.person, a.start_s)
-    kept = [p for p, _ in faces.most_common(MAX_CHART_ROWS)]
-    people = sorted((p for p in kept if p != UNKNOWNS), key=lambda p: (first[p], p))
-    return people + ([UNKNOWNS] if UNKNOWNS in kept else [])
-
-
-def _draw_timeline(panels: list[tuple[str, list[Appearance]]], colors: dict[str, str]) -> bytes:
-    import matplotlib
-    from matplotlib import font_manager
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    family = ["DejaVu Sans", *(f for f in FALLBACK_FONTS if f in installed)]
-    rows = [_chart_rows(appearances) for _, appearances in panels]
-    # fixed margins in inches: a layout engine would draw the whole chart twice
-    heights = [ROW_IN * len(r) + 0.2 for r in rows]
-    total = sum(heights) + GAP_IN * (len(panels) - 1) + TOP_IN + BOTTOM_IN
-    with matplotlib.rc_context({"font.family": family, "font.size": 9}), \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # glyphs missing for a name: drawn as boxes, say no more
-        figure = Figure(figsize=(CHART_WIDTH_IN, total), dpi=CHART_DPI)
-        figure.subplots_adjust(left=LEFT_IN / CHART_WIDTH_IN, right=1 - 0.2 / CHART_WIDTH_IN,
-                               top=1 - TOP_IN / total, bottom=BOTTOM_IN / total,
-                               hspace=GAP_IN / (sum(heights) / len(heights)))
-        axes = figure.subplots(len(panels), 1, squeeze=False,
-                               gridspec_kw={"height_ratios": heights})[:, 0]
-        for ax, (source, appearances), names in zip(axes, panels, rows):
-            camera = source_kind(source) == CAMERA
-            origin = min(a.start_s for a in appearances) if camera else 0.0
-            span = max(max(a.end_s for a in appearances) - origin, 1.0)
-            by_person: dict[str, list[Appearance]] = {}
-            for a in appearances:
-                by_person.setdefault(a.person, []).append(a)
-            for row, name in enumerate(names):
-                bars = [(a.start_s - origin, max(a.end_s - a.start_s, span / 150))
-                        for a in by_person[name]]
-                ax.broken_barh(overlaps_joined(bars), (row - 0.35, 0.7),
-                               color=colors.get(name, UNKNOWN_COLOR))
-            ax.set_yticks(range(len(names)), [n if len(n) <= 24 else n[:23] + "…" for n in names])
-            ax.set_ylim(len(names) - 0.5, -0.5)
-            ax.set_xlim(0, span * 1.02)
-            # ticks on whole seconds, at steps a clock reads well: 1, 2, 5, 10, 15, 30, 60 ...
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 1.5, 2, 3, 5, 6, 10],
-                                                   integer=True))
-            ax.grid(axis="x", color="#e5e5e5")
-            ax.set_axisbelow(True)
-            if camera:
-                ax.xaxis.set_major_formatter(FuncFormatter(
-                    lambda x, _, o=origin: time.strftime("%H:%M:%S", time.localtime(o + x))))
-                since = format_time(origin, wall_clock=True)
-                title = f"{Path(source).name}  (webcam, from {since})"
-            else:
-                ax.xaxis.set_major_formatter(FuncFormatter(
-                    lambda x, _: format_time(x).rsplit(".", 1)[0]))
-                title = f"{Path(source).name}  (video time)"
-            ax.set_title(title, loc="left", fontsize=9)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def overlaps_joined(bars: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """(start, width) bars of one colour, those that overlap drawn as one: the same picture,
-    and a long webcam session's many short appearances are not drawn one by one."""
-    joined: list[tuple[float, float]] = []
-    for start, width in sorted(bars):
-        if joined and start < joined[-1][0] + joined[-1][1]:
-            first, first_width = joined[-1]
-            joined[-1] = (first, max(first_width, start + width - first))
-        else:
-            joined.append((start, width))
-    return joined
-
-
 # --- the page ----------------------------------------------------------------------------
-def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: bytes | None,
+def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: str | None,
                 colors: dict[str, str], written_at: float) -> str:
     """The whole page: summary, timeline, a section per person, the unknowns, the sources."""
     e = html.escape
@@ -244,9 +130,7 @@ def report_html(result_dir: Path, db: Roster, found: list[Appearance], chart: by
         "<h2>Timeline</h2>",
     ]
     if chart is not None:
-        data = base64.b64encode(chart).decode("ascii")
-        parts.append(f'<img class="timeline" src="data:image/png;base64,{data}" '
-                     f'alt="timeline: who appears when, per video">')
+        parts.append(chart)
         parts.append('<p class="facts">A bar is a continuous appearance (see '
                      'appearances.csv); grey is faces nobody was matched to.</p>')
     else:
