@@ -242,21 +242,31 @@ def face_to_person(encodings: np.ndarray, person: Person) -> np.ndarray:
 def distances_to_persons(faces: Sequence[Face], persons: Sequence[Person],
                          beyond: float = np.inf, chunk: int = CHUNK) -> np.ndarray:
     """faces x persons distances (face_to_person); infinite where the person was seen in the
-    face's frame, since two faces of one frame are two people, and where they are ``beyond``
-    apart. A chunk of ``faces`` at a time is compared with all the persons' faces in one
-    product, each person's nearest taken from its columns: memory stays flat (at most
-    BLOCK_ENTRIES distances at once) however many faces there are."""
+    face's frame, since two faces of one frame are two people, and where they are surely
+    ``beyond`` apart (a person's faces all lie too far from the face: records.face.EncodingRows'
+    ball). A chunk of ``faces`` at a time is compared in one product with the faces of the
+    persons any of them may be near, each person's nearest taken from its columns: memory stays
+    flat (at most BLOCK_ENTRIES distances at once) however many faces there are."""
     encodings = np.array([f.encoding for f in faces])
     averages = np.array([p.encoding for p in persons])
-    rows = np.concatenate([p.encoding_matrix() for p in persons])
-    starts = np.concatenate([[0], np.cumsum([len(p.faces) for p in persons])[:-1]])
-    chunk = max(1, min(chunk, BLOCK_ENTRIES // len(rows)))
+    held = [p.lookup() for p in persons]
+    centres = np.array([centre for _, centre, _ in held])
+    radii = np.array([radius for _, _, radius in held])
+    chunk = max(1, min(chunk, BLOCK_ENTRIES // sum(len(rows) for rows, _, _ in held)))
     distances = np.empty((len(faces), len(persons)))
     for start in range(0, len(faces), chunk):
         part = encodings[start:start + chunk]
-        to_faces = np.minimum.reduceat(squared_distances(part, rows), starts, axis=1)
-        found = np.sqrt(np.maximum(np.minimum(squared_distances(part, averages), to_faces), 0))
-        found[found >= beyond] = np.inf
+        nearest = squared_distances(part, averages)
+        may_be_near = np.sqrt(np.maximum(squared_distances(part, centres), 0)) - radii < beyond
+        columns = np.flatnonzero(may_be_near.any(axis=0))
+        if len(columns):
+            blocks = [held[column][0] for column in columns]
+            starts = np.concatenate([[0], np.cumsum([len(block) for block in blocks])[:-1]])
+            to_faces = np.minimum.reduceat(squared_distances(part, np.concatenate(blocks)),
+                                           starts, axis=1)
+            nearest[:, columns] = np.minimum(nearest[:, columns], to_faces)
+        found = np.sqrt(np.maximum(nearest, 0))
+        found[~may_be_near & (found >= beyond)] = np.inf   # its faces are no nearer
         distances[start:start + chunk] = found
     seen_by: dict[tuple[str, int], list[int]] = {}
     for column, person in enumerate(persons):
