@@ -34,18 +34,10 @@ class PersonIndex:
     """
 
     def __init__(self) -> None:
-        self.persons: list[Person] = []
-        self._counts: list[int] = []
-        self._lasts: list[Face | None] = []
-        self._rows = np.empty((0, ENCODING_SIZE))
+        self._rows = np.empty((0, ENCODING_SIZE))       # a buffer: the first _size rows held
         self._squares = np.empty(0)
         self._owners = np.empty(0, dtype=np.intp)
-        self._size = 0
-        self.sizes = np.empty(0, dtype=np.intp)          # faces of each person
-        self.averages = np.empty((0, ENCODING_SIZE))      # Person.encoding (zeros: no faces)
-        self.centred = np.empty(0, dtype=bool)            # nearest.is_centred
-        self._centres = np.empty((0, ENCODING_SIZE))      # its ball (Person.lookup)
-        self._radii = np.empty(0)
+        self._clear()
 
     def sync(self, persons: list[Person]) -> None:
         """Catch up with ``persons``."""
@@ -114,11 +106,15 @@ class PersonIndex:
         return persons[starts], distances[starts], second
 
     def _clear(self) -> None:
-        self.persons, self._counts, self._lasts, self._size = [], [], [], 0
-        self.sizes = np.empty(0, dtype=np.intp)
-        self.averages = np.empty((0, ENCODING_SIZE))
-        self.centred = np.empty(0, dtype=bool)
-        self._centres = np.empty((0, ENCODING_SIZE))
+        """Hold no person (the row buffers are kept for the rows to come)."""
+        self.persons: list[Person] = []
+        self._counts: list[int] = []
+        self._lasts: list[Face | None] = []
+        self._size = 0
+        self.sizes = np.empty(0, dtype=np.intp)          # faces of each person
+        self.averages = np.empty((0, ENCODING_SIZE))      # Person.encoding (zeros: no faces)
+        self.centred = np.empty(0, dtype=bool)            # nearest.is_centred
+        self._centres = np.empty((0, ENCODING_SIZE))      # its ball (Person.lookup)
         self._radii = np.empty(0)
 
     def _grow_persons(self, persons: Sequence[Person]) -> None:
